@@ -1,0 +1,99 @@
+// The Hono application: global middleware, one app.route() per feature, errors mapped to calm pages.
+import { Hono } from 'hono'
+import { compress } from 'hono/compress'
+import { getCookie } from 'hono/cookie'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
+import { homeRoutes } from './features/home/routes.ts'
+import { HttpError, NotFound } from './platform/errors.ts'
+import type { Deps, Env } from './platform/http.ts'
+import { isLang, translator } from './platform/i18n.ts'
+import { render } from './platform/render.ts'
+
+export function createApp(deps: Deps) {
+  const app = new Hono<Env>()
+
+  app.use(requestId({ headerName: 'X-Request-Id', generator: () => crypto.randomUUID() }))
+  app.use(async (c, next) => {
+    const started = performance.now()
+    await next()
+    deps.log.info(
+      { reqId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      'request',
+    )
+  })
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+      strictTransportSecurity: deps.config.secureCookies ? 'max-age=31536000; includeSubDomains' : false,
+      referrerPolicy: 'same-origin',
+      crossOriginEmbedderPolicy: false,
+    }),
+  )
+  app.use(compress())
+
+  // Static files: hashed names, cached for a year.
+  app.get('/static/*', (c) => {
+    const asset = deps.assets.get(c.req.path)
+    if (!asset) throw new NotFound()
+    c.header('Cache-Control', 'public, max-age=31536000, immutable')
+    c.header('Content-Type', asset.type)
+    return c.body(new Uint8Array(asset.body))
+  })
+
+  app.use(async (c, next) => {
+    c.set('deps', deps)
+    c.set('assets', deps.assets)
+    const cookie = getCookie(c, 'lang')
+    const lang = isLang(cookie) ? cookie : 'it'
+    c.set('lang', lang)
+    c.set('t', translator(lang))
+    await next()
+  })
+
+  app.get('/health', async (c) => {
+    try {
+      await deps.db.sql`select 1`
+      return c.json({ status: 'ok', database: deps.db.kind })
+    } catch {
+      return c.json({ status: 'unavailable' }, 503)
+    }
+  })
+
+  app.route('/', homeRoutes)
+
+  app.notFound((c) => {
+    if (!c.get('t')) {
+      c.set('lang', 'it')
+      c.set('t', translator('it'))
+      c.set('assets', deps.assets)
+    }
+    return render(c, 'errors/error', { title: c.get('t')('errors.notFound'), status: 404 }, 404)
+  })
+
+  app.onError((err, c) => {
+    if (!c.get('t')) {
+      c.set('lang', 'it')
+      c.set('t', translator('it'))
+      c.set('assets', deps.assets)
+    }
+    const t = c.get('t')
+    if (err instanceof HttpError) {
+      if (err.status === 503) c.header('Retry-After', '30')
+      return render(c, 'errors/error', { title: t(err.messageKey), status: err.status }, err.status)
+    }
+    deps.log.error({ reqId: c.get('requestId'), err }, 'unhandled error')
+    return render(c, 'errors/error', { title: t('errors.server'), status: 500 }, 500)
+  })
+
+  return app
+}

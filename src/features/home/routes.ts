@@ -1,0 +1,53 @@
+// Public pages: the list of tenants, a tenant's home page, the accessibility statement, language switch.
+import { Hono } from 'hono'
+import { setCookie } from 'hono/cookie'
+import { NotFound } from '../../platform/errors.ts'
+import { type Env, safeReturnPath } from '../../platform/http.ts'
+import { isLang } from '../../platform/i18n.ts'
+import { render } from '../../platform/render.ts'
+import { tenantMiddleware } from '../../platform/tenant-middleware.ts'
+import { withTenant } from '../../platform/db.ts'
+
+export const homeRoutes = new Hono<Env>()
+
+homeRoutes.get('/', async (c) => {
+  const tenants = (await c.var.deps.tenants.list()).filter((t) => t.status === 'active' || t.status === 'suspended')
+  return render(c, 'home/index', { title: c.var.t('home.title'), tenants })
+})
+
+homeRoutes.get('/lingua/:lang', (c) => {
+  const lang = c.req.param('lang')
+  if (!isLang(lang)) throw new NotFound()
+  setCookie(c, 'lang', lang, {
+    path: '/',
+    maxAge: 60 * 60 * 24 * 365,
+    sameSite: 'Lax',
+    httpOnly: true,
+    secure: c.var.deps.config.secureCookies,
+  })
+  return c.redirect(safeReturnPath(c.req.query('torna')), 303)
+})
+
+homeRoutes.get('/accessibilita', (c) => render(c, 'home/accessibility', { title: c.var.t('a11y.title') }))
+
+homeRoutes.use('/t/:tenant/*', tenantMiddleware)
+homeRoutes.use('/t/:tenant', tenantMiddleware)
+
+homeRoutes.get('/t/:tenant', async (c) => {
+  const tenant = c.var.tenant
+  if (!tenant) throw new NotFound()
+  const services = await withTenant(c.var.deps.db.sql, tenant, (tx) =>
+    tx<{ code: string; kind: string; name: string; spontaneous: boolean }[]>`
+      select code, kind, name, spontaneous from services where active order by name`,
+  )
+  return render(c, 'home/tenant', { title: tenant.name, services })
+})
+
+// The tenant's accent colour as a tiny stylesheet (the CSP forbids inline styles); versioned by colour.
+homeRoutes.get('/t/:tenant/tema.css', (c) => {
+  const tenant = c.var.tenant
+  if (!tenant) throw new NotFound()
+  c.header('Content-Type', 'text/css; charset=utf-8')
+  c.header('Cache-Control', 'public, max-age=31536000, immutable')
+  return c.body(`:root{--accent:${tenant.branding.accent}}\n`)
+})

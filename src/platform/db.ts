@@ -1,0 +1,155 @@
+// Database connections: a real PostgreSQL from DATABASE_URL, or an embedded PGlite served on loopback.
+// Also the one tenant-scoped transaction helper every tenant query goes through.
+import { mkdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import postgres from 'postgres'
+import type { Config } from '../config.ts'
+
+export type Sql = postgres.Sql
+export type Tx = postgres.TransactionSql
+
+export interface RoleNames {
+  /** sanitized database name, prefix of every role this database owns */
+  prefix: string
+  /** the login role the application runs as */
+  app: string
+  /** group role of every tenant role: the platform tables a tenant transaction may read */
+  tenantGroup: string
+}
+
+export interface Db {
+  kind: 'postgres' | 'pglite'
+  /** the application's pool (non-superuser login role on PostgreSQL) */
+  sql: Sql
+  /** owner connection for migrations and onboarding; the same pool on PGlite */
+  admin: Sql
+  roles: RoleNames
+  describe: string
+  close(): Promise<void>
+}
+
+export interface TenantScope {
+  schema: string
+  role: string
+}
+
+const SCHEMA_RE = /^t_[a-z0-9_]{1,40}$/
+const ROLE_RE = /^[a-z0-9_]{1,63}$/
+
+export function assertSchemaName(schema: string): string {
+  if (!SCHEMA_RE.test(schema)) throw new Error(`invalid tenant schema name: ${JSON.stringify(schema)}`)
+  return schema
+}
+
+export function roleNames(databaseName: string): RoleNames {
+  const clean = databaseName.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 16) || 'sportello'
+  return { prefix: clean, app: `${clean}_app`, tenantGroup: `${clean}_tenants` }
+}
+
+export function tenantRoleName(roles: RoleNames, schema: string): string {
+  const name = `${roles.prefix}_${assertSchemaName(schema)}`
+  if (!ROLE_RE.test(name)) throw new Error(`invalid tenant role name: ${name}`)
+  return name
+}
+
+/**
+ * Runs fn in one transaction scoped to a tenant: search_path is the tenant's schema and the role is the
+ * tenant's own, both transaction-local, so a pooled connection never carries a tenant into the next use.
+ */
+export async function withTenant<T>(sql: Sql, tenant: TenantScope, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  assertSchemaName(tenant.schema)
+  if (!ROLE_RE.test(tenant.role)) throw new Error('invalid tenant role')
+  return sql.begin(async (tx) => {
+    await tx`select set_config('search_path', ${tenant.schema}, true), set_config('role', ${tenant.role}, true)`
+    return fn(tx)
+  }) as Promise<T>
+}
+
+const baseOptions = {
+  onnotice: () => {},
+  transform: { undefined: null },
+  types: {
+    // bigint columns hold cents and ids: well inside Number.MAX_SAFE_INTEGER, so read them as numbers.
+    bigint: { to: 20, from: [20], serialize: (x: number) => x.toString(), parse: (x: string) => Number(x) },
+    // dates of dues stay 'YYYY-MM-DD' strings: no time zone ever shifts them.
+    date: { to: 1082, from: [1082], serialize: (x: string) => x, parse: (x: string) => x },
+  },
+} satisfies postgres.Options<Record<string, postgres.PostgresType>>
+
+function appUrl(adminUrl: string, roles: RoleNames): string {
+  const u = new URL(adminUrl)
+  u.username = roles.app
+  u.password = ''
+  return u.toString()
+}
+
+export async function openDatabase(config: Config): Promise<Db> {
+  if (config.databaseUrl) {
+    const dbName = decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1)) || 'postgres'
+    const roles = roleNames(dbName)
+    const admin = postgres(config.databaseUrl, { ...baseOptions, max: 2, connection: { application_name: 'sportello-admin' } })
+    await ensureAppRole(admin, roles)
+    const url = config.databaseAppUrl ?? appUrl(config.databaseUrl, roles)
+    const sql = postgres(url, {
+      ...baseOptions,
+      max: config.poolMax,
+      idle_timeout: 60,
+      connection: { application_name: 'sportello' },
+    })
+    const u = new URL(config.databaseUrl)
+    return {
+      kind: 'postgres',
+      sql,
+      admin,
+      roles,
+      describe: `PostgreSQL at ${u.hostname}:${u.port || 5432}/${dbName} (application role ${roles.app})`,
+      async close() {
+        await Promise.all([sql.end({ timeout: 5 }), admin.end({ timeout: 5 })])
+      },
+    }
+  }
+  return openEmbedded(resolve(config.dataDir, 'pgdata'))
+}
+
+export async function openEmbedded(dir: string): Promise<Db> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket')
+  if (!dir.startsWith('memory://')) await mkdir(dir, { recursive: true })
+  const pglite = await PGlite.create(dir)
+  const server = new PGLiteSocketServer({ db: pglite, port: 0, host: '127.0.0.1' })
+  await server.start()
+  const [host, port] = server.getServerConn().split(':')
+  // PGlite is one connection: a pool larger than 1 breaks ("portal does not exist").
+  const sql = postgres({ ...baseOptions, host, port: Number(port), user: 'postgres', database: 'postgres', max: 1 })
+  const roles = roleNames('sportello')
+  await ensureAppRole(sql, roles)
+  return {
+    kind: 'pglite',
+    sql,
+    admin: sql,
+    roles,
+    describe: `embedded PGlite in ${dir} (served on ${host}:${port})`,
+    async close() {
+      await sql.end({ timeout: 5 })
+      await server.stop()
+      await pglite.close()
+    },
+  }
+}
+
+/** Creates the application's login role and the tenants' group role when the connecting user may. */
+async function ensureAppRole(admin: Sql, roles: RoleNames): Promise<void> {
+  const [me] = await admin<{ super: boolean; createrole: boolean }[]>`
+    select rolsuper as super, rolcreaterole as createrole from pg_roles where rolname = current_user`
+  if (!me?.super && !me?.createrole) return
+  // NOINHERIT: the app role may SET ROLE to a tenant role but never holds a tenant's rights by itself.
+  await admin.unsafe(`
+    do $$ begin
+      if not exists (select 1 from pg_roles where rolname = '${roles.app}') then
+        create role ${roles.app} login noinherit nosuperuser nocreatedb nocreaterole nobypassrls;
+      end if;
+      if not exists (select 1 from pg_roles where rolname = '${roles.tenantGroup}') then
+        create role ${roles.tenantGroup} nologin;
+      end if;
+    end $$`)
+}

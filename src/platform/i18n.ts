@@ -1,0 +1,35 @@
+// Message catalogues: Italian by default, English available. No user-facing text lives in templates.
+import { readFileSync } from 'node:fs'
+
+export const LANGS = ['it', 'en'] as const
+export type Lang = (typeof LANGS)[number]
+
+function load(lang: Lang): Record<string, string> {
+  return JSON.parse(readFileSync(new URL(`../i18n/${lang}.json`, import.meta.url), 'utf8'))
+}
+
+const catalogues: Record<Lang, Record<string, string>> = { it: load('it'), en: load('en') }
+
+export type Translate = (key: string, params?: Record<string, string | number>) => string
+
+export function translator(lang: Lang): Translate {
+  const cat = catalogues[lang]
+  const fallback = catalogues.it
+  return (key, params) => {
+    const text = cat[key] ?? fallback[key]
+    if (text === undefined) {
+      if (process.env.NODE_ENV !== 'production') throw new Error(`missing message ${key}`)
+      return key
+    }
+    return params ? text.replace(/\{(\w+)\}/g, (m, k: string) => (k in params ? String(params[k]) : m)) : text
+  }
+}
+
+export function isLang(v: unknown): v is Lang {
+  return v === 'it' || v === 'en'
+}
+
+/** Every key of every catalogue, for the test that keeps the catalogues in step. */
+export function catalogueKeys(): Record<Lang, string[]> {
+  return { it: Object.keys(catalogues.it).sort(), en: Object.keys(catalogues.en).sort() }
+}

@@ -1,0 +1,70 @@
+// Eta rendering: a page inside the base layout, or the bare fragment for a targeted htmx request.
+import { fileURLToPath } from 'node:url'
+import { Eta } from 'eta'
+import type { Context } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { formatDate, formatDateTime } from './dates.ts'
+import type { Env } from './http.ts'
+import { formatMoney } from './money.ts'
+
+export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url))
+
+export const eta = new Eta({
+  views: VIEWS_DIR,
+  cache: true,
+  autoEscape: true,
+  autoTrim: [false, 'nl'],
+  useWith: false,
+})
+
+export interface FormErrors {
+  summary: { text: string; href: string }[]
+  fields: Record<string, string>
+}
+
+export interface PageData {
+  title: string
+  errors?: FormErrors
+  values?: Record<string, unknown>
+  [key: string]: unknown
+}
+
+/** True for requests that want only a fragment: htmx, but not boosted navigation (which swaps the body). */
+export function wantsFragment(c: Context): boolean {
+  return c.req.header('HX-Request') === 'true' && c.req.header('HX-Boosted') !== 'true'
+}
+
+export function pageContext(c: Context<Env>, data: PageData) {
+  const lang = c.get('lang')
+  const tenant = c.get('tenant') ?? null
+  const t = c.get('t')
+  return {
+    ...data,
+    lang,
+    t,
+    tenant,
+    path: c.req.path,
+    url: c.req.url,
+    requestId: c.get('requestId'),
+    assets: c.get('assets'),
+    csrfToken: c.get('csrfToken') ?? '',
+    user: c.get('user') ?? null,
+    money: (cents: number) => formatMoney(cents, lang),
+    date: formatDate,
+    dateTime: formatDateTime,
+    fullTitle: [data.errors ? `${t('errors.prefix')} ${data.title}` : data.title, tenant?.shortName, t('app.name')]
+      .filter(Boolean)
+      .join(' – '),
+  }
+}
+
+export function renderView(c: Context<Env>, view: string, data: PageData): string {
+  const it = pageContext(c, data)
+  const body = eta.render(view, it)
+  if (wantsFragment(c)) return body
+  return eta.render('layouts/base', { ...it, body })
+}
+
+export function render(c: Context<Env>, view: string, data: PageData, status: ContentfulStatusCode = 200) {
+  return c.html(renderView(c, view, data), status)
+}

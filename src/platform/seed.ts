@@ -1,0 +1,125 @@
+// Demo data: every tenant file in tenants/ onboarded, and families, pupils and documents in several states,
+// so every screen has something real to show. Runs only on a database without tenants.
+import type { Logger } from 'pino'
+import type { Config } from '../config.ts'
+import { type DocumentInput, issueDocuments } from '../features/documents/issue.ts'
+import { addDays, todayRome } from './dates.ts'
+import { type Db, tenantRoleName, withTenant } from './db.ts'
+import { checkCharacter } from './it/codice-fiscale.ts'
+import { listTenantFiles, onboardTenant, readTenantFile } from './tenancy.ts'
+
+export interface DemoLogin {
+  role: string
+  tenant: string
+  email: string
+  password: string
+}
+
+export interface DemoInfo {
+  tenants: string[]
+  logins: DemoLogin[]
+}
+
+/** A valid codice fiscale from its first 15 characters. */
+export function cf(first15: string): string {
+  return first15 + checkCharacter(first15)
+}
+
+export const DEMO_FAMILIES = [
+  { cf: cf('RSSMRA80A01I726'), given: 'Mario', family: 'Rossi', email: 'mario.rossi@example.it' },
+  { cf: cf('BNCLRA82M41F376'), given: 'Laura', family: 'Bianchi', email: 'laura.bianchi@example.it' },
+  { cf: cf('VRDGPP75C12F205'), given: 'Giuseppe', family: 'Verdi', email: 'giuseppe.verdi@example.it' },
+]
+
+export const DEMO_PUPILS = [
+  { cf: cf('RSSGLI15P10I726'), given: 'Giulia', family: 'Rossi', birth: '2015-09-10', parents: [0] },
+  { cf: cf('RSSLCU17H05I726'), given: 'Luca', family: 'Rossi', birth: '2017-06-05', parents: [0] },
+  { cf: cf('VRDSFO14D50F376'), given: 'Sofia', family: 'Verdi', birth: '2014-04-10', parents: [2, 1] },
+]
+
+export async function seedIfEmpty(db: Db, config: Config, log: Logger): Promise<DemoInfo> {
+  const [row] = await db.admin<{ n: number }[]>`select count(*)::int as n from platform.tenants`
+  const files = await Promise.all((await listTenantFiles(config.tenantsDir)).map(readTenantFile))
+  if ((row?.n ?? 0) === 0) {
+    for (const file of files) {
+      const { id, schema } = await onboardTenant(db, file)
+      await seedTenantDemo(db, { id, schema, role: tenantRoleName(db.roles, schema), segregationCode: file.segregationCode })
+      log.info(`demo tenant ${file.slug} onboarded`)
+    }
+  }
+  return { tenants: files.map((f) => f.slug), logins: [] }
+}
+
+export async function seedTenantDemo(
+  db: Db,
+  tenant: { id: number; schema: string; role: string; segregationCode: string },
+  today = todayRome(),
+) {
+  await withTenant(db.sql, tenant, async (tx) => {
+    const services = await tx<{ id: number; kind: string; name: string }[]>`
+      select id, kind, name from services order by id`
+    if (services.length === 0) return
+    const payers = await tx<{ id: number }[]>`
+      insert into payers ${tx(DEMO_FAMILIES.map((f) => ({ codice_fiscale: f.cf, given_name: f.given, family_name: f.family, email: f.email })))}
+      returning id`
+    const pupils = await tx<{ id: number }[]>`
+      insert into pupils ${tx(DEMO_PUPILS.map((p) => ({ codice_fiscale: p.cf, given_name: p.given, family_name: p.family, birth_date: p.birth })))}
+      returning id`
+    const links = DEMO_PUPILS.flatMap((p, i) =>
+      p.parents.map((parent, j) => ({
+        pupil_id: (pupils[i] as { id: number }).id,
+        payer_id: (payers[parent] as { id: number }).id,
+        relation: 'genitore',
+        holder: j === 0,
+      })),
+    )
+    await tx`insert into pupil_payers ${tx(links)}`
+    const year = Number(today.slice(0, 4))
+    const svc = (i: number) => services[i % services.length] as { id: number; name: string }
+    const docs: DocumentInput[] = []
+    DEMO_PUPILS.forEach((p, i) => {
+      const payerId = (payers[p.parents[0] as number] as { id: number }).id
+      const pupilId = (pupils[i] as { id: number }).id
+      // three installments: one past due, one due in a few days (for reminders), one later
+      docs.push({
+        year,
+        issueDate: addDays(today, -40),
+        serviceId: svc(0).id,
+        payerId,
+        pupilId,
+        description: `${svc(0).name} – ${p.given} ${p.family}, a.s. ${year}/${year + 1}`,
+        installments: [
+          { dueDate: addDays(today, -10), amountCents: 6400 },
+          { dueDate: addDays(today, 6), amountCents: 6400 },
+          { dueDate: addDays(today, 36), amountCents: 6400 },
+        ],
+      })
+      docs.push({
+        year,
+        issueDate: addDays(today, -90),
+        serviceId: svc(1).id,
+        payerId,
+        pupilId,
+        description: `${svc(1).name} – ${p.given} ${p.family}`,
+        installments: [{ dueDate: addDays(today, -60), amountCents: 15460 }],
+      })
+      docs.push({
+        year,
+        issueDate: addDays(today, -5),
+        serviceId: svc(2).id,
+        payerId,
+        pupilId,
+        description: `${svc(2).name} – ${p.given} ${p.family}`,
+        installments: [{ dueDate: addDays(today, 25), amountCents: 3500 + i * 250 }],
+      })
+    })
+    const issued = await issueDocuments(tx, tenant, docs)
+    // the second document of each pupil was paid at the bank; the third of the last pupil was cancelled
+    const paidDocs = issued.documentIds.filter((_, i) => i % 3 === 1)
+    await tx`update installments set status = 'pagato', paid_at = now() - interval '55 days', paid_cents = amount_cents
+             where document_id = any(${paidDocs})`
+    const cancelled = issued.documentIds[issued.documentIds.length - 1] as number
+    await tx`update documents set cancelled_at = now(), cancel_reason = 'Emesso per errore' where id = ${cancelled}`
+    await tx`update installments set status = 'annullato' where document_id = ${cancelled}`
+  })
+}

@@ -1,0 +1,13 @@
+// Resolves /t/:tenant/... to a tenant row (cached); an unknown or deleted slug is an accessible 404.
+import { createMiddleware } from 'hono/factory'
+import { NotFound } from './errors.ts'
+import type { Env } from './http.ts'
+
+export const tenantMiddleware = createMiddleware<Env>(async (c, next) => {
+  const slug = c.req.param('tenant') ?? ''
+  const tenant = await c.var.deps.tenants.get(slug)
+  // a tenant still in set-up is not public yet; its staff reach it through the staff routes
+  if (!tenant || tenant.status === 'deleted' || tenant.status === 'setup') throw new NotFound()
+  c.set('tenant', tenant)
+  await next()
+})

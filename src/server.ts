@@ -1,0 +1,73 @@
+// Start-up: configuration, database (embedded or DATABASE_URL), migrations, demo tenants, app, listen.
+import { serve } from '@hono/node-server'
+import { createApp } from './app.ts'
+import { ConfigError, loadConfig } from './config.ts'
+import { Assets } from './platform/assets.ts'
+import { openDatabase } from './platform/db.ts'
+import { createLogger } from './platform/log.ts'
+import { migratePlatform, migrateTenants } from './platform/migrate.ts'
+import { seedIfEmpty } from './platform/seed.ts'
+import { TenantRegistry } from './platform/tenancy.ts'
+
+async function main() {
+  let config: ReturnType<typeof loadConfig>
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message)
+      process.exit(78)
+    }
+    throw err
+  }
+  const log = createLogger(config.logLevel)
+  const db = await openDatabase(config)
+  log.info(`database: ${db.describe}`)
+
+  const applied = await migratePlatform(db.admin, db.roles)
+  if (applied.length) log.info({ applied }, 'platform migrations applied')
+  const tenantsResult = await migrateTenants(db.admin, db.roles)
+  log.info(
+    { checked: tenantsResult.checked, migrated: tenantsResult.migrated.length, failed: tenantsResult.failed },
+    'tenant schemas up to date',
+  )
+
+  const seeded = config.seedDemo ? await seedIfEmpty(db, config, log) : null
+
+  const tenants = new TenantRegistry(db)
+  const app = createApp({ config, db, tenants, assets: new Assets(), log })
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
+    log.info(`Sportello listening on ${config.baseUrl} (${info.address}:${info.port})`)
+    if (seeded) printDemo(config.baseUrl, seeded)
+  })
+
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    log.info(`${signal}: shutting down`)
+    server.close()
+    await db.close()
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+}
+
+function printDemo(baseUrl: string, seeded: { tenants: string[]; logins: { role: string; tenant: string; email: string; password: string }[] }) {
+  const lines = [
+    '',
+    `Demo ready at ${baseUrl}`,
+    `Tenants: ${seeded.tenants.map((s) => `${baseUrl}/t/${s}`).join('  ')}`,
+  ]
+  if (seeded.logins.length) {
+    lines.push('Demo logins:')
+    for (const l of seeded.logins) lines.push(`  ${l.role.padEnd(22)} ${l.tenant.padEnd(18)} ${l.email.padEnd(34)} ${l.password}`)
+  }
+  console.log(lines.join('\n'))
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
