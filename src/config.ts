@@ -1,9 +1,7 @@
 // The environment, parsed once. A bad value stops start-up with a message naming the variable.
 import { z } from 'zod'
 
-const bool = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
-  .transform((v) => v === '1' || v === 'true' || v === 'yes')
+const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes')
 
 const schema = z
   .object({

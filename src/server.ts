@@ -54,7 +54,10 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
 }
 
-function printDemo(baseUrl: string, seeded: { tenants: string[]; logins: { role: string; tenant: string; email: string; password: string }[] }) {
+function printDemo(
+  baseUrl: string,
+  seeded: { tenants: string[]; logins: { role: string; tenant: string; email: string; password: string }[] },
+) {
   const lines = [
     '',
     `Demo ready at ${baseUrl}`,
@@ -62,7 +65,8 @@ function printDemo(baseUrl: string, seeded: { tenants: string[]; logins: { role:
   ]
   if (seeded.logins.length) {
     lines.push('Demo logins:')
-    for (const l of seeded.logins) lines.push(`  ${l.role.padEnd(22)} ${l.tenant.padEnd(18)} ${l.email.padEnd(34)} ${l.password}`)
+    for (const l of seeded.logins)
+      lines.push(`  ${l.role.padEnd(22)} ${l.tenant.padEnd(18)} ${l.email.padEnd(34)} ${l.password}`)
   }
   console.log(lines.join('\n'))
 }

@@ -22,10 +22,14 @@ try {
       console.log(`onboarded ${file.slug} (schema ${schema}) in ${Math.round(performance.now() - started)} ms`)
     }
   } else {
-    const rows = await db.admin<{ slug: string; kind: string; status: string; schema_version: number; migration_error: string | null }[]>`
+    const rows = await db.admin<
+      { slug: string; kind: string; status: string; schema_version: number; migration_error: string | null }[]
+    >`
       select slug, kind, status, schema_version, migration_error from platform.tenants order by slug`
     for (const r of rows) {
-      console.log(`${r.slug.padEnd(24)} ${r.kind.padEnd(8)} ${r.status.padEnd(10)} v${r.schema_version}${r.migration_error ? `  error: ${r.migration_error}` : ''}`)
+      console.log(
+        `${r.slug.padEnd(24)} ${r.kind.padEnd(8)} ${r.status.padEnd(10)} v${r.schema_version}${r.migration_error ? `  error: ${r.migration_error}` : ''}`,
+      )
     }
   }
 } catch (err) {

@@ -42,7 +42,11 @@ export function assertSchemaName(schema: string): string {
 }
 
 export function roleNames(databaseName: string): RoleNames {
-  const clean = databaseName.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 16) || 'sportello'
+  const clean =
+    databaseName
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_')
+      .slice(0, 16) || 'sportello'
   return { prefix: clean, app: `${clean}_app`, tenantGroup: `${clean}_tenants` }
 }
 
@@ -87,7 +91,11 @@ export async function openDatabase(config: Config): Promise<Db> {
   if (config.databaseUrl) {
     const dbName = decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1)) || 'postgres'
     const roles = roleNames(dbName)
-    const admin = postgres(config.databaseUrl, { ...baseOptions, max: 2, connection: { application_name: 'sportello-admin' } })
+    const admin = postgres(config.databaseUrl, {
+      ...baseOptions,
+      max: 2,
+      connection: { application_name: 'sportello-admin' },
+    })
     await ensureAppRole(admin, roles)
     const url = config.databaseAppUrl ?? appUrl(config.databaseUrl, roles)
     const sql = postgres(url, {
@@ -120,7 +128,14 @@ export async function openEmbedded(dir: string): Promise<Db> {
   await server.start()
   const [host, port] = server.getServerConn().split(':')
   // PGlite is one connection: a pool larger than 1 breaks ("portal does not exist").
-  const sql = postgres({ ...baseOptions, host, port: Number(port), user: 'postgres', database: 'postgres', max: 1 })
+  const sql = postgres({
+    ...baseOptions,
+    host,
+    port: Number(port),
+    user: 'postgres',
+    database: 'postgres',
+    max: 1,
+  })
   const roles = roleNames('sportello')
   await ensureAppRole(sql, roles)
   return {

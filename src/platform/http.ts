@@ -40,6 +40,6 @@ export type Env = {
 
 /** A local path to return to after a redirect: never another site ("//evil", "https://…"). */
 export function safeReturnPath(v: string | undefined | null, fallback = '/'): string {
-  if (!v || !v.startsWith('/') || v.startsWith('//') || v.startsWith('/\\') || /[\r\n]/.test(v)) return fallback
+  if (!v?.startsWith('/') || v.startsWith('//') || v.startsWith('/\\') || /[\r\n]/.test(v)) return fallback
   return v
 }

@@ -1,7 +1,7 @@
 // Forward-only numbered SQL migrations: the platform schema first, then every tenant schema.
 import { readdir, readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { assertSchemaName, type RoleNames, type Sql, type Tx, tenantRoleName } from './db.ts'
 
 export interface Migration {
@@ -85,7 +85,9 @@ export async function migrateTenants(
 ): Promise<TenantMigrationResult> {
   const migrations = await loadMigrations(opts.dir ?? join(MIGRATIONS_DIR, 'tenant'))
   const latest = migrations.length
-  const [count] = await admin<{ n: number }[]>`select count(*)::int as n from platform.tenants where status <> 'deleted'`
+  const [count] = await admin<
+    { n: number }[]
+  >`select count(*)::int as n from platform.tenants where status <> 'deleted'`
   const pending = await admin<TenantRow[]>`
     select id, slug, schema_name, schema_version from platform.tenants
     where status <> 'deleted' and schema_version < ${latest}
@@ -116,7 +118,13 @@ export async function migrateTenants(
   return result
 }
 
-async function migrateOneTenant(admin: Sql, roles: RoleNames, t: TenantRow, migrations: Migration[], lockTimeout: string) {
+async function migrateOneTenant(
+  admin: Sql,
+  roles: RoleNames,
+  t: TenantRow,
+  migrations: Migration[],
+  lockTimeout: string,
+) {
   const schema = assertSchemaName(t.schema_name)
   await admin.begin(async (tx) => {
     await tx`select set_config('lock_timeout', ${lockTimeout}, true)`

@@ -43,7 +43,12 @@ export async function seedIfEmpty(db: Db, config: Config, log: Logger): Promise<
   if ((row?.n ?? 0) === 0) {
     for (const file of files) {
       const { id, schema } = await onboardTenant(db, file)
-      await seedTenantDemo(db, { id, schema, role: tenantRoleName(db.roles, schema), segregationCode: file.segregationCode })
+      await seedTenantDemo(db, {
+        id,
+        schema,
+        role: tenantRoleName(db.roles, schema),
+        segregationCode: file.segregationCode,
+      })
       log.info(`demo tenant ${file.slug} onboarded`)
     }
   }

@@ -190,8 +190,20 @@ function toTenant(r: TenantRow, db: Db): Tenant {
   }
 }
 
-const TENANT_COLUMNS = ['id', 'slug', 'kind', 'name', 'short_name', 'fiscal_code', 'segregation_code', 'schema_name',
-  'status', 'branding', 'contacts', 'settings'] as const
+const TENANT_COLUMNS = [
+  'id',
+  'slug',
+  'kind',
+  'name',
+  'short_name',
+  'fiscal_code',
+  'segregation_code',
+  'schema_name',
+  'status',
+  'branding',
+  'contacts',
+  'settings',
+] as const
 
 /**
  * Tenant lookups with a short-lived cache: a request resolves its tenant without a round trip, and a change

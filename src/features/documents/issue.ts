@@ -39,7 +39,8 @@ export async function issueDocuments(
   for (const d of docs) {
     if (d.installments.length === 0) throw new Error('a document needs at least one installment')
     for (const i of d.installments) {
-      if (!Number.isSafeInteger(i.amountCents) || i.amountCents <= 0) throw new Error('installment amounts are positive cents')
+      if (!Number.isSafeInteger(i.amountCents) || i.amountCents <= 0)
+        throw new Error('installment amounts are positive cents')
     }
   }
   const totalInstallments = docs.reduce((n, d) => n + d.installments.length, 0)
@@ -78,7 +79,8 @@ export async function issueDocuments(
     const rows = await tx<{ id: number; document_id: number; seq: number; iuv: string; notice_code: string }[]>`
       insert into installments ${tx(instRows.slice(i, i + 5000))}
       returning id, document_id, seq, iuv, notice_code`
-    for (const r of rows) out.push({ id: r.id, documentId: r.document_id, seq: r.seq, iuv: r.iuv, noticeCode: r.notice_code })
+    for (const r of rows)
+      out.push({ id: r.id, documentId: r.document_id, seq: r.seq, iuv: r.iuv, noticeCode: r.notice_code })
   }
   await tx`
     insert into platform.payer_index (codice_fiscale, tenant_id)

@@ -1,12 +1,12 @@
 // Public pages: the list of tenants, a tenant's home page, the accessibility statement, language switch.
 import { Hono } from 'hono'
 import { setCookie } from 'hono/cookie'
+import { withTenant } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import { type Env, safeReturnPath } from '../../platform/http.ts'
 import { isLang } from '../../platform/i18n.ts'
 import { render } from '../../platform/render.ts'
 import { tenantMiddleware } from '../../platform/tenant-middleware.ts'
-import { withTenant } from '../../platform/db.ts'
 
 export const homeRoutes = new Hono<Env>()
 
@@ -36,8 +36,11 @@ homeRoutes.use('/t/:tenant', tenantMiddleware)
 homeRoutes.get('/t/:tenant', async (c) => {
   const tenant = c.var.tenant
   if (!tenant) throw new NotFound()
-  const services = await withTenant(c.var.deps.db.sql, tenant, (tx) =>
-    tx<{ code: string; kind: string; name: string; spontaneous: boolean }[]>`
+  const services = await withTenant(
+    c.var.deps.db.sql,
+    tenant,
+    (tx) =>
+      tx<{ code: string; kind: string; name: string; spontaneous: boolean }[]>`
       select code, kind, name, spontaneous from services where active order by name`,
   )
   return render(c, 'home/tenant', { title: tenant.name, services })

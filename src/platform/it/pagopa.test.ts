@@ -1,9 +1,18 @@
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buildNotice, formatNoticeCode, noticeCodeProblem, parseNoticeCode, parseQrPayload, qrPayload } from './pagopa.ts'
+import {
+  buildNotice,
+  formatNoticeCode,
+  noticeCodeProblem,
+  parseNoticeCode,
+  parseQrPayload,
+  qrPayload,
+} from './pagopa.ts'
 
-const vectors = JSON.parse(readFileSync(new URL('../../../test/fixtures/pagopa/test_vectors.json', import.meta.url), 'utf8'))
+const vectors = JSON.parse(
+  readFileSync(new URL('../../../test/fixtures/pagopa/test_vectors.json', import.meta.url), 'utf8'),
+)
 
 describe('notice code', () => {
   it('rebuilds the public valid vectors from their parts', () => {

@@ -1,0 +1,90 @@
+// Debian's Chromium driven by playwright-core, and axe-core run inside the page.
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { gzipSync } from 'node:zlib'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { expect } from 'vitest'
+
+const require = createRequire(import.meta.url)
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  })
+}
+
+export async function newContext(browser: Browser, opts: { js?: boolean; width?: number; lang?: string } = {}) {
+  return browser.newContext({
+    javaScriptEnabled: opts.js ?? true,
+    viewport: { width: opts.width ?? 1024, height: 800 },
+    locale: opts.lang ?? 'it-IT',
+  })
+}
+
+export interface AxeViolation {
+  id: string
+  impact: string
+  help: string
+  nodes: { target: string[]; html: string }[]
+}
+
+/** Runs axe on the current page with the WCAG 2.0/2.1/2.2 A and AA rules; returns the violations. */
+export async function axe(page: Page): Promise<AxeViolation[]> {
+  // evaluate() is not subject to the page's CSP, so the strict policy stays on during the check
+  await page.evaluate(AXE_SOURCE)
+  const result = await page.evaluate(async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: axe is injected at run time
+    const r = await (window as any).axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    })
+    return r.violations.map((v: AxeViolation) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target, html: n.html })),
+    }))
+  })
+  return result as AxeViolation[]
+}
+
+export async function expectAccessible(page: Page) {
+  const violations = await axe(page)
+  expect(violations, JSON.stringify(violations, null, 2)).toEqual([])
+}
+
+/** WCAG 1.4.10: nothing scrolls sideways at 320 CSS pixels. */
+export async function expectReflow(context: BrowserContext, url: string) {
+  const page = await context.newPage()
+  await page.setViewportSize({ width: 320, height: 640 })
+  await page.goto(url)
+  const width = await page.evaluate(() => document.documentElement.scrollWidth)
+  expect(width, `${url} scrolls sideways at 320px`).toBeLessThanOrEqual(320)
+  await page.close()
+}
+
+/** HTML + CSS of a page, gzip-compressed, in bytes (the first-round-trip budget is 14 KB). */
+export async function pageWeight(url: string): Promise<{ html: number; css: number; total: number }> {
+  const res = await fetch(url, { headers: { cookie: '' } })
+  const html = await res.text()
+  const cssHrefs = [...html.matchAll(/<link rel="stylesheet" href="([^"]+)"/g)].map((m) => m[1] as string)
+  let css = 0
+  for (const href of cssHrefs) {
+    const body = await (await fetch(new URL(href, url))).text()
+    css += gzipSync(body).length
+  }
+  const h = gzipSync(html).length
+  return { html: h, css, total: h + css }
+}

@@ -1,0 +1,78 @@
+// Test databases and throwaway tenants: each test file opens its own connections and creates its own tenant.
+import { inject } from 'vitest'
+import { loadConfig } from '../../src/config.ts'
+import { type Db, openDatabase, openEmbedded } from '../../src/platform/db.ts'
+import { dropTenantSchema, migratePlatform } from '../../src/platform/migrate.ts'
+import {
+  onboardTenant,
+  type Tenant,
+  type TenantFile,
+  TenantRegistry,
+  tenantFileSchema,
+} from '../../src/platform/tenancy.ts'
+
+export async function openTestDb(): Promise<Db> {
+  const target = inject('testDb')
+  const db =
+    target.kind === 'pglite'
+      ? await openEmbedded('memory://')
+      : await openDatabase(loadConfig({ DATABASE_URL: target.url, DATABASE_POOL_MAX: '10', NODE_ENV: 'test' }))
+  await migratePlatform(db.admin, db.roles)
+  return db
+}
+
+function randomPartitaIva(): string {
+  const digits = Array.from({ length: 10 }, () => Math.floor(Math.random() * 10))
+  let sum = 0
+  digits.forEach((d, i) => {
+    let x = d
+    if (i % 2 === 1) {
+      x *= 2
+      if (x > 9) x -= 9
+    }
+    sum += x
+  })
+  return digits.join('') + String((10 - (sum % 10)) % 10)
+}
+
+export function testTenantFile(overrides: Partial<TenantFile> = {}): TenantFile {
+  const slug = overrides.slug ?? `test-${Math.random().toString(36).slice(2, 10)}`
+  return tenantFileSchema.parse({
+    slug,
+    kind: 'comune',
+    name: `Comune di Prova ${slug}`,
+    shortName: `Prova ${slug.slice(5)}`,
+    fiscalCode: randomPartitaIva(),
+    segregationCode: String(Math.floor(Math.random() * 50)).padStart(2, '0'),
+    branding: { logoText: 'PR', accent: '#0b4f9c' },
+    contacts: { email: 'ufficio@prova.example', address: 'Piazza Prova 1, 00100 Roma' },
+    settings: { cutoff: '09:15', commission: { type: 'none' } },
+    services: [
+      {
+        code: 'mensa',
+        kind: 'mensa',
+        name: 'Mensa scolastica',
+        causale: 'Mensa scolastica',
+        spontaneous: true,
+        amountMode: 'quantita',
+        unitPriceCents: 580,
+      },
+      { code: 'trasporto', kind: 'trasporto', name: 'Trasporto scolastico', causale: 'Trasporto scolastico' },
+      { code: 'nido', kind: 'nido', name: 'Nido', causale: 'Retta nido' },
+    ],
+    ...overrides,
+  })
+}
+
+export async function createTestTenant(db: Db, overrides: Partial<TenantFile> = {}): Promise<Tenant> {
+  const file = testTenantFile(overrides)
+  await onboardTenant(db, file)
+  const tenant = await new TenantRegistry(db, 0).get(file.slug)
+  if (!tenant) throw new Error('tenant not created')
+  return tenant
+}
+
+export async function dropTestTenant(db: Db, tenant: Tenant): Promise<void> {
+  await db.admin`delete from platform.tenants where id = ${tenant.id}`
+  await dropTenantSchema(db.admin, db.roles, tenant.schema)
+}

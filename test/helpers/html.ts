@@ -1,0 +1,22 @@
+// HTML assertions: html-validate (recommended + a11y presets) over rendered pages.
+import { HtmlValidate } from 'html-validate'
+import { expect } from 'vitest'
+
+const validator = new HtmlValidate({
+  extends: ['html-validate:recommended', 'html-validate:a11y'],
+  rules: {
+    // Eta output keeps template indentation; formatting is not what this check is for
+    'no-trailing-whitespace': 'off',
+    // the htmx-config meta uses a JSON value in single quotes, which is valid HTML
+    'attr-quotes': 'off',
+    // inline SVG charts and hx-* attributes are ours on purpose
+    'no-unknown-elements': 'off',
+    'attribute-allowed-values': 'error',
+  },
+})
+
+export async function expectValidHtml(html: string) {
+  const report = await validator.validateString(html)
+  const messages = report.results.flatMap((r) => r.messages.map((m) => `${m.ruleId}: ${m.message} (line ${m.line})`))
+  expect(messages, messages.join('\n')).toEqual([])
+}

@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../../src/app.ts'
+import { type Db, openEmbedded } from '../../src/platform/db.ts'
+import type { Tenant } from '../../src/platform/tenancy.ts'
+import { testApp, testDeps } from '../helpers/app.ts'
+import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { expectValidHtml } from '../helpers/html.ts'
+
+let db: Db
+let tenant: Tenant
+let app: ReturnType<typeof createApp>
+
+beforeAll(async () => {
+  db = await openTestDb()
+  tenant = await createTestTenant(db, {
+    settings: {
+      cutoff: '09:15',
+      commission: { type: 'none' },
+      reminderDays: [-7, 0, 7],
+      lowBalanceMeals: 3,
+      accessibilityUrl: 'https://form.agid.gov.it/view/prova',
+    },
+  })
+  app = testApp(db).app
+})
+
+afterAll(async () => {
+  await dropTestTenant(db, tenant)
+  await db.close()
+})
+
+describe('public pages', () => {
+  it('home lists the tenants, in Italian by default, valid HTML', async () => {
+    const res = await app.request('/')
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain('<html lang="it">')
+    expect(html).toContain(`href="/t/${tenant.slug}"`)
+    expect(html).toContain('Salta al contenuto principale')
+    await expectValidHtml(html)
+  })
+
+  it('tenant home shows identity, services, contacts and the tenant accessibility link', async () => {
+    const res = await app.request(`/t/${tenant.slug}`)
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain(tenant.name)
+    expect(html).toContain('Mensa scolastica')
+    expect(html).toContain('data-element="accessibility-link"')
+    expect(html).toContain(`<title>${tenant.name} – ${tenant.shortName} – Sportello</title>`)
+    await expectValidHtml(html)
+  })
+
+  it('unknown tenant and unknown page are calm 404 pages', async () => {
+    for (const path of ['/t/nessuno', '/t/NO_SUCH', '/t/../etc', '/non-esiste', `/t/${tenant.slug}/non-esiste`]) {
+      const res = await app.request(path)
+      expect(res.status, path).toBe(404)
+      const html = await res.text()
+      expect(html).toContain('Pagina non trovata')
+      await expectValidHtml(html)
+    }
+  })
+
+  it('switches to English and back through a plain link', async () => {
+    const res = await app.request(`/lingua/en?torna=/t/${tenant.slug}`)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe(`/t/${tenant.slug}`)
+    const cookie = res.headers.get('set-cookie') ?? ''
+    expect(cookie).toMatch(/lang=en/)
+    const page = await app.request(`/t/${tenant.slug}`, { headers: { cookie: 'lang=en' } })
+    const html = await page.text()
+    expect(html).toContain('<html lang="en">')
+    expect(html).toContain('Skip to main content')
+    // never redirects to another site
+    const evil = await app.request('/lingua/it?torna=//evil.example')
+    expect(evil.headers.get('location')).toBe('/')
+  })
+
+  it('sends security headers and a CSP without inline script', async () => {
+    const res = await app.request('/')
+    const csp = res.headers.get('content-security-policy') ?? ''
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).not.toContain('unsafe-inline')
+    expect(csp).toContain("frame-ancestors 'none'")
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('serves static files under hashed names with a long cache, compressed', async () => {
+    const html = await (await app.request('/')).text()
+    const href = /href="(\/static\/css\/app\.[0-9a-f]{10}\.css)"/.exec(html)?.[1]
+    expect(href).toBeTruthy()
+    const res = await app.request(href as string, { headers: { 'accept-encoding': 'gzip' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('cache-control')).toContain('immutable')
+    expect(res.headers.get('content-encoding')).toBe('gzip')
+    expect((await app.request('/static/css/app.0000000000.css')).status).toBe(404)
+  })
+
+  it('the tenant theme carries the accent colour', async () => {
+    const res = await app.request(`/t/${tenant.slug}/tema.css`)
+    expect(await res.text()).toContain('--accent:#0b4f9c')
+  })
+
+  it('answers the health check', async () => {
+    const res = await app.request('/health')
+    expect(await res.json()).toMatchObject({ status: 'ok' })
+  })
+
+  it('an unexpected failure is a calm 500 page with the request id, no stack trace', async () => {
+    const broken = await openEmbedded('memory://')
+    await broken.close()
+    const brokenApp = createApp(testDeps(broken))
+    const res = await brokenApp.request('/')
+    expect(res.status).toBe(500)
+    const html = await res.text()
+    const id = res.headers.get('x-request-id') as string
+    expect(html).toContain(id)
+    expect(html).not.toMatch(/at .*\.ts:\d+/)
+    expect(html).toContain('Il servizio ha un problema')
+    const health = await brokenApp.request('/health')
+    expect(health.status).toBe(503)
+  })
+})
