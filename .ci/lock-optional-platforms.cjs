@@ -19,7 +19,15 @@ const plats = {
 for (const [k, [os, cpu, libc]] of Object.entries(plats)) {
   const key = `node_modules/@biomejs/cli-${k}`
   if (lock.packages[key]) continue
-  const e = { version: biome.version, dev: true, license: 'MIT OR Apache-2.0', optional: true, os: [os], cpu: [cpu], engines: { node: '>=14.21.3' } }
+  const e = {
+    version: biome.version,
+    dev: true,
+    license: 'MIT OR Apache-2.0',
+    optional: true,
+    os: [os],
+    cpu: [cpu],
+    engines: { node: '>=14.21.3' },
+  }
   if (libc) e.libc = [libc]
   lock.packages[key] = e
 }
