@@ -4,11 +4,18 @@ import { compress } from 'hono/compress'
 import { getCookie } from 'hono/cookie'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
+import { accountRoutes } from './features/account/routes.ts'
+import { devMailRoutes } from './features/devmail/routes.ts'
 import { homeRoutes } from './features/home/routes.ts'
+import { platformRoutes } from './features/platform/routes.ts'
+import { sandboxPspRoutes } from './features/psp/sandbox-server.ts'
+import { staffRoutes } from './features/staff/routes.ts'
 import { HttpError, NotFound } from './platform/errors.ts'
 import type { Deps, Env } from './platform/http.ts'
 import { isLang, translator } from './platform/i18n.ts'
 import { render } from './platform/render.ts'
+import { sessionMiddleware } from './platform/session.ts'
+import { tenantMiddleware } from './platform/tenant-middleware.ts'
 
 export function createApp(deps: Deps) {
   const app = new Hono<Env>()
@@ -75,7 +82,16 @@ export function createApp(deps: Deps) {
     }
   })
 
+  app.use(sessionMiddleware)
+  app.use('/t/:tenant/*', tenantMiddleware)
+  app.use('/t/:tenant', tenantMiddleware)
+
   app.route('/', homeRoutes)
+  app.route('/', accountRoutes)
+  app.route('/', staffRoutes)
+  app.route('/', platformRoutes)
+  app.route('/', devMailRoutes)
+  app.route('/sandbox-psp', sandboxPspRoutes)
 
   app.notFound((c) => {
     if (!c.get('t')) {
@@ -83,7 +99,12 @@ export function createApp(deps: Deps) {
       c.set('t', translator('it'))
       c.set('assets', deps.assets)
     }
-    return render(c, 'errors/error', { title: c.get('t')('errors.notFound'), status: 404 }, 404)
+    return render(
+      c,
+      'errors/error',
+      { title: c.get('t')('errors.notFound'), status: 404, bodyKey: 'errors.notFoundBody' },
+      404,
+    )
   })
 
   app.onError((err, c) => {
@@ -95,10 +116,15 @@ export function createApp(deps: Deps) {
     const t = c.get('t')
     if (err instanceof HttpError) {
       if (err.status === 503) c.header('Retry-After', '30')
-      return render(c, 'errors/error', { title: t(err.messageKey), status: err.status }, err.status)
+      return render(
+        c,
+        'errors/error',
+        { title: t(err.messageKey), status: err.status, bodyKey: `${err.messageKey}Body` },
+        err.status,
+      )
     }
     deps.log.error({ reqId: c.get('requestId'), err }, 'unhandled error')
-    return render(c, 'errors/error', { title: t('errors.server'), status: 500 }, 500)
+    return render(c, 'errors/error', { title: t('errors.server'), status: 500, bodyKey: 'errors.serverBody' }, 500)
   })
 
   return app

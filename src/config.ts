@@ -1,4 +1,5 @@
 // The environment, parsed once. A bad value stops start-up with a message naming the variable.
+import { createHmac } from 'node:crypto'
 import { z } from 'zod'
 
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes')
@@ -14,6 +15,7 @@ const schema = z
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     DATA_DIR: z.string().min(1).default('./data'),
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    PSP_SANDBOX_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
     MAIL_FROM: z.string().min(3).default('Sportello <noreply@sportello.localhost>'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -44,6 +46,12 @@ const schema = z
       dataDir: env.DATA_DIR,
       // Development and tests get a fixed, clearly non-secret key so sessions survive restarts.
       sessionSecret: env.SESSION_SECRET ?? 'development-only-secret-do-not-use-in-production',
+      // The sandbox payment provider's signing key; by default derived from the session secret.
+      pspSandboxSecret:
+        env.PSP_SANDBOX_SECRET ??
+        createHmac('sha256', env.SESSION_SECRET ?? 'development-only-secret-do-not-use-in-production')
+          .update('sandbox-psp')
+          .digest('hex'),
       smtpUrl: env.SMTP_URL,
       mailFrom: env.MAIL_FROM,
       logLevel: env.LOG_LEVEL,

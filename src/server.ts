@@ -2,6 +2,7 @@
 import { serve } from '@hono/node-server'
 import { createApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
+import { OutboxSender } from './jobs/outbox-sender.ts'
 import { Assets } from './platform/assets.ts'
 import { openDatabase } from './platform/db.ts'
 import { createLogger } from './platform/log.ts'
@@ -35,7 +36,9 @@ async function main() {
   const seeded = config.seedDemo ? await seedIfEmpty(db, config, log) : null
 
   const tenants = new TenantRegistry(db)
-  const app = createApp({ config, db, tenants, assets: new Assets(), log })
+  const mail = new OutboxSender(db, config, (err) => log.error({ err }, 'outbox sender failed'))
+  if (config.jobs) mail.start()
+  const app = createApp({ config, db, tenants, assets: new Assets(), log, kickMail: () => mail.kick() })
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     log.info(`Sportello listening on ${config.baseUrl} (${info.address}:${info.port})`)
     if (seeded) printDemo(config.baseUrl, seeded)
@@ -47,6 +50,7 @@ async function main() {
     closing = true
     log.info(`${signal}: shutting down`)
     server.close()
+    await mail.stop()
     await db.close()
     process.exit(0)
   }
@@ -66,7 +70,7 @@ function printDemo(
   if (seeded.logins.length) {
     lines.push('Demo logins:')
     for (const l of seeded.logins)
-      lines.push(`  ${l.role.padEnd(22)} ${l.tenant.padEnd(18)} ${l.email.padEnd(34)} ${l.password}`)
+      lines.push(`  ${l.role.padEnd(32)} ${l.tenant.padEnd(18)} ${l.email.padEnd(34)} ${l.password}`)
   }
   console.log(lines.join('\n'))
 }

@@ -12,6 +12,8 @@ export interface Deps {
   tenants: TenantRegistry
   assets: Assets
   log: Logger
+  /** asks the outbox sender to drain now (after a request queued mail) */
+  kickMail: () => void
 }
 
 export interface SessionUser {
@@ -23,6 +25,7 @@ export interface SessionUser {
   email: string
   emailConfirmed: boolean
   operator: boolean
+  lang: 'it' | 'en'
 }
 
 export type Env = {
@@ -35,6 +38,7 @@ export type Env = {
     tenant?: Tenant
     user?: SessionUser | null
     csrfToken?: string
+    staffRole?: 'admin' | 'operatore' | 'lettore'
   }
 }
 

@@ -38,6 +38,8 @@ export function pageContext(c: Context<Env>, data: PageData) {
   const lang = c.get('lang')
   const tenant = c.get('tenant') ?? null
   const t = c.get('t')
+  const csrfToken = c.get('csrfToken') ?? ''
+  const partial = (name: string) => (params: Record<string, unknown>) => eta.render(`partials/${name}`, { t, params })
   return {
     ...data,
     lang,
@@ -47,7 +49,12 @@ export function pageContext(c: Context<Env>, data: PageData) {
     url: c.req.url,
     requestId: c.get('requestId'),
     assets: c.get('assets'),
-    csrfToken: c.get('csrfToken') ?? '',
+    csrfToken,
+    csrf: () => `<input type="hidden" name="_csrf" value="${csrfToken}">`,
+    field: partial('_field'),
+    checkbox: partial('_checkbox'),
+    radios: partial('_radios'),
+    select: partial('_select'),
     user: c.get('user') ?? null,
     money: (cents: number) => formatMoney(cents, lang),
     date: formatDate,
@@ -60,7 +67,8 @@ export function pageContext(c: Context<Env>, data: PageData) {
 
 export function renderView(c: Context<Env>, view: string, data: PageData): string {
   const it = pageContext(c, data)
-  const body = eta.render(view, it)
+  const summary = data.errors ? eta.render('partials/_error-summary', it) : ''
+  const body = summary + eta.render(view, it)
   if (wantsFragment(c)) return body
   return eta.render('layouts/base', { ...it, body })
 }

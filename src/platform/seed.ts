@@ -2,6 +2,7 @@
 // so every screen has something real to show. Runs only on a database without tenants.
 import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
+import { hashPassword } from '../features/account/passwords.ts'
 import { type DocumentInput, issueDocuments } from '../features/documents/issue.ts'
 import { addDays, todayRome } from './dates.ts'
 import { type Db, tenantRoleName, withTenant } from './db.ts'
@@ -37,12 +38,18 @@ export const DEMO_PUPILS = [
   { cf: cf('VRDSFO14D50F376'), given: 'Sofia', family: 'Verdi', birth: '2014-04-10', parents: [2, 1] },
 ]
 
+export const DEMO_PASSWORD = 'prova-sportello-2026'
+export const DEMO_OPERATOR = 'operatore@sportello.example'
+export const staffEmail = (slug: string) => `ufficio@${slug}.example`
+
 export async function seedIfEmpty(db: Db, config: Config, log: Logger): Promise<DemoInfo> {
   const [row] = await db.admin<{ n: number }[]>`select count(*)::int as n from platform.tenants`
   const files = await Promise.all((await listTenantFiles(config.tenantsDir)).map(readTenantFile))
   if ((row?.n ?? 0) === 0) {
+    const tenantIds: number[] = []
     for (const file of files) {
       const { id, schema } = await onboardTenant(db, file)
+      tenantIds.push(id)
       await seedTenantDemo(db, {
         id,
         schema,
@@ -51,8 +58,79 @@ export async function seedIfEmpty(db: Db, config: Config, log: Logger): Promise<
       })
       log.info(`demo tenant ${file.slug} onboarded`)
     }
+    await seedDemoAccounts(
+      db,
+      files.map((f, i) => ({ slug: f.slug, id: tenantIds[i] as number })),
+    )
   }
-  return { tenants: files.map((f) => f.slug), logins: [] }
+  const logins: DemoLogin[] = [
+    ...DEMO_FAMILIES.map((f, i) => ({
+      role: i === 1 ? 'cittadino (email da confermare)' : 'cittadino',
+      tenant: 'tutti',
+      email: f.email,
+      password: DEMO_PASSWORD,
+    })),
+    ...files.map((f) => ({
+      role: 'ufficio (admin)',
+      tenant: f.slug,
+      email: staffEmail(f.slug),
+      password: DEMO_PASSWORD,
+    })),
+    { role: 'operatore piattaforma', tenant: '—', email: DEMO_OPERATOR, password: DEMO_PASSWORD },
+  ]
+  return { tenants: files.map((f) => f.slug), logins }
+}
+
+/** Citizens for the demo families, one office administrator per tenant and a platform operator. */
+async function seedDemoAccounts(db: Db, tenants: { slug: string; id: number }[]) {
+  const hash = await hashPassword(DEMO_PASSWORD)
+  const people = [
+    ...DEMO_FAMILIES.map((f, i) => ({
+      email: f.email,
+      given: f.given,
+      family: f.family,
+      cf: f.cf,
+      confirmed: i !== 1,
+      operator: false,
+    })),
+    ...tenants.map((t, i) => ({
+      email: staffEmail(t.slug),
+      given: 'Ufficio',
+      family: t.slug,
+      cf: cf(`UFFSTF9${i}A01H501`),
+      confirmed: true,
+      operator: false,
+    })),
+    {
+      email: DEMO_OPERATOR,
+      given: 'Operatore',
+      family: 'Piattaforma',
+      cf: cf('PRTPTT80A01H501'),
+      confirmed: true,
+      operator: true,
+    },
+  ]
+  await db.sql.begin(async (tx) => {
+    const rows = await tx<{ id: number; email: string }[]>`
+      insert into platform.accounts ${tx(
+        people.map((p) => ({
+          email: p.email,
+          password_hash: hash,
+          given_name: p.given,
+          family_name: p.family,
+          codice_fiscale: p.cf,
+          email_confirmed_at: p.confirmed ? new Date() : null,
+          operator: p.operator,
+        })),
+      )} returning id, email`
+    const byEmail = new Map(rows.map((r) => [r.email, r.id]))
+    const memberships = tenants.map((t) => ({
+      account_id: byEmail.get(staffEmail(t.slug)) as number,
+      tenant_id: t.id,
+      role: 'admin',
+    }))
+    if (memberships.length) await tx`insert into platform.memberships ${tx(memberships)}`
+  })
 }
 
 export async function seedTenantDemo(

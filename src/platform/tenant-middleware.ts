@@ -6,8 +6,9 @@ import type { Env } from './http.ts'
 export const tenantMiddleware = createMiddleware<Env>(async (c, next) => {
   const slug = c.req.param('tenant') ?? ''
   const tenant = await c.var.deps.tenants.get(slug)
-  // a tenant still in set-up is not public yet; its staff reach it through the staff routes
-  if (!tenant || tenant.status === 'deleted' || tenant.status === 'setup') throw new NotFound()
+  if (!tenant || tenant.status === 'deleted') throw new NotFound()
+  // a tenant still in set-up is not public yet: only its office pages (which check membership) answer
+  if (tenant.status === 'setup' && !c.req.path.startsWith(`/t/${slug}/ufficio`)) throw new NotFound()
   c.set('tenant', tenant)
   await next()
 })

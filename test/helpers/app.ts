@@ -20,6 +20,8 @@ export function testDeps(db: Db, env: Record<string, string> = {}): Deps {
     tenants: new TenantRegistry(db, 0),
     assets,
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    // tests drain the outbox themselves, when they choose to
+    kickMail: () => {},
   }
 }
 

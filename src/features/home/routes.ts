@@ -6,7 +6,6 @@ import { NotFound } from '../../platform/errors.ts'
 import { type Env, safeReturnPath } from '../../platform/http.ts'
 import { isLang } from '../../platform/i18n.ts'
 import { render } from '../../platform/render.ts'
-import { tenantMiddleware } from '../../platform/tenant-middleware.ts'
 
 export const homeRoutes = new Hono<Env>()
 
@@ -29,9 +28,6 @@ homeRoutes.get('/lingua/:lang', (c) => {
 })
 
 homeRoutes.get('/accessibilita', (c) => render(c, 'home/accessibility', { title: c.var.t('a11y.title') }))
-
-homeRoutes.use('/t/:tenant/*', tenantMiddleware)
-homeRoutes.use('/t/:tenant', tenantMiddleware)
 
 homeRoutes.get('/t/:tenant', async (c) => {
   const tenant = c.var.tenant

@@ -1,0 +1,80 @@
+// The PaymentProvider for the sandbox PSP: calls its API over HTTP at config.baseUrl, like a real provider's
+// client would, and verifies its signed notifications.
+import type { Config } from '../../config.ts'
+import { notificationBodySchema, startResultSchema, statusResultSchema } from './schema.ts'
+import { apiToken, SIGNATURE_HEADER, verifySignature } from './signature.ts'
+import type { PaymentProvider, ProviderNotification, StartRequest } from './types.ts'
+
+export class ProviderError extends Error {}
+
+type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
+
+function header(headers: Record<string, string | undefined>, name: string): string | undefined {
+  const lower = name.toLowerCase()
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lower) return v
+  return undefined
+}
+
+/**
+ * config.baseUrl is read at every call (a test server learns its port after the app is built).
+ * `now` is for tests of the notification time window.
+ */
+export function createSandboxProvider(
+  config: Pick<Config, 'baseUrl' | 'pspSandboxSecret'>,
+  fetchImpl: FetchLike = fetch,
+  now: () => number = Date.now,
+): PaymentProvider {
+  const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> => {
+    let res: Response
+    try {
+      res = await fetchImpl(`${config.baseUrl}/sandbox-psp/api${path}`, {
+        method,
+        headers: {
+          Authorization: `Bearer ${apiToken(config.pspSandboxSecret)}`,
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(15_000),
+      })
+    } catch (err) {
+      throw new ProviderError(`sandbox psp unreachable: ${err instanceof Error ? err.message : String(err)}`)
+    }
+    const text = await res.text()
+    if (!res.ok) throw new ProviderError(`sandbox psp ${method} ${path}: HTTP ${res.status} ${text.slice(0, 200)}`)
+    try {
+      return JSON.parse(text)
+    } catch {
+      throw new ProviderError(`sandbox psp ${method} ${path}: not JSON`)
+    }
+  }
+
+  return {
+    name: 'sandbox',
+
+    async start(req: StartRequest) {
+      const r = startResultSchema.safeParse(await call('POST', '/sessions', req))
+      if (!r.success) throw new ProviderError('sandbox psp: unexpected start response')
+      return { providerRef: r.data.providerRef, redirectUrl: r.data.redirectUrl, expiresAt: new Date(r.data.expiresAt) }
+    },
+
+    async status(providerRef: string) {
+      const r = statusResultSchema.safeParse(await call('GET', `/sessions/${encodeURIComponent(providerRef)}`))
+      if (!r.success) throw new ProviderError('sandbox psp: unexpected status response')
+      return { status: r.data.status, amountCents: r.data.amountCents, authCode: r.data.authCode }
+    },
+
+    verifyNotification(rawBody: string, headers: Record<string, string | undefined>): ProviderNotification | null {
+      if (!verifySignature(config.pspSandboxSecret, rawBody, header(headers, SIGNATURE_HEADER), now())) return null
+      let json: unknown
+      try {
+        json = JSON.parse(rawBody)
+      } catch {
+        return null
+      }
+      const r = notificationBodySchema.safeParse(json)
+      if (!r.success) return null
+      return { ...r.data, occurredAt: new Date(r.data.occurredAt) }
+    },
+  }
+}

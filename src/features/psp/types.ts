@@ -1,0 +1,43 @@
+// What the payment domain needs from a payment service provider (PSP): start a hosted payment, ask its
+// status, and verify the signed notification the provider sends when a payment ends.
+
+export type ProviderStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled' | 'expired'
+
+export interface StartRequest {
+  paymentId: number
+  idempotencyKey: string
+  /** total including commission */
+  amountCents: number
+  description: string
+  payerEmail: string | null
+  /** where the citizen comes back, absolute */
+  returnUrl: string
+  /** absolute URL the provider POSTs the signed notification to */
+  notifyUrl: string
+  lang: 'it' | 'en'
+}
+
+export interface StartResult {
+  providerRef: string
+  redirectUrl: string
+  expiresAt: Date
+}
+
+export interface ProviderNotification {
+  providerRef: string
+  paymentId: number
+  status: Exclude<ProviderStatus, 'pending'>
+  amountCents: number
+  authCode: string | null
+  occurredAt: Date
+  /** unique per event, for dedup */
+  eventId: string
+}
+
+export interface PaymentProvider {
+  name: string
+  start(req: StartRequest): Promise<StartResult>
+  status(providerRef: string): Promise<{ status: ProviderStatus; amountCents: number; authCode: string | null }>
+  /** null = forged or malformed */
+  verifyNotification(rawBody: string, headers: Record<string, string | undefined>): ProviderNotification | null
+}
