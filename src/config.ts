@@ -23,6 +23,12 @@ const schema = z
     SEED_DEMO: bool.optional(),
     JOBS: bool.default(true),
     TRUST_PROXY: bool.default(false),
+    OIDC_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+    OIDC_CLIENT_ID: z.string().min(1).optional(),
+    OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    OIDC_FISCAL_CLAIM: z.string().min(1).default('fiscal_number'),
+    OIDC_LABEL: z.enum(['spid', 'cie', 'spid-cie']).default('spid-cie'),
+    OIDC_SCOPE: z.string().min(1).default('openid profile email'),
   })
   .transform((env, ctx) => {
     const production = env.NODE_ENV === 'production'
@@ -31,6 +37,12 @@ const schema = z
     }
     if (production && !env.BASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['BASE_URL'], message: 'is required in production' })
+    }
+    if (env.OIDC_ISSUER && !env.OIDC_CLIENT_ID) {
+      ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENT_ID'], message: 'is required when OIDC_ISSUER is set' })
+    }
+    if (production && env.OIDC_ISSUER?.startsWith('http:')) {
+      ctx.addIssue({ code: 'custom', path: ['OIDC_ISSUER'], message: 'must use https in production' })
     }
     const baseUrl = (env.BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '')
     return {
@@ -59,6 +71,17 @@ const schema = z
       seedDemo: env.SEED_DEMO ?? !production,
       jobs: env.JOBS,
       trustProxy: env.TRUST_PROXY,
+      // SPID / CIE through an OpenID Connect provider (src/features/oidc); null when not configured
+      oidc: env.OIDC_ISSUER
+        ? {
+            issuer: env.OIDC_ISSUER,
+            clientId: env.OIDC_CLIENT_ID ?? '',
+            clientSecret: env.OIDC_CLIENT_SECRET,
+            fiscalClaim: env.OIDC_FISCAL_CLAIM,
+            label: env.OIDC_LABEL,
+            scope: env.OIDC_SCOPE,
+          }
+        : null,
     }
   })
 

@@ -89,13 +89,20 @@ function transportFor(url: string): Transporter {
  * Sends what is due. Rows are claimed with SKIP LOCKED, so several instances drain side by side; a row left
  * in 'sending' by a crash goes back to the queue after ten minutes, with the same Message-ID.
  */
-export async function drainOutbox(sql: Sql, config: Config, limit = 50): Promise<DrainResult> {
+export async function drainOutbox(
+  sql: Sql,
+  config: Config,
+  limit = 50,
+  /** a LIKE pattern on the recipient: tests sharing one database drain only their own mail */
+  only?: string,
+): Promise<DrainResult> {
   const result: DrainResult = { sent: 0, retried: 0, failed: 0 }
   await sql`update platform.outbox set status = 'pending'
             where status = 'sending' and next_attempt_at < now() - interval '10 minutes'`
   const rows = await sql<OutboxRow[]>`
     update platform.outbox set status = 'sending', attempts = attempts + 1, next_attempt_at = now()
     where id in (select id from platform.outbox where status = 'pending' and next_attempt_at <= now()
+                 ${only ? sql`and to_address like ${only}` : sql``}
                  order by id limit ${limit} for update skip locked)
     returning id, to_address, subject, text_body, html_body, attachments, attempts`
   for (const row of rows) {

@@ -12,7 +12,8 @@ export interface Received {
   attachments: { filename: string; contentType: string; size: number; content: Buffer }[]
 }
 
-export async function startSmtp(opts: { failFirst?: number } = {}) {
+/** failFirst: refuse that many messages (to failTo only, when given) with a temporary 451 error. */
+export async function startSmtp(opts: { failFirst?: number; failTo?: string } = {}) {
   const received: Received[] = []
   let toFail = opts.failFirst ?? 0
   const server = new SMTPServer({
@@ -22,7 +23,8 @@ export async function startSmtp(opts: { failFirst?: number } = {}) {
     onData(stream, _session, callback) {
       simpleParser(stream)
         .then((mail: ParsedMail) => {
-          if (toFail > 0) {
+          const rcpt = Array.isArray(mail.to) ? mail.to.map((a) => a.text).join(', ') : (mail.to?.text ?? '')
+          if (toFail > 0 && (!opts.failTo || rcpt.includes(opts.failTo))) {
             toFail--
             const err = new Error('451 try again later') as Error & { responseCode: number }
             err.responseCode = 451

@@ -35,9 +35,9 @@ staffRoutes.get('/t/:tenant/ufficio', anyRole, async (c) => {
     select (select count(*) from payers)::int as payers, (select count(*) from pupils)::int as pupils,
       (select count(*) from documents where cancelled_at is null)::int as documents,
       count(*) filter (where status = 'da_pagare')::int as open_count,
-      coalesce(sum(amount_cents) filter (where status = 'da_pagare'), 0) as open_cents,
+      coalesce(sum(amount_cents) filter (where status = 'da_pagare'), 0)::bigint as open_cents,
       count(*) filter (where status = 'da_pagare' and due_date < (now() at time zone 'Europe/Rome')::date)::int as overdue_count,
-      coalesce(sum(amount_cents) filter (where status = 'da_pagare' and due_date < (now() at time zone 'Europe/Rome')::date), 0) as overdue_cents
+      coalesce(sum(amount_cents) filter (where status = 'da_pagare' and due_date < (now() at time zone 'Europe/Rome')::date), 0)::bigint as overdue_cents
     from installments`,
   )
   return render(c, 'staff/home', { title: c.var.t('staff.home.title'), summary, role: c.var.staffRole })
