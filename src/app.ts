@@ -5,8 +5,12 @@ import { getCookie } from 'hono/cookie'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { accountRoutes } from './features/account/routes.ts'
+import { cartRoutes } from './features/cart/routes.ts'
+import { debtRoutes } from './features/debts/routes.ts'
 import { devMailRoutes } from './features/devmail/routes.ts'
 import { homeRoutes } from './features/home/routes.ts'
+import { oidcRoutes } from './features/oidc/routes.ts'
+import { paymentRoutes } from './features/payments/routes.ts'
 import { platformRoutes } from './features/platform/routes.ts'
 import { sandboxPspRoutes } from './features/psp/sandbox-server.ts'
 import { staffRoutes } from './features/staff/routes.ts'
@@ -88,6 +92,10 @@ export function createApp(deps: Deps) {
 
   app.route('/', homeRoutes)
   app.route('/', accountRoutes)
+  app.route('/', oidcRoutes)
+  app.route('/', debtRoutes)
+  app.route('/', cartRoutes)
+  app.route('/', paymentRoutes)
   app.route('/', staffRoutes)
   app.route('/', platformRoutes)
   app.route('/', devMailRoutes)

@@ -2,6 +2,9 @@
 import { serve } from '@hono/node-server'
 import { createApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
+import { reconcilePayments } from './features/payments/maintenance.ts'
+import { deliverPending } from './features/psp/delivery.ts'
+import { createSandboxProvider } from './features/psp/sandbox.ts'
 import { OutboxSender } from './jobs/outbox-sender.ts'
 import { Assets } from './platform/assets.ts'
 import { openDatabase } from './platform/db.ts'
@@ -37,8 +40,29 @@ async function main() {
 
   const tenants = new TenantRegistry(db)
   const mail = new OutboxSender(db, config, (err) => log.error({ err }, 'outbox sender failed'))
-  if (config.jobs) mail.start()
-  const app = createApp({ config, db, tenants, assets: new Assets(), log, kickMail: () => mail.kick() })
+  const provider = createSandboxProvider(config)
+  const timers: NodeJS.Timeout[] = []
+  if (config.jobs) {
+    mail.start()
+    // the sandbox provider's notifications, and payments whose notification never came
+    timers.push(
+      setInterval(
+        () => void deliverPending(db, config, { log }).catch((err) => log.error({ err }, 'sandbox delivery failed')),
+        5000,
+      ),
+    )
+    timers.push(
+      setInterval(
+        () =>
+          void reconcilePayments(db, provider)
+            .then(() => mail.kick())
+            .catch((err) => log.error({ err }, 'payment reconciliation failed')),
+        60_000,
+      ),
+    )
+    for (const t of timers) t.unref()
+  }
+  const app = createApp({ config, db, tenants, assets: new Assets(), log, kickMail: () => mail.kick(), provider })
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     log.info(`Sportello listening on ${config.baseUrl} (${info.address}:${info.port})`)
     if (seeded) printDemo(config.baseUrl, seeded)
@@ -50,6 +74,7 @@ async function main() {
     closing = true
     log.info(`${signal}: shutting down`)
     server.close()
+    for (const t of timers) clearInterval(t)
     await mail.stop()
     await db.close()
     process.exit(0)

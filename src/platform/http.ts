@@ -1,6 +1,7 @@
 // Request-scoped context shared by every feature: language, tenant, user, CSRF token, dependencies.
 import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
+import type { PaymentProvider } from '../features/psp/types.ts'
 import type { Assets } from './assets.ts'
 import type { Db } from './db.ts'
 import type { Lang, Translate } from './i18n.ts'
@@ -14,6 +15,7 @@ export interface Deps {
   log: Logger
   /** asks the outbox sender to drain now (after a request queued mail) */
   kickMail: () => void
+  provider: PaymentProvider
 }
 
 export interface SessionUser {

@@ -55,6 +55,7 @@ export function pageContext(c: Context<Env>, data: PageData) {
     checkbox: partial('_checkbox'),
     radios: partial('_radios'),
     select: partial('_select'),
+    status: partial('_status'),
     user: c.get('user') ?? null,
     money: (cents: number) => formatMoney(cents, lang),
     date: formatDate,

@@ -199,8 +199,22 @@ export async function seedTenantDemo(
     const issued = await issueDocuments(tx, tenant, docs)
     // the second document of each pupil was paid at the bank; the third of the last pupil was cancelled
     const paidDocs = issued.documentIds.filter((_, i) => i % 3 === 1)
-    await tx`update installments set status = 'pagato', paid_at = now() - interval '55 days', paid_cents = amount_cents
-             where document_id = any(${paidDocs})`
+    const paid = await tx<{ id: number; amount_cents: number; iuv: string }[]>`
+      update installments set status = 'pagato', paid_at = now() - interval '55 days', paid_cents = amount_cents
+      where document_id = any(${paidDocs}) returning id, amount_cents, iuv`
+    // paid at the bank and reconciled: the archive lists them with their receipt
+    if (paid.length) {
+      await tx`insert into installment_payments ${tx(
+        paid.map((p) => ({
+          installment_id: p.id,
+          source: 'riconciliazione',
+          receipt_number: `RIC-${p.iuv}`,
+          amount_cents: p.amount_cents,
+          paid_at: new Date(Date.now() - 55 * 86_400_000),
+          channel: 'banca',
+        })),
+      )}`
+    }
     const cancelled = issued.documentIds[issued.documentIds.length - 1] as number
     await tx`update documents set cancelled_at = now(), cancel_reason = 'Emesso per errore' where id = ${cancelled}`
     await tx`update installments set status = 'annullato' where document_id = ${cancelled}`

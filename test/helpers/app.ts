@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { createApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
+import { createSandboxProvider } from '../../src/features/psp/sandbox.ts'
 import { Assets } from '../../src/platform/assets.ts'
 import type { Db } from '../../src/platform/db.ts'
 import type { Deps } from '../../src/platform/http.ts'
@@ -14,8 +15,10 @@ let assets: Assets | undefined
 
 export function testDeps(db: Db, env: Record<string, string> = {}): Deps {
   assets ??= new Assets()
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env })
   return {
-    config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env }),
+    config,
+    provider: createSandboxProvider(config),
     db,
     tenants: new TenantRegistry(db, 0),
     assets,
@@ -39,6 +42,7 @@ export async function startServer(db: Db, env: Record<string, string> = {}) {
   deps.config.baseUrl = `http://127.0.0.1:${port}`
   return {
     url: `http://127.0.0.1:${port}`,
+    app,
     deps,
     close: () => new Promise<void>((r) => server.close(() => r())),
   }

@@ -7,6 +7,7 @@ import { type Env, safeReturnPath } from '../../platform/http.ts'
 import { render } from '../../platform/render.ts'
 import { clientIp, endSession, requireUser, revokeSessions, startSession } from '../../platform/session.ts'
 import { checkThrottle, clearThrottle, RULES, recordFailure, sleep } from '../../platform/throttle.ts'
+import { oidcButtons } from '../oidc/buttons.ts'
 import {
   changePasswordSchema,
   deleteSchema,
@@ -99,6 +100,7 @@ accountRoutes.get('/accesso', (c) => {
     title: c.var.t('account.login.title'),
     values: {},
     torna: c.req.query('torna') ?? '',
+    oidc: oidcButtons(c, c.req.query('torna')),
   })
 })
 
@@ -112,7 +114,13 @@ accountRoutes.post('/accesso', async (c) => {
     return render(
       c,
       'account/login',
-      { title: t('account.login.title'), values: parsed.values, errors: parsed.errors, torna },
+      {
+        title: t('account.login.title'),
+        values: parsed.values,
+        errors: parsed.errors,
+        torna,
+        oidc: oidcButtons(c, torna),
+      },
       422,
     )
   }

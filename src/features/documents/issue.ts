@@ -82,9 +82,13 @@ export async function issueDocuments(
     for (const r of rows)
       out.push({ id: r.id, documentId: r.document_id, seq: r.seq, iuv: r.iuv, noticeCode: r.notice_code })
   }
+  // the holder and every payer linked to the pupil (both parents, delegates) can find the document
+  const payerIds = [...new Set(docs.map((d) => d.payerId))]
+  const pupilIds = [...new Set(docs.map((d) => d.pupilId).filter((x): x is number => x !== null))]
   await tx`
     insert into platform.payer_index (codice_fiscale, tenant_id)
-    select distinct p.codice_fiscale, ${tenant.id}::bigint from payers p where p.id = any(${[...new Set(docs.map((d) => d.payerId))]})
+    select distinct p.codice_fiscale, ${tenant.id}::bigint from payers p
+    where p.id = any(${payerIds}) or p.id in (select payer_id from pupil_payers where pupil_id = any(${pupilIds}))
     on conflict do nothing`
   return { documentIds: inserted.map((r) => r.id), installments: out }
 }

@@ -25,6 +25,13 @@ export interface PdfOptions {
   keywords?: string
   /** false writes the content streams uncompressed, so tests can read the text */
   compress?: boolean
+  /** a running footer on every page, followed by the page number ("… – pagina 1 di 2") */
+  footer?: string
+}
+
+const PAGE_OF = {
+  it: (i: number, n: number) => `pagina ${i} di ${n}`,
+  en: (i: number, n: number) => `page ${i} of ${n}`,
 }
 
 /** A pdfkit document with its structure root; `finish()` closes the tree and resolves to the file's bytes. */
@@ -32,8 +39,10 @@ export class TaggedPdf {
   readonly doc: Doc
   readonly root: Struct
   private readonly done: Promise<Buffer>
+  private readonly opts: PdfOptions
 
   constructor(opts: PdfOptions) {
+    this.opts = opts
     this.doc = new PDFDocument({
       size: 'A4',
       margin: MARGIN,
@@ -42,6 +51,7 @@ export class TaggedPdf {
       displayTitle: true,
       lang: opts.lang === 'it' ? 'it-IT' : 'en-GB',
       compress: opts.compress ?? true,
+      bufferPages: opts.footer !== undefined,
       // pdfkit cannot take undefined entries here
       info: Object.fromEntries(
         Object.entries({
@@ -116,19 +126,11 @@ export class TaggedPdf {
     })
   }
 
-  /** A small label over its value, read as one paragraph ("Codice avviso 3020 …"). */
+  /** A small label over its value: two paragraphs in a Div, so a screen reader pauses between them. */
   field(parent: Struct, label: string, value: string, at: { x: number; y?: number; width: number; size?: number }) {
-    this.tag(parent, 'P', () => {
-      this.doc
-        .font(FONT)
-        .fontSize(8)
-        .fillColor(MUTED)
-        .text(label, at.x, at.y ?? this.doc.y, { width: at.width })
-      this.doc
-        .font(BOLD)
-        .fontSize(at.size ?? 10)
-        .fillColor(INK)
-        .text(value, at.x, this.doc.y + 1, { width: at.width })
+    this.group(parent, 'Div', (div) => {
+      this.paragraph(div, label, { x: at.x, y: at.y ?? this.doc.y, width: at.width, size: 8, color: MUTED })
+      this.paragraph(div, value, { x: at.x, y: this.doc.y + 1, width: at.width, size: at.size ?? 10, bold: true })
     })
   }
 
@@ -171,14 +173,16 @@ export class TaggedPdf {
       scope: 'Column',
       font: { src: BOLD, size },
       align: { x: align(i), y: 'bottom' as const },
-      border: { top: 0, left: 0, right: 0, bottom: 1 },
+      backgroundColor: '#dde1e5',
     }))
+    // Rows told apart by shading, not rules: pdfkit tags one-sided borders with a BorderColor that PDF readers
+    // reject, while a background is a plain attribute.
     const bodyRows = rows.map((r, ri) =>
       r.map((text, i) => ({
         text,
         font: { src: opts.boldLastRow && ri === rows.length - 1 ? BOLD : FONT, size },
         align: { x: align(i), y: 'top' as const },
-        border: { top: 0, left: 0, right: 0, bottom: 0.5 },
+        ...(ri % 2 === 1 ? { backgroundColor: '#f1f3f5' } : {}),
       })),
     )
     // structParent makes pdfkit tag the table (Table/TR/TH/TD); the typings do not know the option yet
@@ -186,7 +190,7 @@ export class TaggedPdf {
       position: { x: MARGIN, y: this.doc.y },
       maxWidth: CONTENT_WIDTH,
       columnStyles: opts.widths.map((w) => ({ width: w })),
-      defaultStyle: { padding: { top: 3, bottom: 3, left: 3, right: 3 }, borderColor: LINE },
+      defaultStyle: { padding: { top: 3, bottom: 3, left: 3, right: 3 }, border: 0 },
       data: [headRow, ...bodyRows],
       structParent: parent,
     } as unknown as PDFKit.Mixins.TableOptionsWithData
@@ -200,6 +204,28 @@ export class TaggedPdf {
   }
 
   finish(): Promise<Buffer> {
+    const footer = this.opts.footer
+    if (footer !== undefined) {
+      const { start, count } = this.doc.bufferedPageRange()
+      for (let i = start; i < start + count; i++) {
+        this.doc.switchToPage(i)
+        // writing below the bottom margin must not open a new page
+        const bottom = this.doc.page.margins.bottom
+        this.doc.page.margins.bottom = 0
+        this.doc.markContent('Artifact', { type: 'Pagination' })
+        this.doc
+          .font(FONT)
+          .fontSize(8)
+          .fillColor(MUTED)
+          .text(`${footer} – ${PAGE_OF[this.opts.lang](i - start + 1, count)}`, MARGIN, A4.height - MARGIN + 12, {
+            width: CONTENT_WIDTH,
+            align: 'right',
+            lineBreak: false,
+          })
+        this.doc.endMarkedContent()
+        this.doc.page.margins.bottom = bottom
+      }
+    }
     this.root.end()
     this.doc.end()
     return this.done

@@ -90,6 +90,7 @@ export async function renderReceiptPdf(data: ReceiptPdfData, opts: { compress?: 
     subject: `${L.total} ${money(data.totalCents)} – ${formatDateTime(data.paidAt)}`,
     keywords: data.items.map((i) => i.iuv).join(', '),
     compress: opts.compress,
+    footer: `${L.title} ${data.receiptNumber}`,
   })
   const { doc, root } = pdf
   const colW = (CONTENT_WIDTH - 24) / 2

@@ -111,6 +111,7 @@ export async function renderTaxCertificatePdf(
     author: creditors ? `Sportello (${creditors})` : 'Sportello',
     subject: subtitle,
     compress: opts.compress,
+    footer: `${L.title} – ${data.pupil.name} – ${data.payer.codiceFiscale}`,
   })
   const { doc, root } = pdf
   const colW = (CONTENT_WIDTH - 24) / 2

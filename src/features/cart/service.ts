@@ -1,0 +1,72 @@
+// The cart: installments from any tenant, persisted per account in the platform schema.
+import type { Db, Sql } from '../../platform/db.ts'
+import { withTenant } from '../../platform/db.ts'
+import type { Tenant } from '../../platform/tenancy.ts'
+import { loadInstallments, type PayableItem, priceCheckout } from '../payments/service.ts'
+
+export async function cartInstallmentIds(sql: Sql, accountId: number, tenantId: number): Promise<number[]> {
+  const rows = await sql<{ installment_id: number }[]>`
+    select installment_id from platform.cart_items where account_id = ${accountId} and tenant_id = ${tenantId}`
+  return rows.map((r) => r.installment_id)
+}
+
+export async function addToCart(sql: Sql, accountId: number, tenantId: number, ids: number[]): Promise<number> {
+  if (!ids.length) return 0
+  const rows = await sql`
+    insert into platform.cart_items ${sql(ids.map((id) => ({ account_id: accountId, tenant_id: tenantId, installment_id: id })))}
+    on conflict do nothing returning installment_id`
+  return rows.length
+}
+
+export async function removeFromCart(sql: Sql, accountId: number, tenantId: number, ids: number[]) {
+  await sql`delete from platform.cart_items where account_id = ${accountId} and tenant_id = ${tenantId} and installment_id = any(${ids})`
+}
+
+export interface CartEntry {
+  tenant: Tenant
+  installmentId: number
+  description: string
+  amountCents: number
+  iuv: string
+  payable: boolean
+  state: string
+}
+
+/** The cart as it stands now: each entry re-read from its tenant, so a paid or cancelled one shows as such. */
+export async function loadCart(db: Db, tenants: Tenant[], accountId: number) {
+  const rows = await db.sql<{ tenant_id: number; installment_id: number }[]>`
+    select tenant_id, installment_id from platform.cart_items where account_id = ${accountId} order by added_at, installment_id`
+  const entries: CartEntry[] = []
+  const payable: PayableItem[] = []
+  for (const tenantId of [...new Set(rows.map((r) => r.tenant_id))]) {
+    const tenant = tenants.find((t) => t.id === tenantId)
+    const ids = rows.filter((r) => r.tenant_id === tenantId).map((r) => r.installment_id)
+    if (!tenant) continue
+    const found = await withTenant(db.sql, tenant, (tx) => loadInstallments(tx, ids))
+    for (const id of ids) {
+      const r = found.find((x) => x.id === id)
+      if (!r) continue
+      const ok = r.status === 'da_pagare' && !r.cancelled && tenant.status === 'active'
+      entries.push({
+        tenant,
+        installmentId: id,
+        description: r.description,
+        amountCents: r.amount_cents,
+        iuv: r.iuv,
+        payable: ok,
+        state: r.cancelled ? 'annullato' : r.status,
+      })
+      if (ok) {
+        payable.push({
+          tenant,
+          installmentId: id,
+          amountCents: r.amount_cents,
+          description: r.description,
+          iuv: r.iuv,
+          commission: r.service_commission ?? tenant.settings.commission,
+        })
+      }
+    }
+  }
+  return { entries, payable, price: priceCheckout(payable) }
+}

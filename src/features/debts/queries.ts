@@ -1,0 +1,148 @@
+// A citizen's documents in one tenant: those issued to them, and those of the pupils they are linked to.
+import type { Tx } from '../../platform/db.ts'
+
+export type DocumentStatus = 'pagabile' | 'in_corso' | 'pagato' | 'scaduto' | 'annullato'
+
+export interface DocumentSummary {
+  id: number
+  year: number
+  number: string
+  issue_date: string
+  description: string
+  total_cents: number
+  residual_cents: number
+  service: string
+  service_kind: string
+  holder: string
+  pupil: string | null
+  status: DocumentStatus
+  next_due: string | null
+  installments: number
+}
+
+export interface InstallmentView {
+  id: number
+  seq: number
+  due_date: string
+  amount_cents: number
+  iuv: string
+  notice_code: string
+  status: 'da_pagare' | 'in_corso' | 'pagato' | 'annullato'
+  overdue: boolean
+  paid_at: Date | null
+  receipt_number: string | null
+  in_cart: boolean
+}
+
+/** The status a citizen sees, derived from the installments and today's date in Rome. */
+function statusSql(tx: Tx, today: string) {
+  return tx`case
+    when d.cancelled_at is not null then 'annullato'
+    when bool_and(i.status = 'pagato') then 'pagato'
+    when bool_or(i.status = 'in_corso') then 'in_corso'
+    when bool_or(i.status = 'da_pagare' and i.due_date < ${today}::date) then 'scaduto'
+    else 'pagabile' end`
+}
+
+/** The documents a codice fiscale may see in this tenant, newest first. */
+export async function listDocuments(
+  tx: Tx,
+  cf: string,
+  today: string,
+  filter: { state: 'aperti' | 'pagati' | 'tutti'; year?: number },
+) {
+  const rows = await tx<DocumentSummary[]>`
+    with me as (select id from payers where codice_fiscale = ${cf}),
+    visible as (
+      select d.id from documents d where d.payer_id in (select id from me)
+      union
+      select d.id from documents d join pupil_payers pp on pp.pupil_id = d.pupil_id where pp.payer_id in (select id from me)
+    )
+    select d.id, d.year, d.number, d.issue_date, d.description, d.total_cents,
+      coalesce(sum(i.amount_cents) filter (where i.status in ('da_pagare', 'in_corso') and d.cancelled_at is null), 0)::bigint as residual_cents,
+      s.name as service, s.kind as service_kind, p.given_name || ' ' || p.family_name as holder,
+      pu.given_name || ' ' || pu.family_name as pupil,
+      ${statusSql(tx, today)} as status,
+      min(i.due_date) filter (where i.status = 'da_pagare') as next_due,
+      count(i.id)::int as installments
+    from documents d
+      join visible v on v.id = d.id
+      join services s on s.id = d.service_id
+      join payers p on p.id = d.payer_id
+      left join pupils pu on pu.id = d.pupil_id
+      join installments i on i.document_id = d.id
+    where ${filter.year ? tx`d.year = ${filter.year}` : tx`true`}
+    group by d.id, s.name, s.kind, p.given_name, p.family_name, pu.given_name, pu.family_name
+    order by d.issue_date desc, d.id desc`
+  if (filter.state === 'aperti')
+    return rows.filter((r) => r.status === 'pagabile' || r.status === 'scaduto' || r.status === 'in_corso')
+  if (filter.state === 'pagati') return rows.filter((r) => r.status === 'pagato')
+  return rows
+}
+
+/** One document with its installments, or null when the codice fiscale may not see it. */
+export async function loadDocument(tx: Tx, cf: string, today: string, documentId: number, cartIds: number[]) {
+  const [doc] = await tx<(DocumentSummary & { cancel_reason: string | null; holder_cf: string; causale: string })[]>`
+    with me as (select id from payers where codice_fiscale = ${cf})
+    select d.id, d.year, d.number, d.issue_date, d.description, d.total_cents, d.cancel_reason, s.causale,
+      coalesce(sum(i.amount_cents) filter (where i.status in ('da_pagare', 'in_corso') and d.cancelled_at is null), 0)::bigint as residual_cents,
+      s.name as service, s.kind as service_kind, p.given_name || ' ' || p.family_name as holder, p.codice_fiscale as holder_cf,
+      pu.given_name || ' ' || pu.family_name as pupil,
+      ${statusSql(tx, today)} as status,
+      min(i.due_date) filter (where i.status = 'da_pagare') as next_due, count(i.id)::int as installments
+    from documents d join services s on s.id = d.service_id join payers p on p.id = d.payer_id
+      left join pupils pu on pu.id = d.pupil_id join installments i on i.document_id = d.id
+    where d.id = ${documentId}
+      and (d.payer_id in (select id from me)
+           or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))
+    group by d.id, s.name, s.kind, s.causale, p.given_name, p.family_name, p.codice_fiscale, pu.given_name, pu.family_name`
+  if (!doc) return null
+  const installments = await tx<InstallmentView[]>`
+    select i.id, i.seq, i.due_date, i.amount_cents, i.iuv, i.notice_code, i.status,
+      i.status = 'da_pagare' and i.due_date < ${today}::date as overdue, i.paid_at, ip.receipt_number,
+      i.id = any(${cartIds}) as in_cart
+    from installments i left join installment_payments ip on ip.installment_id = i.id
+    where i.document_id = ${documentId} order by i.seq`
+  return { doc, installments }
+}
+
+/** An installment the codice fiscale may see, with what its printed notice needs. */
+export async function loadNotice(tx: Tx, cf: string, installmentId: number) {
+  const [row] = await tx<
+    {
+      notice_code: string
+      iuv: string
+      amount_cents: number
+      due_date: string
+      status: string
+      causale: string
+      description: string
+      payer_name: string
+      payer_cf: string
+      pupil_name: string | null
+      cancelled: boolean
+    }[]
+  >`
+    with me as (select id from payers where codice_fiscale = ${cf})
+    select i.notice_code, i.iuv, i.amount_cents, i.due_date, i.status, s.causale, d.description,
+      p.given_name || ' ' || p.family_name as payer_name, p.codice_fiscale as payer_cf,
+      pu.given_name || ' ' || pu.family_name as pupil_name, d.cancelled_at is not null as cancelled
+    from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
+      join payers p on p.id = d.payer_id left join pupils pu on pu.id = d.pupil_id
+    where i.id = ${installmentId}
+      and (d.payer_id in (select id from me)
+           or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))`
+  return row ?? null
+}
+
+/** Which of these installments the codice fiscale may pay (visible to it and still payable). */
+export async function visibleInstallments(tx: Tx, cf: string, ids: number[]): Promise<number[]> {
+  if (!ids.length) return []
+  const rows = await tx<{ id: number }[]>`
+    with me as (select id from payers where codice_fiscale = ${cf})
+    select i.id from installments i join documents d on d.id = i.document_id
+    where i.id = any(${ids})
+      and (d.payer_id in (select id from me)
+           or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))`
+  return rows.map((r) => r.id)
+}

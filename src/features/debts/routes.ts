@@ -1,0 +1,115 @@
+// The citizen's debt position across every tenant that bills them, a document's detail, printed notices.
+import { type Context, Hono } from 'hono'
+import { z } from 'zod'
+import { todayRome } from '../../platform/dates.ts'
+import { withTenant } from '../../platform/db.ts'
+import { NotFound } from '../../platform/errors.ts'
+import type { Env, SessionUser } from '../../platform/http.ts'
+import { render } from '../../platform/render.ts'
+import { requireUser } from '../../platform/session.ts'
+import type { Tenant } from '../../platform/tenancy.ts'
+import { cartInstallmentIds } from '../cart/service.ts'
+import { renderNoticePdf } from '../documents/notice-pdf.ts'
+import { type DocumentSummary, listDocuments, loadDocument, loadNotice } from './queries.ts'
+
+export const debtRoutes = new Hono<Env>()
+
+debtRoutes.use('/posizione-debitoria', requireUser)
+debtRoutes.use('/t/:tenant/posizione-debitoria', requireUser)
+debtRoutes.use('/t/:tenant/documenti/*', requireUser)
+debtRoutes.use('/t/:tenant/avvisi/*', requireUser)
+
+/** The active tenants that bill this codice fiscale (the platform index says which to ask). */
+export async function citizenTenants(c: { var: Env['Variables'] }, cf: string): Promise<Tenant[]> {
+  const rows = await c.var.deps.db.sql<
+    { tenant_id: number }[]
+  >`select tenant_id from platform.payer_index where codice_fiscale = ${cf}`
+  const ids = new Set(rows.map((r) => r.tenant_id))
+  return (await c.var.deps.tenants.list()).filter(
+    (t) => ids.has(t.id) && (t.status === 'active' || t.status === 'suspended'),
+  )
+}
+
+const filterSchema = z.object({
+  stato: z.enum(['aperti', 'pagati', 'tutti']).catch('aperti'),
+  anno: z.coerce.number().int().min(2000).max(2100).optional().catch(undefined),
+  ente: z
+    .string()
+    .regex(/^[a-z0-9-]{1,40}$/)
+    .optional()
+    .catch(undefined),
+})
+
+async function positionPage(c: Context<Env>, only?: Tenant) {
+  const user = c.var.user as SessionUser
+  const filter = filterSchema.parse(c.req.query())
+  const today = todayRome()
+  const all = only ? [only] : await citizenTenants(c, user.codiceFiscale)
+  const tenants = filter.ente && !only ? all.filter((t) => t.slug === filter.ente) : all
+  const groups: { tenant: Tenant; documents: DocumentSummary[] }[] = []
+  for (const tenant of tenants) {
+    const documents = await withTenant(c.var.deps.db.sql, tenant, (tx) =>
+      listDocuments(tx, user.codiceFiscale, today, { state: filter.stato, year: filter.anno }),
+    )
+    groups.push({ tenant, documents })
+  }
+  const years = [...new Set(groups.flatMap((g) => g.documents.map((d) => d.year)))].sort((a, b) => b - a)
+  return render(c, 'debts/position', {
+    title: c.var.t('debts.title'),
+    groups,
+    filter,
+    tenants: all,
+    only: only ?? null,
+    years,
+    total: groups.reduce((s, g) => s + g.documents.reduce((x, d) => x + d.residual_cents, 0), 0),
+  })
+}
+
+debtRoutes.get('/posizione-debitoria', (c) => positionPage(c))
+debtRoutes.get('/t/:tenant/posizione-debitoria', (c) => positionPage(c, c.var.tenant))
+
+debtRoutes.get('/t/:tenant/documenti/:id', async (c) => {
+  const user = c.var.user as SessionUser
+  const tenant = c.var.tenant as Tenant
+  const id = Number(c.req.param('id'))
+  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound()
+  const cart = await cartInstallmentIds(c.var.deps.db.sql, user.accountId, tenant.id)
+  const found = await withTenant(c.var.deps.db.sql, tenant, (tx) =>
+    loadDocument(tx, user.codiceFiscale, todayRome(), id, cart),
+  )
+  if (!found) throw new NotFound()
+  return render(c, 'debts/document', {
+    title: c.var.t('debts.document.title', { number: `${found.doc.number}/${found.doc.year}` }),
+    ...found,
+    added: c.req.query('aggiunto'),
+  })
+})
+
+debtRoutes.get('/t/:tenant/avvisi/:file{[0-9]+\\.pdf}', async (c) => {
+  const user = c.var.user as SessionUser
+  const tenant = c.var.tenant as Tenant
+  const id = Number(c.req.param('file').replace('.pdf', ''))
+  if (!Number.isSafeInteger(id)) throw new NotFound()
+  const n = await withTenant(c.var.deps.db.sql, tenant, (tx) => loadNotice(tx, user.codiceFiscale, id))
+  if (!n || n.cancelled || n.status === 'annullato') throw new NotFound()
+  const pdf = await renderNoticePdf({
+    lang: c.var.lang,
+    creditor: {
+      name: tenant.name,
+      fiscalCode: tenant.fiscalCode,
+      address: tenant.contacts.address,
+      logoText: tenant.branding.logoText,
+    },
+    payer: { name: n.payer_name, codiceFiscale: n.payer_cf },
+    pupil: n.pupil_name ? { name: n.pupil_name } : null,
+    causale: n.description,
+    amountCents: n.amount_cents,
+    dueDate: n.due_date,
+    noticeCode: n.notice_code,
+    iuv: n.iuv,
+  })
+  c.header('Content-Type', 'application/pdf')
+  c.header('Content-Disposition', `inline; filename="avviso-${n.notice_code}.pdf"`)
+  c.header('Cache-Control', 'private, no-store')
+  return c.body(new Uint8Array(pdf))
+})

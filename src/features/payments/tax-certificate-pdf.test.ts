@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest'
+import { pdfText } from '../documents/pdf.ts'
+import { renderTaxCertificatePdf, type TaxCertificatePdfData } from './tax-certificate-pdf.ts'
+
+/** The PDF's text with wrapped lines joined (no-break spaces kept: amounts contain one). */
+const flat = (pdf: Buffer) => pdfText(pdf).replace(/[ \n]+/g, ' ')
+
+const rows = [
+  {
+    date: '2025-02-10',
+    tenantName: 'Comune di Monopoli',
+    tenantFiscalCode: '00834210724',
+    service: 'Refezione scolastica – gennaio 2025',
+    amountCents: 5_800,
+    iuv: '02000000001234559',
+    receiptNumber: 'R-2025-000100',
+  },
+  {
+    date: '2025-10-03',
+    tenantName: 'Comune di Monopoli',
+    tenantFiscalCode: '00834210724',
+    service: 'Trasporto scolastico – primo quadrimestre',
+    amountCents: 120_000,
+    iuv: '02000000001234560',
+    receiptNumber: 'R-2025-000101',
+  },
+]
+
+const data: TaxCertificatePdfData = {
+  lang: 'it',
+  year: 2025,
+  payer: { name: 'Maria Rossi', codiceFiscale: 'RSSMRA80A41F205X' },
+  pupil: { name: 'Luca Bianchi', codiceFiscale: 'BNCLCU15C10F205Z' },
+  rows,
+  totalCents: 125_800,
+  issuedAt: new Date('2026-02-10T23:30:00Z'), // 11 February in Rome
+}
+
+describe('tax certificate PDF', () => {
+  it('is a tagged PDF 1.7 with a table of payments', async () => {
+    const raw = (await renderTaxCertificatePdf(data, { compress: false })).toString('latin1')
+    expect(raw.startsWith('%PDF-1.7')).toBe(true)
+    expect(raw).toContain('/Marked true')
+    expect(raw).toMatch(/\/Lang \(it-IT\)/)
+    expect(raw).toContain('<rdf:li xml:lang="x-default">Attestazione dei pagamenti')
+    for (const tag of ['/S /H1', '/S /H2', '/S /Table', '/S /TH', '/S /TD']) expect(raw, tag).toContain(tag)
+  })
+
+  it('names payer, pupil, period, every payment, the total and the platform statement', async () => {
+    const text = flat(await renderTaxCertificatePdf(data, { compress: false }))
+    for (const s of [
+      'Attestazione dei pagamenti',
+      "Spese per servizi scolastici pagate nell'anno 2025",
+      'Maria Rossi',
+      'RSSMRA80A41F205X',
+      'Luca Bianchi',
+      'BNCLCU15C10F205Z',
+      'dal 01/01/2025 al 31/12/2025',
+      '10/02/2025',
+      '03/10/2025',
+      'Comune di Monopoli',
+      '00834210724',
+      'Trasporto scolastico – primo quadrimestre',
+      '02000000001234560',
+      'R-2025-000101',
+      '1.200,00\u00a0€',
+      'Totale',
+      '1.258,00\u00a0€',
+      'Sportello, piattaforma di pagamento che opera per conto degli enti creditori indicati, attesta',
+      'modello 730',
+      'Rilasciata il 11/02/2026',
+    ]) {
+      expect(text, s).toContain(s)
+    }
+  })
+
+  it('takes a period instead of a year; English; a pupil without codice fiscale', async () => {
+    const text = flat(
+      await renderTaxCertificatePdf(
+        {
+          lang: 'en',
+          period: { from: '2025-09-01', to: '2026-06-30' },
+          payer: data.payer,
+          pupil: { name: 'Luca Bianchi', codiceFiscale: null },
+          rows: [rows[1] as (typeof rows)[number]],
+          totalCents: 120_000,
+        },
+        { compress: false },
+      ),
+    )
+    expect(text).toContain('Statement of payments')
+    expect(text).toContain('from 01/09/2025 to 30/06/2026')
+    expect(text).toContain('Tax code not given')
+    expect(text).toContain('€1,200.00')
+  })
+
+  it('says so when nothing was paid', async () => {
+    const text = flat(await renderTaxCertificatePdf({ ...data, rows: [], totalCents: 0 }, { compress: false }))
+    expect(text).toContain('Nessun pagamento nel periodo.')
+  })
+
+  it('refuses a wrong total or a payment outside the period', async () => {
+    await expect(renderTaxCertificatePdf({ ...data, totalCents: 1 })).rejects.toThrow(/sum/)
+    await expect(
+      renderTaxCertificatePdf({
+        ...data,
+        rows: [{ ...(rows[0] as (typeof rows)[number]), date: '2024-12-31' }],
+        totalCents: 5_800,
+      }),
+    ).rejects.toThrow(/outside the period/)
+  })
+})
