@@ -22,11 +22,17 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
   for (const f of files) {
     list.push({ version: Number(f.slice(0, 5)), name: f, sql: await readFile(join(dir, f), 'utf8') })
   }
+  // numbers may have gaps (work merged from parallel branches); a number used twice is a mistake
   list.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration numbering has a gap or duplicate at ${m.name}`)
+    if (i > 0 && m.version === (list[i - 1] as Migration).version)
+      throw new Error(`migration number used twice: ${m.name}`)
   })
   cache.set(dir, list)
   return list
+}
+
+export function latestVersion(migrations: Migration[]): number {
+  return migrations.reduce((m, x) => Math.max(m, x.version), 0)
 }
 
 function fill(sqlText: string, vars: Record<string, string>): string {
@@ -84,7 +90,7 @@ export async function migrateTenants(
   opts: { only?: string[]; concurrency?: number; lockTimeout?: string; dir?: string } = {},
 ): Promise<TenantMigrationResult> {
   const migrations = await loadMigrations(opts.dir ?? join(MIGRATIONS_DIR, 'tenant'))
-  const latest = migrations.length
+  const latest = latestVersion(migrations)
   const [count] = await admin<
     { n: number }[]
   >`select count(*)::int as n from platform.tenants where status <> 'deleted'`
@@ -129,7 +135,7 @@ async function migrateOneTenant(
   await admin.begin(async (tx) => {
     await tx`select set_config('lock_timeout', ${lockTimeout}, true)`
     await applyTenantMigrations(tx, roles, schema, migrations)
-    await tx`update platform.tenants set schema_version = ${migrations.length}, migration_error = null, migrated_at = now()
+    await tx`update platform.tenants set schema_version = ${latestVersion(migrations)}, migration_error = null, migrated_at = now()
              where id = ${t.id}`
   })
 }

@@ -6,6 +6,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { formatDate, formatDateTime } from './dates.ts'
 import type { Env } from './http.ts'
 import { formatMoney } from './money.ts'
+import { STAFF_NAV } from './staff-nav.ts'
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url))
 
@@ -55,8 +56,10 @@ export function pageContext(c: Context<Env>, data: PageData) {
     checkbox: partial('_checkbox'),
     radios: partial('_radios'),
     select: partial('_select'),
-    status: partial('_status'),
+    statusBadge: partial('_status'),
     user: c.get('user') ?? null,
+    staffRole: c.get('staffRole') ?? null,
+    staffNav: STAFF_NAV,
     money: (cents: number) => formatMoney(cents, lang),
     date: formatDate,
     dateTime: formatDateTime,

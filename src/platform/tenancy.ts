@@ -6,7 +6,7 @@ import { commissionRuleSchema } from './commission.ts'
 import { contrastRatio } from './contrast.ts'
 import { type Db, type Sql, type TenantScope, tenantRoleName } from './db.ts'
 import { isValidPartitaIva } from './it/codice-fiscale.ts'
-import { applyTenantMigrations, createTenantSchema, loadMigrations, MIGRATIONS_DIR } from './migrate.ts'
+import { applyTenantMigrations, createTenantSchema, latestVersion, loadMigrations, MIGRATIONS_DIR } from './migrate.ts'
 
 export const SERVICE_KINDS = [
   'mensa',
@@ -152,7 +152,7 @@ export async function onboardTenant(
         })),
       )}`
     }
-    await tx`update platform.tenants set schema_version = ${migrations.length}, migrated_at = now() where id = ${(row as { id: number }).id}`
+    await tx`update platform.tenants set schema_version = ${latestVersion(migrations)}, migrated_at = now() where id = ${(row as { id: number }).id}`
     return { id: (row as { id: number }).id, schema }
   }) as Promise<{ id: number; schema: string }>
 }

@@ -226,9 +226,11 @@ describe('paying from two tenants', () => {
       select id from platform.payments where provider_ref = ${paymentPath}`
     expect(await statuses(a, [id])).toEqual(['in_corso'])
     await db.sql`update platform.sandbox_psp_sessions set expires_at = now() - interval '1 minute', created_at = now() - interval '10 minutes' where id = ${paymentPath}`
-    await db.sql`update platform.payments set expires_at = now() - interval '5 minutes', updated_at = now() - interval '5 minutes' where id = ${pending?.id}`
+    await db.sql`update platform.payments set expires_at = now() - interval '5 minutes', updated_at = now() - interval '5 minutes' where id = ${pending?.id as number}`
     await reconcilePayments(db, server.deps.provider)
-    const [after] = await db.sql<{ status: string }[]>`select status from platform.payments where id = ${pending?.id}`
+    const [after] = await db.sql<
+      { status: string }[]
+    >`select status from platform.payments where id = ${pending?.id as number}`
     expect(after?.status).toBe('expired')
     expect(await statuses(a, [id])).toEqual(['da_pagare'])
     const none = await withTenant(

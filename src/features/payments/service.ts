@@ -11,6 +11,7 @@ import { formatMoney } from '../../platform/money.ts'
 import type { Tenant, TenantRegistry } from '../../platform/tenancy.ts'
 import type { PaymentProvider, ProviderNotification, ProviderStatus } from '../psp/types.ts'
 import { renderReceiptPdf } from './receipt-pdf.ts'
+import { settleInstallments } from './settle.ts'
 
 export type PaymentStatus = 'created' | 'pending' | 'succeeded' | 'failed' | 'cancelled' | 'expired'
 export const FINAL: PaymentStatus[] = ['succeeded', 'failed', 'cancelled', 'expired']
@@ -324,17 +325,22 @@ export async function applyToTenants(db: Db, paymentId: number, registry?: Tenan
     const ids = mine.map((i) => i.installment_id)
     const outcomes = await withTenant(db.sql, scope, async (tx) => {
       if (p.status === 'succeeded') {
-        const settled = await tx<{ installment_id: number }[]>`
-          insert into installment_payments (installment_id, payment_id, source, receipt_number, amount_cents, paid_at, psp, auth_code)
-          select i.id, ${paymentId}, 'checkout', ${p.receipt_number}, i.amount_cents, ${p.completed_at}, ${p.provider}, ${p.auth_code}
-          from installments i where i.id = any(${ids})
-          on conflict (installment_id) do nothing
-          returning installment_id`
-        const settledIds = settled.map((s) => s.installment_id)
-        if (settledIds.length) {
-          await tx`update installments set status = 'pagato', paid_at = ${p.completed_at}, paid_cents = amount_cents,
-                     pending_payment_id = null where id = any(${settledIds})`
-        }
+        const rows = await tx<
+          { id: number; amount_cents: number }[]
+        >`select id, amount_cents from installments where id = any(${ids})`
+        await settleInstallments(
+          tx,
+          rows.map((r) => ({
+            installmentId: r.id,
+            paymentId,
+            source: 'checkout' as const,
+            receiptNumber: p.receipt_number as string,
+            amountCents: r.amount_cents,
+            paidAt: p.completed_at as Date,
+            psp: p.provider,
+            authCode: p.auth_code,
+          })),
+        )
         // the rest were settled before (by this payment on an earlier run, or elsewhere)
         const already = await tx<{ installment_id: number; payment_id: number | null }[]>`
           select installment_id, payment_id from installment_payments where installment_id = any(${ids})`
