@@ -47,7 +47,8 @@ async function deliver() {
     await deliverPending(db, server.deps.config)
     const [left] = await db.sql<{ n: number }[]>`
       select count(*)::int as n from platform.sandbox_psp_sessions
-      where completed_at is not null and event_id is not null and notify_delivered_at is null`
+      where completed_at is not null and event_id is not null and notify_delivered_at is null
+        and notify_url like ${`${server.url}/%`}`
     if (left?.n === 0) return
     await new Promise((r) => setTimeout(r, 50))
   }
