@@ -111,8 +111,8 @@ export async function expectReflow(context: BrowserContext, url: string) {
 }
 
 /** HTML + CSS of a page, gzip-compressed, in bytes (the first-round-trip budget is 14 KB). */
-export async function pageWeight(url: string): Promise<{ html: number; css: number; total: number }> {
-  const res = await fetch(url, { headers: { cookie: '' } })
+export async function pageWeight(url: string, cookie = ''): Promise<{ html: number; css: number; total: number }> {
+  const res = await fetch(url, { headers: { cookie } })
   const html = await res.text()
   const cssHrefs = [...html.matchAll(/<link rel="stylesheet" href="([^"]+)"/g)].map((m) => m[1] as string)
   let css = 0
