@@ -147,7 +147,7 @@ export async function applyTenantMigrations(tx: Tx, roles: RoleNames, schema: st
   await tx`select set_config('search_path', ${schema}, true)`
   await tx`select pg_advisory_xact_lock(hashtext(${`sportello.tenant.${schema}`}))`
   await tx.unsafe(`create table if not exists ${schema}.schema_migrations (
-    version int primary key, name text not null, applied_at timestamptz not null default now())`)
+    version bigint primary key, name text not null, applied_at timestamptz not null default now())`)
   const rows = await tx<{ version: number }[]>`select version from schema_migrations`
   const done = new Set(rows.map((r) => r.version))
   for (const m of migrations) {
