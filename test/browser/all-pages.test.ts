@@ -1,0 +1,133 @@
+// The accessibility audit: every page reachable from the routes and their links, as every kind of
+// visitor — axe (WCAG 2.0/2.1/2.2 A and AA), no sideways scrolling at 320 px and at 200% zoom, one h1 and
+// the landmarks — and the weight of each citizen page listed.
+import type { Browser, BrowserContext } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Db } from '../../src/platform/db.ts'
+import type { Tenant } from '../../src/platform/tenancy.ts'
+import { addMembership, createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
+import { startServer } from '../helpers/app.ts'
+import { axe, launchBrowser, newContext, pageWeight } from '../helpers/browser.ts'
+import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { givePayer, issue } from '../helpers/payments.ts'
+
+let db: Db
+let tenant: Tenant
+let server: Awaited<ReturnType<typeof startServer>>
+let browser: Browser
+const accounts: TestAccount[] = []
+const MAX_PAGES = Number(process.env.AUDIT_MAX_PAGES ?? 60)
+
+beforeAll(async () => {
+  db = await openTestDb()
+  tenant = await createTestTenant(db)
+  server = await startServer(db)
+  browser = await launchBrowser()
+  const citizen = await createAccount(db)
+  const admin = await createAccount(db)
+  const operator = await createAccount(db, { operator: true })
+  accounts.push(citizen, admin, operator)
+  await addMembership(db, admin.id, tenant.id, 'admin')
+  const payer = await givePayer(db, tenant, citizen.codiceFiscale)
+  await issue(db, tenant, payer, [1000, 2000])
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+  await deleteAccounts(db, accounts)
+  await dropTestTenant(db, tenant)
+  await db.close()
+})
+
+async function signIn(context: BrowserContext, account: TestAccount) {
+  const page = await context.newPage()
+  await page.goto(`${server.url}/accesso`)
+  await page.fill('#email', account.email)
+  await page.fill('#password', TEST_PASSWORD)
+  await page.click('main button[type=submit]')
+  await page.waitForURL(/area-personale/)
+  await page.close()
+}
+
+function startPages(): string[] {
+  const out = new Set<string>()
+  for (const r of server.app.routes) {
+    if (r.method !== 'GET' || r.path.includes('*') || r.path.includes('.')) continue
+    const p = r.path.replace(':tenant', tenant.slug)
+    if (!p.includes(':') && !p.startsWith('/lingua') && !p.startsWith('/health') && !p.startsWith('/accesso/spid'))
+      out.add(p)
+  }
+  return [...out]
+}
+
+describe('accessibility audit of every page', () => {
+  it('axe, reflow at 320 px and at 200% zoom, one h1 and landmarks, as every visitor', async () => {
+    const failures: string[] = []
+    const weights: Record<string, number> = {}
+    const visitors: [string, TestAccount | null][] = [
+      ['anonimo', null],
+      ['cittadino', accounts[0] as TestAccount],
+      ['ufficio', accounts[1] as TestAccount],
+      ['operatore', accounts[2] as TestAccount],
+    ]
+    let audited = 0
+    for (const [who, account] of visitors) {
+      const context = await newContext(browser)
+      if (account) await signIn(context, account)
+      const page = await context.newPage()
+      const queue = startPages()
+      const seen = new Set<string>()
+      while (queue.length && seen.size < MAX_PAGES) {
+        const path = queue.shift() as string
+        if (seen.has(path)) continue
+        seen.add(path)
+        const res = await page.goto(server.url + path)
+        if (!res || !(res.headers()['content-type'] ?? '').includes('text/html')) continue
+        if (new URL(page.url()).pathname !== path.split('?')[0]) continue // a redirect: the target is audited on its own
+        audited++
+        for (const v of await axe(page)) failures.push(`${who} ${path}: ${v.id} ${v.help} ${v.nodes[0]?.target}`)
+        const h1 = await page.locator('h1').count()
+        if (h1 !== 1) failures.push(`${who} ${path}: ${h1} h1`)
+        for (const landmark of ['header', 'main', 'footer']) {
+          if ((await page.locator(landmark).count()) === 0) failures.push(`${who} ${path}: no ${landmark}`)
+        }
+        for (const width of [320, 640]) {
+          await page.setViewportSize({ width, height: 700 })
+          const sw = await page.evaluate(() => document.documentElement.scrollWidth)
+          if (sw > width) failures.push(`${who} ${path}: scrolls sideways at ${width}px (${sw})`)
+        }
+        await page.setViewportSize({ width: 1024, height: 800 })
+        if (
+          who === 'cittadino' &&
+          !path.includes('/ufficio') &&
+          !path.startsWith('/dev') &&
+          !path.startsWith('/sandbox')
+        ) {
+          const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ')
+          weights[path] = (await pageWeight(server.url + path, cookie)).total
+        }
+        // follow the links of the page (same site, no files, no logout)
+        const links = await page.$$eval('main a[href^="/"]', (as) => as.map((a) => a.getAttribute('href') as string))
+        for (const l of links) {
+          const clean = l.split('#')[0] as string
+          if (
+            !clean ||
+            /\.(pdf|csv|css)(\?|$)/.test(clean) ||
+            clean.startsWith('/lingua') ||
+            clean.startsWith('/accesso/spid')
+          )
+            continue
+          if (!seen.has(clean)) queue.push(clean)
+        }
+      }
+      await context.close()
+    }
+    console.log(`accessibility audit: ${audited} pages`)
+    console.log('citizen page weight (HTML + CSS, gzip, bytes):', weights)
+    for (const [path, w] of Object.entries(weights))
+      if (w >= 14 * 1024) failures.push(`${path}: ${w} bytes over the 14 KB budget`)
+    expect(failures).toEqual([])
+    expect(audited).toBeGreaterThan(15)
+  }, 600_000)
+})
