@@ -1,13 +1,14 @@
-// Progressive enhancement only: focus the error summary or swapped content, announce changes.
+// Progressive enhancement only: focus the error summary or the new message, announce changes once.
 ;(() => {
-  const focusFirst = (root) => {
-    const el = root.querySelector('[data-focus]') || root.querySelector('.error-summary')
+  const focusFirst = () => {
+    const el = document.querySelector('main [data-focus]') || document.querySelector('.error-summary')
     if (el) el.focus()
   }
-  document.addEventListener('DOMContentLoaded', () => focusFirst(document))
-  document.addEventListener('htmx:afterSwap', (e) => {
-    focusFirst(e.detail.target)
-    const msg = e.detail.target.querySelector('[data-announce]')
+  document.addEventListener('DOMContentLoaded', focusFirst)
+  // swaps replace <main> only, so the live region outside it persists and is announced
+  document.addEventListener('htmx:afterSettle', () => {
+    focusFirst()
+    const msg = document.querySelector('main [data-announce]')
     const live = document.getElementById('announcer')
     if (msg && live) live.textContent = msg.getAttribute('data-announce')
   })

@@ -76,7 +76,12 @@ async function journey(js: boolean) {
   await page.check(`#rata-${docA.installments[0]?.id}`)
   await page.getByRole('button', { name: 'Metti nel carrello le rate scelte' }).click()
   await expectAccessible(page)
-  expect(await page.locator('main').textContent()).toContain('Avvisi aggiunti al carrello: 1')
+  await expect(page.locator('main .notice--success').textContent()).resolves.toContain('Avvisi aggiunti al carrello: 1')
+  if (js) {
+    // htmx swapped <main> only: focus is on the message and the live region announced it
+    await page.waitForFunction(() => document.getElementById('announcer')?.textContent?.includes('aggiunti'))
+    expect(await page.evaluate(() => document.activeElement?.classList.contains('notice--success'))).toBe(true)
+  }
 
   // tenant B: the whole document
   await page.goto(`${server.url}/t/${b.slug}/documenti/${docB.documentId}`)

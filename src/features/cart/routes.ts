@@ -51,10 +51,6 @@ cartRoutes.post('/carrello/aggiungi', async (c) => {
   )
   if (allowed.length !== parsed.data.rate.length) throw new NotFound()
   const added = await addToCart(c.var.deps.db.sql, user.accountId, tenant.id, allowed)
-  if (c.req.header('HX-Request') === 'true') {
-    const cart = await loadCart(c.var.deps.db, await c.var.deps.tenants.list(), user.accountId)
-    return render(c, 'cart/_added', { title: c.var.t('cart.title'), added, cart })
-  }
   return c.redirect(`${back}${back.includes('?') ? '&' : '?'}aggiunto=${added}`, 303)
 })
 
