@@ -1,6 +1,7 @@
 // Tenants: the file format in tenants/, onboarding (schema, role, migrations, seed) and the cached registry.
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { electronicFormatIBAN, isValidIBAN } from 'ibantools'
 import { z } from 'zod'
 import { commissionRuleSchema } from './commission.ts'
 import { contrastRatio } from './contrast.ts'
@@ -29,6 +30,12 @@ export const tenantSettingsSchema = z.object({
   reminderDays: z.array(z.number().int().min(-60).max(60)).max(6).default([-7, 0, 7]),
   lowBalanceMeals: z.number().int().min(0).max(100).default(3),
   accessibilityUrl: z.url().optional(),
+  /** the account pagoPA transfers credit (IBAN check digits verified by ibantools, ISO 13616 mod 97) */
+  iban: z
+    .string()
+    .transform((s) => electronicFormatIBAN(s) ?? '')
+    .refine((s) => isValidIBAN(s), 'not a valid IBAN')
+    .optional(),
 })
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>
 
@@ -148,7 +155,7 @@ export async function onboardTenant(
           spontaneous: s.spontaneous,
           amount_mode: s.amountMode,
           unit_price_cents: s.unitPriceCents ?? null,
-          commission: s.commission ? JSON.stringify(s.commission) : null,
+          commission: s.commission ? tx.json(s.commission) : null,
         })),
       )}`
     }

@@ -275,3 +275,26 @@ describe('paying from two tenants', () => {
     await deleteAccounts(db, [unconfirmed])
   })
 })
+
+describe('commission rules of a service', () => {
+  it("a service's own rule from the tenant file applies at checkout", async () => {
+    const t = await createTestTenant(db, {
+      services: [
+        { code: 'mensa', kind: 'mensa', name: 'Mensa', causale: 'Mensa', spontaneous: false, amountMode: 'importo', commission: { type: 'fixed', cents: 150 } },
+      ],
+    })
+    try {
+      const [svc] = await withTenant(db.sql, t, (tx) => tx<{ commission: unknown }[]>`select commission from services`)
+      expect(svc?.commission).toEqual({ type: 'fixed', cents: 150 })
+      const payer = await givePayer(db, t, me.codiceFiscale)
+      const doc = await issue(db, t, payer, [1000])
+      await client.get(`/t/${t.slug}/documenti/${doc.documentId}`)
+      await client.post('/carrello/aggiungi', { ente: t.slug, rate: [String(doc.installments[0]?.id)] })
+      const summary = await (await client.get('/carrello/riepilogo')).text()
+      expect(summary).toContain('1,50\u00a0€')
+      await db.sql`delete from platform.cart_items where account_id = ${me.id}`
+    } finally {
+      await dropTestTenant(db, t)
+    }
+  })
+})

@@ -3,7 +3,7 @@
 // its installments it settled, with a unique key per installment. Every outcome is applied once: a
 // replayed, late, out-of-order or forged notification changes nothing and is logged.
 import type { Config } from '../../config.ts'
-import { type CommissionRule, commissionCents } from '../../platform/commission.ts'
+import { type CommissionRule, commissionCents, commissionRuleSchema } from '../../platform/commission.ts'
 import { type Db, type Sql, type TenantScope, type Tx, withTenant } from '../../platform/db.ts'
 import type { Lang } from '../../platform/i18n.ts'
 import { composeMail, enqueueMail } from '../../platform/mail.ts'
@@ -80,13 +80,20 @@ interface InstallmentRow {
 /** Reads the installments of one tenant that a citizen asks to pay, with their current amount and state. */
 export async function loadInstallments(tx: Tx, ids: number[]): Promise<InstallmentRow[]> {
   if (ids.length === 0) return []
-  return tx<InstallmentRow[]>`
+  const rows = await tx<InstallmentRow[]>`
     select i.id, i.amount_cents, i.iuv, i.status, d.cancelled_at is not null as cancelled,
       d.description || case when count(*) over (partition by d.id) > 1 or d.total_cents <> i.amount_cents
         then ' – rata ' || i.seq else '' end as description,
       s.commission as service_commission
     from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
     where i.id = any(${ids})`
+  // a service's own rule, checked: anything unreadable falls back to the tenant's rule
+  for (const r of rows) {
+    const raw: unknown = typeof r.service_commission === 'string' ? JSON.parse(r.service_commission) : r.service_commission
+    const parsed = raw ? commissionRuleSchema.safeParse(raw) : null
+    r.service_commission = parsed?.success ? parsed.data : null
+  }
+  return rows
 }
 
 export class NotPayable extends Error {
@@ -133,6 +140,11 @@ export async function startCheckout(
   const items: PayableItem[] = []
   const notPayable: number[] = []
   for (const sel of req.selection) {
+    // a suspended (or not yet live) tenant takes no payments, whoever the caller
+    if (sel.tenant.status !== 'active') {
+      notPayable.push(...sel.installmentIds)
+      continue
+    }
     const rows = await withTenant(db.sql, sel.tenant, (tx) => loadInstallments(tx, sel.installmentIds))
     for (const id of sel.installmentIds) {
       const r = rows.find((x) => x.id === id)
