@@ -1,12 +1,14 @@
-// Drains the outbox every few seconds in this instance, and right away when a request has just queued mail.
+// Drains the outbox right away when a request or a job has just queued mail, in this instance. The
+// scheduled 'outbox' job (every 10 seconds, one instance per slot) carries the retries and whatever a
+// stopped instance left behind; drainOutbox claims rows with SKIP LOCKED, so both may run side by side.
 import type { Config } from '../config.ts'
 import type { Db } from '../platform/db.ts'
 import { drainOutbox } from '../platform/mail.ts'
 
 export class OutboxSender {
-  private timer: NodeJS.Timeout | null = null
   private running: Promise<unknown> | null = null
   private again = false
+  private stopped = false
 
   constructor(
     private db: Db,
@@ -14,13 +16,9 @@ export class OutboxSender {
     private onError: (err: unknown) => void = () => {},
   ) {}
 
-  start(everyMs = 5000) {
-    this.timer = setInterval(() => this.kick(), everyMs)
-    this.timer.unref()
-  }
-
   /** Drain soon; calls while a drain runs fold into one more pass. */
   kick() {
+    if (this.stopped) return
     if (this.running) {
       this.again = true
       return
@@ -37,7 +35,7 @@ export class OutboxSender {
   }
 
   async stop() {
-    if (this.timer) clearInterval(this.timer)
+    this.stopped = true
     await this.running
   }
 }

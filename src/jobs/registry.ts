@@ -1,13 +1,22 @@
 // Every scheduled job, by name: what it does and when (cron in Europe/Rome). The scheduler runs them; an
 // operator can run one now with `npm run job -- <name>`. Each returns counts for the run record.
+import { resolve } from 'node:path'
 import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
+import { chargeMealsJob, lowBalanceJob } from '../features/canteen/jobs.ts'
 import { reconcilePayments } from '../features/payments/maintenance.ts'
 import { deliverPending } from '../features/psp/delivery.ts'
 import type { PaymentProvider } from '../features/psp/types.ts'
+import { importDropFolder } from '../features/reconciliation/folder.ts'
+import { linkSecret } from '../features/reminders/link.ts'
+import { runReminders } from '../features/reminders/service.ts'
+import { withdrawAbandoned } from '../features/spontaneous/service.ts'
+import { todayRome } from '../platform/dates.ts'
 import type { Db } from '../platform/db.ts'
 import { drainOutbox } from '../platform/mail.ts'
 import type { TenantRegistry } from '../platform/tenancy.ts'
+import { pruneRuns } from './runs.ts'
+import { forEachTenant, JobFailure } from './tenants.ts'
 
 export interface JobContext {
   db: Db
@@ -18,6 +27,14 @@ export interface JobContext {
   /** the slot's time (for a scheduled run) or now */
   now: Date
   kickMail: () => void
+  /** only these tenants (slugs): `npm run job -- <name> --tenant <slug>`, and tests sharing one database */
+  onlyTenants?: string[]
+  /** where reporting flows and bank statements are dropped: <flowsDir>/<tenant slug>/ */
+  flowsDir?: string
+  /** per-tenant counts for the run record (forEachTenant in src/jobs/tenants.ts calls it) */
+  report?: (tenantSlug: string, counts: Record<string, number>) => void
+  /** tests: called between a job's steps; throwing simulates a crash at that point */
+  step?: (name: string) => void | Promise<void>
 }
 
 export interface JobDefinition {
@@ -25,6 +42,8 @@ export interface JobDefinition {
   /** node-cron expression, evaluated in Europe/Rome */
   schedule: string
   description: string
+  /** how long a run may take before another instance may consider it dead (default 15) */
+  leaseMinutes?: number
   run(ctx: JobContext): Promise<Record<string, number>>
 }
 
@@ -42,14 +61,76 @@ export const JOBS: JobDefinition[] = [
     run: async ({ db, config, log }) => ({ ...(await deliverPending(db, config, { log })) }),
   },
   {
-    name: 'payments-reconcile',
+    name: 'reconciliation',
     schedule: '* * * * *',
-    description: 'Asks the provider about stale pending payments, expires abandoned ones, completes interrupted ones',
-    run: async ({ db, provider, kickMail }) => {
-      const r = await reconcilePayments(db, provider)
-      kickMail()
-      return { ...r }
+    description:
+      'Asks the provider about stale pending payments, expires abandoned ones, completes interrupted ones; imports reporting flows and bank statements from the drop folders',
+    leaseMinutes: 30,
+    run: async (ctx) => {
+      const payments = await reconcilePayments(ctx.db, ctx.provider)
+      ctx.kickMail()
+      const flowsDir = ctx.flowsDir ?? resolve(ctx.config.dataDir, 'flussi')
+      try {
+        const flows = await forEachTenant(ctx, 'reconciliation', async (tenant) => ({
+          ...(await importDropFolder(ctx.db.sql, tenant, flowsDir, { now: ctx.now, step: ctx.step })),
+        }))
+        return { ...payments, ...flows }
+      } catch (err) {
+        if (err instanceof JobFailure) throw new JobFailure(err.message, { ...payments, ...err.counts })
+        throw err
+      }
     },
+  },
+  {
+    name: 'reminders',
+    schedule: '0 8 * * *',
+    description: 'Emails due-date reminders (tenant setting reminderDays), once per installment and offset',
+    leaseMinutes: 60,
+    run: async (ctx) => {
+      const secret = linkSecret(ctx.config.sessionSecret)
+      const today = todayRome(ctx.now)
+      try {
+        return await forEachTenant(ctx, 'reminders', async (tenant) => ({
+          ...(await runReminders(ctx.db.sql, tenant, {
+            today,
+            baseUrl: ctx.config.baseUrl,
+            linkSecret: secret,
+            step: ctx.step,
+          })),
+        }))
+      } finally {
+        ctx.kickMail()
+      }
+    },
+  },
+  {
+    name: 'spontaneous-cleanup',
+    schedule: '40 2 * * *',
+    description: 'Withdraws spontaneous payment requests left unpaid for a day (cancels their document)',
+    run: (ctx) =>
+      forEachTenant(ctx, 'spontaneous-cleanup', async (tenant) => ({
+        withdrawn: (await withdrawAbandoned(ctx.db, tenant, ctx.now)).length,
+      })),
+  },
+  {
+    name: 'canteen-charge-meals',
+    schedule: '5,35 9-15 * * *',
+    description:
+      "Charges one meal to every pupil the canteen serves that day and who is not absent, after the tenant's cut-off; once per day",
+    run: (ctx) => chargeMealsJob(ctx),
+  },
+  {
+    name: 'canteen-low-balance',
+    schedule: '0 16 * * *',
+    description:
+      "Emails the family when a pupil's canteen balance falls below the tenant's threshold (once per crossing)",
+    run: (ctx) => lowBalanceJob(ctx),
+  },
+  {
+    name: 'job-runs-cleanup',
+    schedule: '17 3 * * *',
+    description: 'Deletes run records: successful runs after 7 days, failures after 90',
+    run: async ({ db }) => ({ deleted: await pruneRuns(db.sql) }),
   },
 ]
 

@@ -1,0 +1,123 @@
+// platform.job_runs: the run coordinator (one row per job and slot decides the one runner) and the record
+// of every run, scheduled or manual, read by the platform's jobs page and the offices' "last reconciliation".
+import type { Sql } from '../platform/db.ts'
+
+export type RunOutcome = 'succeeded' | 'failed' | 'interrupted'
+
+export interface RunRow {
+  id: number
+  job: string
+  slot: Date
+  instance: string
+  trigger: 'schedule' | 'manual'
+  started_at: Date
+  finished_at: Date | null
+  outcome: RunOutcome | null
+  counts: Record<string, number>
+  error: string | null
+}
+
+/**
+ * Claims a scheduled slot for this instance: true when this instance's insert created the row. A slot is
+ * not claimed while another run of the same job is still going (within its lease), so a slow run on one
+ * instance is not overlapped by the next slot on another. Runs left unfinished past the lease by an instance
+ * that stopped are closed as 'interrupted' first.
+ */
+export async function claimSlot(
+  sql: Sql,
+  job: string,
+  slot: Date,
+  instance: string,
+  leaseMinutes: number,
+): Promise<number | null> {
+  await sql`update platform.job_runs set finished_at = now(), outcome = 'interrupted',
+              error = coalesce(error, 'the instance stopped before the end of the run')
+            where job = ${job} and finished_at is null and started_at < now() - make_interval(mins => ${leaseMinutes})`
+  const rows = await sql<{ id: number }[]>`
+    insert into platform.job_runs (job, slot, instance, trigger)
+    select ${job}, ${slot}, ${instance}, 'schedule'
+    where not exists (select 1 from platform.job_runs where job = ${job} and finished_at is null)
+    on conflict (job, slot) do nothing
+    returning id`
+  return rows[0]?.id ?? null
+}
+
+/** A run asked for by an operator (npm run job) or a test: always runs, recorded with trigger 'manual'. */
+export async function startManualRun(sql: Sql, job: string, instance: string): Promise<number> {
+  const [row] = await sql<{ id: number }[]>`
+    insert into platform.job_runs (job, slot, instance, trigger)
+    values (${job}, clock_timestamp(), ${instance}, 'manual')
+    returning id`
+  return (row as { id: number }).id
+}
+
+export async function finishRun(
+  sql: Sql,
+  id: number,
+  r: { outcome: 'succeeded' | 'failed'; counts: Record<string, number>; details?: unknown; error?: string | null },
+): Promise<void> {
+  await sql`update platform.job_runs set finished_at = now(), outcome = ${r.outcome},
+              counts = ${sql.json(r.counts)},
+              details = ${r.details === undefined ? null : sql.json(r.details as Parameters<typeof sql.json>[0])},
+              error = ${r.error ? r.error.slice(0, 2000) : null}
+            where id = ${id}`
+}
+
+export async function recentRuns(sql: Sql, opts: { job?: string; problems?: boolean; limit?: number } = {}) {
+  return sql<RunRow[]>`
+    select id, job, slot, instance, trigger, started_at, finished_at, outcome, counts, error
+    from platform.job_runs
+    where true ${opts.job ? sql`and job = ${opts.job}` : sql``}
+      ${opts.problems ? sql`and outcome in ('failed', 'interrupted')` : sql``}
+    order by started_at desc, id desc limit ${opts.limit ?? 50}`
+}
+
+export interface JobSummary {
+  job: string
+  last_started: Date | null
+  last_outcome: RunOutcome | null
+  last_success: Date | null
+  runs_24h: number
+  failures_24h: number
+  running: number
+}
+
+/** Per job: the last run, the last success, and the runs and failures of the last 24 hours. */
+export async function jobSummaries(sql: Sql): Promise<JobSummary[]> {
+  return sql<JobSummary[]>`
+    select job,
+      max(started_at) as last_started,
+      (array_agg(outcome order by started_at desc))[1] as last_outcome,
+      max(finished_at) filter (where outcome = 'succeeded') as last_success,
+      count(*) filter (where started_at > now() - interval '24 hours')::int as runs_24h,
+      count(*) filter (where started_at > now() - interval '24 hours' and outcome in ('failed', 'interrupted'))::int as failures_24h,
+      count(*) filter (where finished_at is null)::int as running
+    from platform.job_runs group by job order by job`
+}
+
+/**
+ * The last finished run of a job that concerned a tenant (its slug in the run's per-tenant details), e.g.
+ * an office's "last reconciliation": lastTenantRun(sql, 'reconciliation', 'siena').
+ */
+export async function lastTenantRun(
+  sql: Sql,
+  job: string,
+  tenantSlug: string,
+): Promise<{ finishedAt: Date; outcome: RunOutcome; counts: Record<string, number> } | null> {
+  const [row] = await sql<{ finished_at: Date; outcome: RunOutcome; counts: Record<string, number> | null }[]>`
+    select finished_at, outcome, details->'tenants'->${tenantSlug} as counts
+    from platform.job_runs
+    where job = ${job} and finished_at is not null and details->'tenants' ? ${tenantSlug}
+    order by finished_at desc limit 1`
+  return row ? { finishedAt: row.finished_at, outcome: row.outcome, counts: row.counts ?? {} } : null
+}
+
+/** Keeps the table small: successful runs for a week, failures and interruptions for 90 days. */
+export async function pruneRuns(sql: Sql): Promise<number> {
+  const rows = await sql`
+    delete from platform.job_runs
+    where finished_at is not null
+      and ((outcome = 'succeeded' and started_at < now() - interval '7 days') or started_at < now() - interval '90 days')
+    returning id`
+  return rows.length
+}
