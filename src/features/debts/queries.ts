@@ -135,13 +135,13 @@ export async function loadNotice(tx: Tx, cf: string, installmentId: number) {
   return row ?? null
 }
 
-/** Which of these installments the codice fiscale may pay (visible to it and still payable). */
+/** Which of these installments the codice fiscale may put in the cart: visible to it and still payable. */
 export async function visibleInstallments(tx: Tx, cf: string, ids: number[]): Promise<number[]> {
   if (!ids.length) return []
   const rows = await tx<{ id: number }[]>`
     with me as (select id from payers where codice_fiscale = ${cf})
     select i.id from installments i join documents d on d.id = i.document_id
-    where i.id = any(${ids})
+    where i.id = any(${ids}) and i.status = 'da_pagare' and d.cancelled_at is null
       and (d.payer_id in (select id from me)
            or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))`
   return rows.map((r) => r.id)

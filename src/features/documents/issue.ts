@@ -58,13 +58,21 @@ export async function issueDocuments(
     description: d.description,
     total_cents: d.installments.reduce((s, x) => s + x.amountCents, 0),
   }))
-  const inserted = await tx<{ id: number }[]>`insert into documents ${tx(docRows)} returning id`
+  // Chunks keep each statement under the protocol's parameter limit (65,535): 8 columns × 5,000 rows.
+  // Ids are matched back by (year, number), unique per tenant, not by the order rows come back in.
+  const docIds = new Map<string, number>()
+  for (let i = 0; i < docRows.length; i += CHUNK) {
+    const rows = await tx<{ id: number; year: number; number: string }[]>`
+      insert into documents ${tx(docRows.slice(i, i + CHUNK))} returning id, year, number`
+    for (const r of rows) docIds.set(`${r.year}/${r.number}`, r.id)
+  }
+  const documentIds = docRows.map((r) => docIds.get(`${r.year}/${r.number}`) as number)
   let k = 0
   const instRows = docs.flatMap((d, di) =>
     d.installments.map((inst, si) => {
       const { iuv, noticeCode } = buildNotice(tenant.segregationCode, baseFromSequence((iuvs[k++] as { n: number }).n))
       return {
-        document_id: (inserted[di] as { id: number }).id,
+        document_id: documentIds[di] as number,
         seq: si + 1,
         due_date: inst.dueDate,
         amount_cents: inst.amountCents,
@@ -73,12 +81,10 @@ export async function issueDocuments(
       }
     }),
   )
-  // Chunks keep each statement under the protocol's parameter limit (65,535).
   const out: IssuedInstallment[] = []
-  for (let i = 0; i < instRows.length; i += 5000) {
-    const rows = await tx<{ id: number; document_id: number; seq: number; iuv: string; notice_code: string }[]>`
-      insert into installments ${tx(instRows.slice(i, i + 5000))}
-      returning id, document_id, seq, iuv, notice_code`
+  for (let i = 0; i < instRows.length; i += CHUNK) {
+    const chunk = instRows.slice(i, i + CHUNK)
+    const rows = await insertInstallments(tx, tenant.segregationCode, chunk)
     for (const r of rows)
       out.push({ id: r.id, documentId: r.document_id, seq: r.seq, iuv: r.iuv, noticeCode: r.notice_code })
   }
@@ -90,5 +96,54 @@ export async function issueDocuments(
     select distinct p.codice_fiscale, ${tenant.id}::bigint from payers p
     where p.id = any(${payerIds}) or p.id in (select payer_id from pupil_payers where pupil_id = any(${pupilIds}))
     on conflict do nothing`
-  return { documentIds: inserted.map((r) => r.id), installments: out }
+  return { documentIds, installments: out }
+}
+
+const CHUNK = 5000
+const MAX_IUV_RETRIES = 5
+
+interface InstallmentRow {
+  document_id: number
+  seq: number
+  due_date: string
+  amount_cents: number
+  iuv: string
+  notice_code: string
+}
+
+/**
+ * Inserts installments; an IUV already taken (a notice created outside the sequence: imported, migrated from a
+ * previous system) makes the insert fail on its unique index, and the colliding rows get fresh IUVs from the
+ * sequence and are tried again. A savepoint keeps the caller's transaction usable after the failed attempt.
+ */
+async function insertInstallments(tx: Tx, segregationCode: string, rows: InstallmentRow[]) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await tx.savepoint(
+        (sp) =>
+          sp<{ id: number; document_id: number; seq: number; iuv: string; notice_code: string }[]>`
+          insert into installments ${sp(rows)} returning id, document_id, seq, iuv, notice_code`,
+      )
+    } catch (err) {
+      const e = err as { code?: string; constraint_name?: string }
+      const iuvConflict =
+        e.code === '23505' &&
+        (e.constraint_name === 'installments_iuv_key' || e.constraint_name === 'installments_notice_code_key')
+      if (!iuvConflict || attempt >= MAX_IUV_RETRIES) throw err
+      const taken = new Set(
+        (await tx<{ iuv: string }[]>`select iuv from installments where iuv = any(${rows.map((r) => r.iuv)})`).map(
+          (r) => r.iuv,
+        ),
+      )
+      const clash = rows.filter((r) => taken.has(r.iuv))
+      if (clash.length === 0) continue // taken by a concurrent transaction that since rolled back
+      const fresh = await tx<{ n: number }[]>`
+        select nextval('iuv_seq') as n from generate_series(1, ${clash.length})`
+      clash.forEach((r, j) => {
+        const n = buildNotice(segregationCode, baseFromSequence((fresh[j] as { n: number }).n))
+        r.iuv = n.iuv
+        r.notice_code = n.noticeCode
+      })
+    }
+  }
 }

@@ -1,14 +1,17 @@
-// The tenant's office: a summary of its data, and its members with their roles (admins manage them).
+// The tenant's office: the dashboard (src/features/backoffice/dashboard.ts), and its members with their roles (admins manage them).
 import { Hono } from 'hono'
 import { z } from 'zod'
+import { todayRome } from '../../platform/dates.ts'
 import { withTenant } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
 import type { Env } from '../../platform/http.ts'
+import { formatMoney } from '../../platform/money.ts'
 import { render } from '../../platform/render.ts'
 import { requireStaff, STAFF_ROLES } from '../../platform/roles.ts'
 import { revokeSessions } from '../../platform/session.ts'
 import { emailField } from '../account/schema.ts'
+import { dashboardData, lastReconciliation, monthsChart, servicesChart } from '../backoffice/dashboard.ts'
 
 export const staffRoutes = new Hono<Env>()
 
@@ -18,29 +21,57 @@ const adminOnly = requireStaff('admin')
 staffRoutes.get('/t/:tenant/ufficio', anyRole, async (c) => {
   const tenant = c.var.tenant
   if (!tenant) throw new NotFound()
-  const [summary] = await withTenant(
-    c.var.deps.db.sql,
-    tenant,
-    (tx) => tx<
-      {
-        payers: number
-        pupils: number
-        documents: number
-        open_count: number
-        open_cents: number
-        overdue_count: number
-        overdue_cents: number
-      }[]
-    >`
-    select (select count(*) from payers)::int as payers, (select count(*) from pupils)::int as pupils,
-      (select count(*) from documents where cancelled_at is null)::int as documents,
-      count(*) filter (where status = 'da_pagare')::int as open_count,
-      coalesce(sum(amount_cents) filter (where status = 'da_pagare'), 0)::bigint as open_cents,
-      count(*) filter (where status = 'da_pagare' and due_date < (now() at time zone 'Europe/Rome')::date)::int as overdue_count,
-      coalesce(sum(amount_cents) filter (where status = 'da_pagare' and due_date < (now() at time zone 'Europe/Rome')::date), 0)::bigint as overdue_cents
-    from installments`,
-  )
-  return render(c, 'staff/home', { title: c.var.t('staff.home.title'), summary, role: c.var.staffRole })
+  const t = c.var.t
+  const lang = c.var.lang
+  const today = todayRome()
+  const [data, lastRun] = await Promise.all([
+    withTenant(c.var.deps.db.sql, tenant, (tx) => dashboardData(tx, today)),
+    lastReconciliation(c.var.deps.db.sql),
+  ])
+  const monthName = (m: string, style: 'long' | 'narrow' | 'short') =>
+    new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'it-IT', {
+      month: style,
+      year: style === 'long' ? 'numeric' : undefined,
+      timeZone: 'UTC',
+    }).format(new Date(`${m}-15T00:00:00Z`))
+  const totalDue = data.months.reduce((s, m) => s + m.dueCents, 0)
+  const totalCollected = data.months.reduce((s, m) => s + m.collectedCents, 0)
+  const yearLabel = `${data.months[0]?.month.slice(0, 4)}/${data.months[11]?.month.slice(0, 4)}`
+  const monthsSvg = monthsChart(data.months, {
+    id: 'chart-months',
+    title: t('backoffice.dashboard.chartMonths', { year: yearLabel }),
+    desc: t('backoffice.dashboard.chartMonthsDesc', {
+      due: formatMoney(totalDue, lang),
+      collected: formatMoney(totalCollected, lang),
+    }),
+    due: t('backoffice.dashboard.due'),
+    collected: t('backoffice.dashboard.collected'),
+    monthShort: (m) => monthName(m, 'short'),
+  })
+  const servicesSvg = data.byService.length
+    ? servicesChart(data.byService, {
+        id: 'chart-services',
+        title: t('backoffice.dashboard.chartServices'),
+        desc: t('backoffice.dashboard.chartServicesDesc', {
+          count: data.byService.length,
+          amount: formatMoney(data.figures.overdueCents, lang),
+        }),
+        lang,
+      })
+    : null
+  return render(c, 'staff/home', {
+    title: t('staff.home.title'),
+    role: c.var.staffRole,
+    ...data,
+    months: data.months.map((m) => ({ ...m, label: monthName(m.month, 'long') })),
+    yearLabel,
+    totalDue,
+    totalCollected,
+    monthsSvg,
+    servicesSvg,
+    lastRun,
+    monthLabel: monthName(today.slice(0, 7), 'long'),
+  })
 })
 
 interface MemberRow {
