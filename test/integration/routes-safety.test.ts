@@ -48,7 +48,8 @@ function routes(): RouteInfo[] {
 function fill(path: string, value?: string): string {
   return path.replace(/:([a-zA-Z]+)(\{[^}]*\})?/g, (_, name: string, re?: string) => {
     if (name === 'tenant') return tenant.slug
-    if (value !== undefined) return encodeURIComponent(value)
+    // a file name keeps its extension, so the hostile part reaches the handler
+    if (value !== undefined) return encodeURIComponent(value) + (re?.includes('pdf') ? '.pdf' : '')
     if (re?.includes('pdf')) return '999999.pdf'
     if (name === 'token') return 'A'.repeat(43)
     if (name === 'lang') return 'en'

@@ -47,6 +47,7 @@ interface PaymentRow {
 }
 
 async function ownPayment(c: { var: Env['Variables'] }, id: number): Promise<PaymentRow> {
+  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound()
   const user = c.var.user as SessionUser
   const [p] = await c.var.deps.db.sql<PaymentRow[]>`
     select p.id, p.status, p.amount_cents, p.commission_cents, p.total_cents, p.receipt_number, p.created_at, p.completed_at,

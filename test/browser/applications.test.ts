@@ -1,0 +1,169 @@
+// Applications in Chromium: a citizen submits an application with an attachment with JavaScript off (form,
+// error state, check your answers, confirmation), the communications' forms, and the office's queue, detail,
+// decision and forms; axe on every page and error state, reflow at 320 px.
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { addDays, todayRome } from '../../src/platform/dates.ts'
+import { type Db, withTenant } from '../../src/platform/db.ts'
+import type { Tenant } from '../../src/platform/tenancy.ts'
+import { addMembership, createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
+import { startServer } from '../helpers/app.ts'
+import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
+import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+
+let db: Db
+let tenant: Tenant
+let server: Awaited<ReturnType<typeof startServer>>
+let browser: Browser
+let citizen: TestAccount
+let admin: TestAccount
+let formId = 0
+
+const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n')
+
+beforeAll(async () => {
+  db = await openTestDb()
+  tenant = await createTestTenant(db)
+  server = await startServer(db)
+  browser = await launchBrowser()
+  citizen = await createAccount(db, { givenName: 'Giulia', familyName: 'Verdi' })
+  admin = await createAccount(db)
+  await addMembership(db, admin.id, tenant.id, 'admin')
+  await withTenant(db.sql, tenant, async (tx) => {
+    const [p] = await tx<{ id: number }[]>`
+      insert into payers (codice_fiscale, given_name, family_name) values (${citizen.codiceFiscale}, 'Giulia', 'Verdi')
+      returning id`
+    const [pu] = await tx<{ id: number }[]>`
+      insert into pupils (given_name, family_name) values ('Marco', 'Verdi') returning id`
+    await tx`insert into pupil_payers (pupil_id, payer_id, holder) values (${(pu as { id: number }).id}, ${(p as { id: number }).id}, true)`
+    const [f] = await tx<{ id: number }[]>`
+      insert into application_forms (service_id, title, intro, fields)
+      select id, 'Iscrizione al nido', 'Domande entro il 30 giugno.', '{school,class,startDate,tariff,diet,notes}'
+      from services where code = 'nido' returning id`
+    formId = (f as { id: number }).id
+  })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+  await deleteAccounts(db, [citizen, admin])
+  await dropTestTenant(db, tenant)
+  await db.close()
+})
+
+async function login(page: Page, account: TestAccount) {
+  await page.goto(`${server.url}/accesso`)
+  await page.fill('#email', account.email)
+  await page.fill('#password', TEST_PASSWORD)
+  await page.click('main button[type=submit]')
+}
+
+describe('applications in Chromium', () => {
+  let appId = 0
+
+  it('a citizen applies with JavaScript off: errors, attachment, check your answers, sent', async () => {
+    const context = await newContext(browser, { js: false })
+    const page = await context.newPage()
+    await login(page, citizen)
+    await page.goto(`${server.url}/t/${tenant.slug}`)
+    await page.getByRole('link', { name: /Presenta una domanda di iscrizione/ }).click()
+    expect(new URL(page.url()).pathname).toBe(`/t/${tenant.slug}/istanze`)
+    await expectAccessible(page)
+    await page.getByRole('link', { name: 'Iscrizione al nido' }).click()
+    await expectAccessible(page)
+    // nothing answered: the error summary links to each question
+    await page.click('main button[type=submit]')
+    expect(await page.title()).toMatch(/^Errore: /)
+    expect(await page.locator('.error-summary a[href="#pupil"]').count()).toBe(1)
+    expect(await page.locator('.error-summary a[href="#startDate-day"]').count()).toBe(1)
+    await expectAccessible(page)
+    await page.getByLabel('Marco Verdi').check()
+    await page.fill('#school', 'Primaria Dante')
+    await page.fill('#class', '1 A')
+    const start = addDays(todayRome(), 40).split('-')
+    await page.fill('#startDate-day', start[2] as string)
+    await page.fill('#startDate-month', start[1] as string)
+    await page.fill('#startDate-year', start[0] as string)
+    await page.fill('#tariff', 'Residente')
+    await page.locator('input[name=diet][value=si]').check()
+    await page.fill('#dietDescription', 'Senza glutine')
+    await page.setInputFiles('#attachment', { name: 'certificato.pdf', mimeType: 'application/pdf', buffer: PDF })
+    await page.click('main button[type=submit]')
+    await expect(page.locator('h1').textContent()).resolves.toBe('Controlla le risposte prima di inviare')
+    await expectAccessible(page)
+    // change an answer and come back
+    await page.locator('a[href$="/modifica#notes"]').click()
+    await page.fill('#notes', 'Grazie mille')
+    await page.click('main button[type=submit]')
+    await expect(page.locator('main').textContent()).resolves.toContain('Grazie mille')
+    await expect(page.locator('main').textContent()).resolves.toContain('certificato.pdf')
+    await page.getByRole('button', { name: 'Invia la richiesta' }).click()
+    await expect(page.locator('.panel h1').textContent()).resolves.toBe('Richiesta inviata')
+    appId = Number(new URL(page.url()).pathname.split('/')[4])
+    await expectAccessible(page)
+    await page.goto(`${server.url}/t/${tenant.slug}/istanze`)
+    await expect(page.locator('main table').textContent()).resolves.toContain('Inviata')
+    await context.close()
+  })
+
+  it('the communications forms and their error states', async () => {
+    const context = await newContext(browser)
+    const page = await context.newPage()
+    await login(page, citizen)
+    for (const kind of ['indirizzo', 'sospensione', 'dieta', 'valutazione']) {
+      await page.goto(`${server.url}/t/${tenant.slug}/istanze/nuova/${kind}`)
+      await expectAccessible(page)
+      await page.click('main button[type=submit]')
+      expect(await page.title(), kind).toMatch(/^Errore: /)
+      await expectAccessible(page)
+    }
+    await expectReflow(context, `${server.url}/t/${tenant.slug}/istanze/nuova/domanda/${formId}`)
+    await context.close()
+  })
+
+  it('the office: queue, detail, take in charge, decision with its error state, forms', async () => {
+    const context = await newContext(browser)
+    const page = await context.newPage()
+    await login(page, admin)
+    await page.goto(`${server.url}/t/${tenant.slug}/ufficio/istanze`)
+    await expectAccessible(page)
+    await page.getByRole('link', { name: 'Iscrizione al nido' }).click()
+    await expectAccessible(page)
+    await page.getByRole('button', { name: 'Prendi in carico' }).click()
+    await expect(page.locator('.notice--success').textContent()).resolves.toContain('preso in carico')
+    await expectAccessible(page)
+    await page.getByRole('button', { name: 'Registra la decisione' }).click()
+    expect(await page.title()).toMatch(/^Errore: /)
+    await expectAccessible(page)
+    await page.getByLabel('Respingi').check()
+    await page.fill('#message', 'Posti esauriti per quest’anno.')
+    await page.getByRole('button', { name: 'Registra la decisione' }).click()
+    await expect(page.locator('.notice--success').textContent()).resolves.toContain('Decisione registrata')
+    await expectAccessible(page)
+    await page.goto(`${server.url}/t/${tenant.slug}/ufficio/istanze?stato=tutte`)
+    await expectAccessible(page)
+    await expectReflow(context, `${server.url}/t/${tenant.slug}/ufficio/istanze?stato=tutte`)
+    await page.goto(`${server.url}/t/${tenant.slug}/ufficio/istanze/moduli`)
+    await expectAccessible(page)
+    await page.getByRole('link', { name: 'Nuovo modulo di domanda' }).click()
+    await expectAccessible(page)
+    await page.click('main button[type=submit]')
+    expect(await page.title()).toMatch(/^Errore: /)
+    await expectAccessible(page)
+    await page.goto(`${server.url}/t/${tenant.slug}/ufficio/istanze/moduli/${formId}`)
+    await expectAccessible(page)
+    await context.close()
+  })
+
+  it('the citizen reads the decision', async () => {
+    const context = await newContext(browser, { js: false })
+    const page = await context.newPage()
+    await login(page, citizen)
+    await page.goto(`${server.url}/t/${tenant.slug}/istanze/${appId}`)
+    await expect(page.locator('main').textContent()).resolves.toContain('Posti esauriti')
+    await expect(page.locator('main').textContent()).resolves.toContain('Respinta')
+    await expectAccessible(page)
+    await context.close()
+  })
+})
