@@ -1,19 +1,34 @@
 // The Hono application: global middleware, one app.route() per feature, errors mapped to calm pages.
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { compress } from 'hono/compress'
 import { getCookie } from 'hono/cookie'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { accountRoutes } from './features/account/routes.ts'
+import { applicationRoutes } from './features/applications/routes.ts'
+import { applicationStaffRoutes } from './features/applications/staff-routes.ts'
+import { backofficeRoutes } from './features/backoffice/routes.ts'
+import { canteenOfficeRoutes } from './features/canteen/office-routes.ts'
+import { canteenRoutes } from './features/canteen/routes.ts'
 import { cartRoutes } from './features/cart/routes.ts'
+import { controlRoutes } from './features/control/routes.ts'
 import { debtRoutes } from './features/debts/routes.ts'
 import { devMailRoutes } from './features/devmail/routes.ts'
 import { homeRoutes } from './features/home/routes.ts'
 import { oidcRoutes } from './features/oidc/routes.ts'
+import { onboardingRoutes } from './features/onboarding/routes.ts'
+import { pagopaRoutes } from './features/pagopa/routes.ts'
 import { paymentRoutes } from './features/payments/routes.ts'
+import { jobsRoutes } from './features/platform/jobs-routes.ts'
 import { platformRoutes } from './features/platform/routes.ts'
 import { sandboxPspRoutes } from './features/psp/sandbox-server.ts'
+import { reconciliationRoutes } from './features/reconciliation/routes.ts'
+import { reminderRoutes } from './features/reminders/routes.ts'
+import { spontaneousRoutes } from './features/spontaneous/routes.ts'
 import { staffRoutes } from './features/staff/routes.ts'
+import { taxRoutes } from './features/tax/routes.ts'
+import { tenantDocRoutes } from './features/tenant-docs/routes.ts'
 import { HttpError, NotFound } from './platform/errors.ts'
 import type { Deps, Env } from './platform/http.ts'
 import { isLang, translator } from './platform/i18n.ts'
@@ -57,6 +72,13 @@ export function createApp(deps: Deps) {
     }),
   )
   app.use(compress())
+  // no request body larger than the largest upload a feature accepts (reporting flows); features check their own limits
+  app.use(
+    bodyLimit({
+      maxSize: 64 * 1024 * 1024,
+      onError: (c) => c.text('Payload too large', 413),
+    }),
+  )
 
   // Static files: hashed names, cached for a year.
   app.get('/static/*', (c) => {
@@ -95,10 +117,24 @@ export function createApp(deps: Deps) {
   app.route('/', oidcRoutes)
   app.route('/', debtRoutes)
   app.route('/', cartRoutes)
+  app.route('/', reminderRoutes)
   app.route('/', paymentRoutes)
+  app.route('/', spontaneousRoutes)
+  app.route('/', taxRoutes)
   app.route('/', staffRoutes)
+  app.route('/', canteenRoutes)
+  app.route('/', canteenOfficeRoutes)
+  app.route('/', backofficeRoutes)
+  app.route('/', controlRoutes)
+  app.route('/', tenantDocRoutes)
+  app.route('/', applicationRoutes)
+  app.route('/', applicationStaffRoutes)
+  app.route('/', reconciliationRoutes)
   app.route('/', platformRoutes)
+  app.route('/', onboardingRoutes)
+  app.route('/', jobsRoutes)
   app.route('/', devMailRoutes)
+  app.route('/', pagopaRoutes)
   app.route('/sandbox-psp', sandboxPspRoutes)
 
   app.notFound((c) => {

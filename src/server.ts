@@ -1,11 +1,14 @@
 // Start-up: configuration, database (embedded or DATABASE_URL), migrations, demo tenants, app, listen.
+import { resolve } from 'node:path'
 import { serve } from '@hono/node-server'
 import { createApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
-import { reconcilePayments } from './features/payments/maintenance.ts'
-import { deliverPending } from './features/psp/delivery.ts'
-import { createSandboxProvider } from './features/psp/sandbox.ts'
+import { selectProvider } from './features/pagopa/provider.ts'
+import { controlSocketPath, startJobControl } from './jobs/control.ts'
 import { OutboxSender } from './jobs/outbox-sender.ts'
+import { JOBS } from './jobs/registry.ts'
+import { Scheduler } from './jobs/scheduler.ts'
+import { loadJobSettings } from './jobs/settings.ts'
 import { Assets } from './platform/assets.ts'
 import { openDatabase } from './platform/db.ts'
 import { createLogger } from './platform/log.ts'
@@ -15,8 +18,10 @@ import { TenantRegistry } from './platform/tenancy.ts'
 
 async function main() {
   let config: ReturnType<typeof loadConfig>
+  let jobSettings: ReturnType<typeof loadJobSettings>
   try {
     config = loadConfig()
+    jobSettings = loadJobSettings(config, JOBS)
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message)
@@ -40,28 +45,22 @@ async function main() {
 
   const tenants = new TenantRegistry(db)
   const mail = new OutboxSender(db, config, (err) => log.error({ err }, 'outbox sender failed'))
-  const provider = createSandboxProvider(config)
-  const timers: NodeJS.Timeout[] = []
-  if (config.jobs) {
-    mail.start()
-    // the sandbox provider's notifications, and payments whose notification never came
-    timers.push(
-      setInterval(
-        () => void deliverPending(db, config, { log }).catch((err) => log.error({ err }, 'sandbox delivery failed')),
-        5000,
-      ),
-    )
-    timers.push(
-      setInterval(
-        () =>
-          void reconcilePayments(db, provider)
-            .then(() => mail.kick())
-            .catch((err) => log.error({ err }, 'payment reconciliation failed')),
-        60_000,
-      ),
-    )
-    for (const t of timers) t.unref()
-  }
+  const provider = selectProvider(config, db)
+  // Jobs: node-cron schedules coordinated through platform.job_runs (src/jobs/scheduler.ts, docs/jobs.md)
+  const jobDeps = { db, config, log, provider, tenants, kickMail: () => mail.kick(), flowsDir: jobSettings.flowsDir }
+  const scheduler = config.jobs
+    ? new Scheduler(jobDeps, {
+        jobs: JOBS,
+        schedules: jobSettings.schedules,
+        disabled: jobSettings.disabled,
+        timezone: jobSettings.timezone,
+      })
+    : null
+  scheduler?.start()
+  if (scheduler) log.info({ instance: scheduler.instance, timezone: jobSettings.timezone }, 'scheduled jobs started')
+  // the embedded database is this process's alone: `npm run job` asks this server through a socket
+  const control =
+    db.kind === 'pglite' ? await startJobControl(controlSocketPath(resolve(config.dataDir)), jobDeps, log) : null
   const app = createApp({ config, db, tenants, assets: new Assets(), log, kickMail: () => mail.kick(), provider })
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     log.info(`Sportello listening on ${config.baseUrl} (${info.address}:${info.port})`)
@@ -74,7 +73,8 @@ async function main() {
     closing = true
     log.info(`${signal}: shutting down`)
     server.close()
-    for (const t of timers) clearInterval(t)
+    await scheduler?.stop()
+    await control?.close()
     await mail.stop()
     await db.close()
     process.exit(0)

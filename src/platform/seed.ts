@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
 import { hashPassword } from '../features/account/passwords.ts'
+import { seedCanteenDemo } from '../features/canteen/demo.ts'
 import { type DocumentInput, issueDocuments } from '../features/documents/issue.ts'
 import { addDays, todayRome } from './dates.ts'
 import { type Db, tenantRoleName, withTenant } from './db.ts'
@@ -56,6 +57,13 @@ export async function seedIfEmpty(db: Db, config: Config, log: Logger): Promise<
         role: tenantRoleName(db.roles, schema),
         segregationCode: file.segregationCode,
       })
+      if (file.kind === 'comune')
+        await seedCanteenDemo(db, {
+          id,
+          schema,
+          role: tenantRoleName(db.roles, schema),
+          segregationCode: file.segregationCode,
+        })
       log.info(`demo tenant ${file.slug} onboarded`)
     }
     await seedDemoAccounts(

@@ -6,6 +6,7 @@ import { NotFound } from '../../platform/errors.ts'
 import { type Env, safeReturnPath } from '../../platform/http.ts'
 import { isLang } from '../../platform/i18n.ts'
 import { render } from '../../platform/render.ts'
+import { publicDocuments } from '../tenant-docs/queries.ts'
 
 export const homeRoutes = new Hono<Env>()
 
@@ -32,14 +33,12 @@ homeRoutes.get('/accessibilita', (c) => render(c, 'home/accessibility', { title:
 homeRoutes.get('/t/:tenant', async (c) => {
   const tenant = c.var.tenant
   if (!tenant) throw new NotFound()
-  const services = await withTenant(
-    c.var.deps.db.sql,
-    tenant,
-    (tx) =>
-      tx<{ code: string; kind: string; name: string; spontaneous: boolean }[]>`
+  const { services, documents } = await withTenant(c.var.deps.db.sql, tenant, async (tx) => ({
+    services: await tx<{ code: string; kind: string; name: string; spontaneous: boolean }[]>`
       select code, kind, name, spontaneous from services where active order by name`,
-  )
-  return render(c, 'home/tenant', { title: tenant.name, services })
+    documents: await publicDocuments(tx, tenant, c.var.lang),
+  }))
+  return render(c, 'home/tenant', { title: tenant.name, services, documents })
 })
 
 // The tenant's accent colour as a tiny stylesheet (the CSP forbids inline styles); versioned by colour.
