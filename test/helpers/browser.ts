@@ -72,6 +72,7 @@ export async function expectAccessible(page: Page) {
   let target = page
   let replay: BrowserContext | null = null
   if (noScript.has(page.context())) {
+    await page.waitForLoadState('load')
     const html = await page.content()
     const url = page.url()
     const browser = page.context().browser() as Browser

@@ -14,13 +14,18 @@ let b: Tenant
 let c: Tenant
 let dir: string
 
+/** The next free migration number after the highest in a folder (numbers may have gaps). */
+function maxVersion(folder: string): number {
+  return Math.max(0, ...readdirSync(folder).map((f) => Number(f.slice(0, 5))).filter(Number.isFinite))
+}
+
 beforeAll(async () => {
   db = await openTestDb()
   ;[a, b, c] = await Promise.all([createTestTenant(db), createTestTenant(db), createTestTenant(db)])
   // a copy of the tenant migrations plus one new migration, as a deploy would bring
   dir = await mkdtemp(join(tmpdir(), 'sportello-mig-'))
   await cp(join(MIGRATIONS_DIR, 'tenant'), dir, { recursive: true })
-  const next = String(readdirSync(dir).length + 1).padStart(5, '0')
+  const next = String(maxVersion(dir) + 1).padStart(5, '0')
   await writeFile(join(dir, `${next}_extra.sql`), 'create table extra (id bigint primary key, note text not null);\n')
 })
 
@@ -85,7 +90,7 @@ describe('migrations', () => {
         await reserved`begin`
         await reserved.unsafe(`lock table ${c.schema}.services in access exclusive mode`)
         await cp(dir, d2, { recursive: true })
-        const next = String(readdirSync(d2).length + 1).padStart(5, '0')
+        const next = String(maxVersion(d2) + 1).padStart(5, '0')
         await writeFile(join(d2, `${next}_touch_services.sql`), 'alter table services add column note text;\n')
         const r = await migrateTenants(db.admin, db.roles, { only: [c.slug], dir: d2, lockTimeout: '200ms' })
         expect(r.failed[0]?.error).toMatch(/lock timeout/)
