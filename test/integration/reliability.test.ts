@@ -135,12 +135,18 @@ describe.skipIf(target.kind !== 'postgres')('killed and restarted', () => {
       }
       if (!child) await startProcess()
 
-      // what the scheduled jobs would do after the restart: deliver pending notifications, reconcile
+      // what the scheduled jobs do after the restart, run after run, until the payment is final
       const config = loadConfig({ NODE_ENV: 'test', BASE_URL: base })
-      await deliverPending(db, config)
-      await db.sql`update platform.payments set updated_at = now() - interval '5 minutes' where id = ${payment?.id as number}`
-      await reconcilePayments(db, createSandboxProvider(config), { staleSeconds: 0 })
-      await deliverPending(db, config)
+      const provider = createSandboxProvider(config)
+      for (let i = 0; i < 50; i++) {
+        await deliverPending(db, config)
+        await db.sql`update platform.payments set updated_at = now() - interval '5 minutes'
+                     where id = ${payment?.id as number} and status = 'pending'`
+        await reconcilePayments(db, provider, { staleSeconds: 0 })
+        const [s] = await db.sql<{ status: string }[]>`select status from platform.payments where id = ${payment?.id as number}`
+        if (s?.status !== 'pending' && s?.status !== 'created') break
+        await new Promise((r) => setTimeout(r, 200))
+      }
 
       const [p] = await db.sql<
         { status: string }[]
