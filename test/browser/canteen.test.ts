@@ -9,8 +9,8 @@ import type { Tenant } from '../../src/platform/tenancy.ts'
 import { addMembership, createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
 import { startServer } from '../helpers/app.ts'
 import { expectAccessible, expectReflow, launchBrowser, newContext, pageWeight } from '../helpers/browser.ts'
-import { dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { addPupil, type CanteenSetup, canteenTenant, enroll, setupCurrentYear } from '../helpers/canteen.ts'
+import { dropTestTenant, openTestDb } from '../helpers/db.ts'
 
 let db: Db
 let t: Tenant

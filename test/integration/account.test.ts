@@ -430,7 +430,9 @@ describe('password hashing', () => {
     const weak = await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 4096, timeCost: 1, parallelism: 1 })
     await db.sql`update platform.accounts set password_hash = ${weak} where email = ${email('rehash')}`
     expect((await login('rehash')).res.status).toBe(303)
-    const [row] = await db.sql<{ password_hash: string }[]>`select password_hash from platform.accounts where email = ${email('rehash')}`
+    const [row] = await db.sql<
+      { password_hash: string }[]
+    >`select password_hash from platform.accounts where email = ${email('rehash')}`
     expect(row?.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/)
     expect((await login('rehash')).res.status).toBe(303)
   })

@@ -8,10 +8,10 @@ import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
 import { testApp } from '../helpers/app.ts'
+import { addPupil, canteenTenant, enroll, rome, setupCanteen, setupCurrentYear } from '../helpers/canteen.ts'
 import { Client } from '../helpers/client.ts'
 import { dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
-import { addPupil, canteenTenant, enroll, rome, setupCanteen, setupCurrentYear } from '../helpers/canteen.ts'
 
 let db: Db
 let t: Tenant

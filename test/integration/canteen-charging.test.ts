@@ -6,7 +6,6 @@ import { chargeMealsJob } from '../../src/features/canteen/jobs.ts'
 import { familyMark, officeRecord, setEnrollmentTariff } from '../../src/features/canteen/service.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { dropTestTenant, openTestDb } from '../helpers/db.ts'
 import {
   addPupil,
   type CanteenSetup,
@@ -17,6 +16,7 @@ import {
   rome,
   setupCanteen,
 } from '../helpers/canteen.ts'
+import { dropTestTenant, openTestDb } from '../helpers/db.ts'
 
 let db: Db
 let t: Tenant

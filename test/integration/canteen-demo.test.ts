@@ -6,8 +6,8 @@ import { type Db, withTenant } from '../../src/platform/db.ts'
 import { NotFound } from '../../src/platform/errors.ts'
 import { seedTenantDemo } from '../../src/platform/seed.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { canteenTenant } from '../helpers/canteen.ts'
+import { dropTestTenant, openTestDb } from '../helpers/db.ts'
 
 let db: Db
 let t: Tenant

@@ -9,10 +9,10 @@ import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { addMembership, createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
 import { testApp } from '../helpers/app.ts'
+import { addPupil, type CanteenSetup, canteenTenant, enroll, ledger, setupCanteen } from '../helpers/canteen.ts'
 import { Client } from '../helpers/client.ts'
 import { dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
-import { addPupil, type CanteenSetup, canteenTenant, enroll, ledger, setupCanteen } from '../helpers/canteen.ts'
 
 let db: Db
 let app: ReturnType<typeof createApp>

@@ -13,9 +13,6 @@ import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
 import { startServer } from '../helpers/app.ts'
-import type { Client } from '../helpers/client.ts'
-import { dropTestTenant, openTestDb } from '../helpers/db.ts'
-import { issue, payAtSandbox } from '../helpers/payments.ts'
 import {
   addPupil,
   type CanteenSetup,
@@ -27,6 +24,9 @@ import {
   setupCanteen,
   setupCurrentYear,
 } from '../helpers/canteen.ts'
+import type { Client } from '../helpers/client.ts'
+import { dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { issue, payAtSandbox } from '../helpers/payments.ts'
 
 let db: Db
 let t: Tenant

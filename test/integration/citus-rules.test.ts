@@ -30,7 +30,9 @@ describe('rules of schema-based sharding', () => {
         join pg_class c2 on c2.oid = k.confrelid join pg_namespace n2 on n2.oid = c2.relnamespace
       where k.contype = 'f' and (n1.nspname = any(${mine()}) or n1.nspname = 'platform')`
     const bad = rows.filter((r) =>
-      r.from_schema === 'platform' ? r.to_schema !== 'platform' : r.to_schema !== r.from_schema && r.to_schema !== 'platform',
+      r.from_schema === 'platform'
+        ? r.to_schema !== 'platform'
+        : r.to_schema !== r.from_schema && r.to_schema !== 'platform',
     )
     expect(bad).toEqual([])
     expect(rows.length).toBeGreaterThan(0)
@@ -45,7 +47,9 @@ describe('rules of schema-based sharding', () => {
       where k.contype in ('p', 'f') and n.nspname = any(${mine()})`
     // identifiers (id, *_id) must be bigint; small values that are part of a composite key (a day offset,
     // a sequence number) are not identifiers
-    const narrow = rows.filter((r) => (r.type === 'integer' || r.type === 'smallint') && (r.col === 'id' || r.col.endsWith('_id')))
+    const narrow = rows.filter(
+      (r) => (r.type === 'integer' || r.type === 'smallint') && (r.col === 'id' || r.col.endsWith('_id')),
+    )
     expect(narrow).toEqual([])
   })
 

@@ -40,7 +40,7 @@ function formsIn(html: string, page: string, who: string): Form[] {
     const attrs = m[1] as string
     if (!/method="post"/i.test(attrs)) continue
     const action = /action="([^"]+)"/.exec(attrs)?.[1]
-    if (!action || !action.startsWith('/')) continue
+    if (!action?.startsWith('/')) continue
     const fields = [
       ...new Set(
         [...(m[2] as string).matchAll(/<(?:input|select|textarea)\b[^>]*name="([^"]+)"/g)].map((x) => x[1] as string),

@@ -16,7 +16,12 @@ let dir: string
 
 /** The next free migration number after the highest in a folder (numbers may have gaps). */
 function maxVersion(folder: string): number {
-  return Math.max(0, ...readdirSync(folder).map((f) => Number(f.slice(0, 5))).filter(Number.isFinite))
+  return Math.max(
+    0,
+    ...readdirSync(folder)
+      .map((f) => Number(f.slice(0, 5)))
+      .filter(Number.isFinite),
+  )
 }
 
 beforeAll(async () => {

@@ -280,7 +280,15 @@ describe('commission rules of a service', () => {
   it("a service's own rule from the tenant file applies at checkout", async () => {
     const t = await createTestTenant(db, {
       services: [
-        { code: 'mensa', kind: 'mensa', name: 'Mensa', causale: 'Mensa', spontaneous: false, amountMode: 'importo', commission: { type: 'fixed', cents: 150 } },
+        {
+          code: 'mensa',
+          kind: 'mensa',
+          name: 'Mensa',
+          causale: 'Mensa',
+          spontaneous: false,
+          amountMode: 'importo',
+          commission: { type: 'fixed', cents: 150 },
+        },
       ],
     })
     try {

@@ -1,7 +1,6 @@
 // The server killed (SIGKILL) at points of the payment journey, then restarted: the payment converges to
 // one outcome, the installment is paid once, nothing is lost or doubled.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { reconcilePayments } from '../../src/features/payments/maintenance.ts'
@@ -143,7 +142,9 @@ describe.skipIf(target.kind !== 'postgres')('killed and restarted', () => {
         await db.sql`update platform.payments set updated_at = now() - interval '5 minutes'
                      where id = ${payment?.id as number} and status = 'pending'`
         await reconcilePayments(db, provider, { staleSeconds: 0 })
-        const [s] = await db.sql<{ status: string }[]>`select status from platform.payments where id = ${payment?.id as number}`
+        const [s] = await db.sql<
+          { status: string }[]
+        >`select status from platform.payments where id = ${payment?.id as number}`
         if (s?.status !== 'pending' && s?.status !== 'created') break
         await new Promise((r) => setTimeout(r, 200))
       }

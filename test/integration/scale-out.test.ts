@@ -48,7 +48,11 @@ describe('two instances', () => {
 
     // a form rendered by one instance is accepted by the other (the CSRF token is not per instance)
     await c1.get('/profilo/modifica')
-    const saved = await c2.post('/profilo/modifica', { email: account.email, phone: '', address: 'Via Due Istanze 2', lang: 'it' }, c1.csrf())
+    const saved = await c2.post(
+      '/profilo/modifica',
+      { email: account.email, phone: '', address: 'Via Due Istanze 2', lang: 'it' },
+      c1.csrf(),
+    )
     expect(saved.status).toBe(303)
 
     // logging out on one ends the session on both

@@ -89,7 +89,8 @@ export async function loadInstallments(tx: Tx, ids: number[]): Promise<Installme
     where i.id = any(${ids})`
   // a service's own rule, checked: anything unreadable falls back to the tenant's rule
   for (const r of rows) {
-    const raw: unknown = typeof r.service_commission === 'string' ? JSON.parse(r.service_commission) : r.service_commission
+    const raw: unknown =
+      typeof r.service_commission === 'string' ? JSON.parse(r.service_commission) : r.service_commission
     const parsed = raw ? commissionRuleSchema.safeParse(raw) : null
     r.service_commission = parsed?.success ? parsed.data : null
   }
@@ -148,7 +149,7 @@ export async function startCheckout(
     const rows = await withTenant(db.sql, sel.tenant, (tx) => loadInstallments(tx, sel.installmentIds))
     for (const id of sel.installmentIds) {
       const r = rows.find((x) => x.id === id)
-      if (!r || r.status !== 'da_pagare' || r.cancelled) notPayable.push(id)
+      if (r?.status !== 'da_pagare' || r.cancelled) notPayable.push(id)
       else {
         items.push({
           tenant: sel.tenant,
@@ -439,7 +440,7 @@ export async function loadReceipt(db: Db, paymentId: number): Promise<ReceiptDat
   >`select p.receipt_number, p.completed_at, p.lang, p.email, p.provider, p.auth_code, p.commission_cents, p.total_cents, p.status,
            a.given_name, a.family_name, a.codice_fiscale
     from platform.payments p left join platform.accounts a on a.id = p.account_id where p.id = ${paymentId}`
-  if (!p || p.status !== 'succeeded' || !p.receipt_number || !p.completed_at) return null
+  if (p?.status !== 'succeeded' || !p.receipt_number || !p.completed_at) return null
   const items = await db.sql<
     { name: string; fiscal_code: string; description: string; iuv: string; amount_cents: number }[]
   >`
@@ -533,7 +534,7 @@ export async function refreshFromProvider(
 ): Promise<ProviderStatus | null> {
   const [p] = await db.sql<{ status: PaymentStatus; provider_ref: string | null; expires_at: Date | null }[]>`
     select status, provider_ref, expires_at from platform.payments where id = ${paymentId}`
-  if (!p || p.status !== 'pending' || !p.provider_ref) return null
+  if (p?.status !== 'pending' || !p.provider_ref) return null
   const s = await provider.status(p.provider_ref)
   if (s.status !== 'pending') {
     await finish(db, paymentId, s.status, { source: 'status', authCode: s.authCode, amountCents: s.amountCents })
