@@ -36,6 +36,25 @@ import { render } from './platform/render.ts'
 import { sessionMiddleware } from './platform/session.ts'
 import { tenantMiddleware } from './platform/tenant-middleware.ts'
 
+/** Connection-level failures (server restart, network, pool) as opposed to errors of a query. */
+function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; errno?: string }
+  const code = e?.code ?? e?.errno ?? ''
+  return (
+    [
+      'CONNECTION_CLOSED',
+      'CONNECTION_ENDED',
+      'CONNECTION_DESTROYED',
+      'CONNECT_TIMEOUT',
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'EPIPE',
+    ].includes(code) ||
+    // admin_shutdown, crash_shutdown, cannot_connect_now, terminated by an administrator
+    ['57P01', '57P02', '57P03', '08000', '08003', '08006'].includes(code)
+  )
+}
+
 export function createApp(deps: Deps) {
   const app = new Hono<Env>()
 
@@ -165,6 +184,17 @@ export function createApp(deps: Deps) {
         'errors/error',
         { title: t(err.messageKey), status: err.status, bodyKey: `${err.messageKey}Body` },
         err.status,
+      )
+    }
+    if (isDatabaseUnavailable(err)) {
+      // the database restarted or is unreachable: a calm "try again shortly", and the pool reconnects
+      deps.log.warn({ reqId: c.get('requestId'), err: (err as Error).message }, 'database unavailable')
+      c.header('Retry-After', '30')
+      return render(
+        c,
+        'errors/error',
+        { title: t('errors.unavailable'), status: 503, bodyKey: 'errors.unavailableBody' },
+        503,
       )
     }
     deps.log.error({ reqId: c.get('requestId'), err }, 'unhandled error')

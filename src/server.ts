@@ -81,6 +81,20 @@ async function main() {
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  // postgres.js can throw from a deferred write when the server drops a connection under load (a restart):
+  // that connection is already gone and the pool reconnects, so only that one error is survived.
+  process.on('uncaughtException', (err) => {
+    if (
+      err instanceof TypeError &&
+      /reading 'write'/.test(err.message) &&
+      /postgres[\\/]src[\\/]connection/.test(err.stack ?? '')
+    ) {
+      log.warn({ err: err.message }, 'database connection dropped during a write')
+      return
+    }
+    log.fatal({ err }, 'uncaught exception')
+    process.exit(1)
+  })
 }
 
 function printDemo(
