@@ -108,16 +108,30 @@ describe('public pages', () => {
   })
 
   it('an unexpected failure is a calm 500 page with the request id, no stack trace', async () => {
+    const deps = testDeps(db)
+    deps.tenants.list = async () => {
+      throw new Error('something nobody planned for')
+    }
+    const res = await createApp(deps).request('/')
+    expect(res.status).toBe(500)
+    const html = await res.text()
+    expect(html).toContain(res.headers.get('x-request-id') as string)
+    expect(html).toContain('Il servizio ha un problema')
+    expect(html).not.toContain('nobody planned')
+  })
+
+  it('a database that cannot be reached gives a calm 503 page with the request id, no stack trace', async () => {
     const broken = await openEmbedded('memory://')
     await broken.close()
     const brokenApp = createApp(testDeps(broken))
     const res = await brokenApp.request('/')
-    expect(res.status).toBe(500)
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('30')
     const html = await res.text()
     const id = res.headers.get('x-request-id') as string
     expect(html).toContain(id)
     expect(html).not.toMatch(/at .*\.ts:\d+/)
-    expect(html).toContain('Il servizio ha un problema')
+    expect(html).toContain('non raggiungibile')
     const health = await brokenApp.request('/health')
     expect(health.status).toBe(503)
   })
