@@ -69,6 +69,31 @@ export async function withTenant<T>(sql: Sql, tenant: TenantScope, fn: (tx: Tx) 
   }) as Promise<T>
 }
 
+/**
+ * withTenant whose first statement also reads what the request needs from the platform schema (the session,
+ * the cart), so that a page is one transaction and one round trip shorter. `prelude` is a select of at most
+ * one row on schema-qualified platform tables; it runs as the application role — privileges are checked when
+ * the statement starts, before the tenant's role applies — and its row, or null, is handed to fn.
+ */
+export async function withTenantAnd<R extends object, T>(
+  sql: Sql,
+  tenant: TenantScope,
+  prelude: (tx: Tx) => postgres.PendingQuery<postgres.Row[]>,
+  fn: (tx: Tx, row: R | null) => Promise<T>,
+): Promise<T> {
+  assertSchemaName(tenant.schema)
+  if (!ROLE_RE.test(tenant.role)) throw new Error('invalid tenant role')
+  return sql.begin(async (tx) => {
+    const [first] = await tx<(R & { scope_search_path: string; scope_role: string; prelude_found: boolean | null })[]>`
+      select set_config('search_path', ${tenant.schema}, true) as scope_search_path,
+        set_config('role', ${tenant.role}, true) as scope_role, p.*
+      from (values (1)) as scope left join lateral (select true as prelude_found, x.* from (${prelude(tx)}) as x) as p on true`
+    if (!first) throw new Error('tenant scope not set')
+    const { scope_search_path: _s, scope_role: _r, prelude_found, ...row } = first
+    return fn(tx, prelude_found ? (row as unknown as R) : null)
+  }) as Promise<T>
+}
+
 const baseOptions = {
   onnotice: () => {},
   transform: { undefined: null },

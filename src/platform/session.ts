@@ -3,7 +3,8 @@
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
-import type { Sql, Tx } from './db.ts'
+import type postgres from 'postgres'
+import { type Sql, type TenantScope, type Tx, withTenantAnd } from './db.ts'
 import { HttpError } from './errors.ts'
 import type { Env, SessionUser } from './http.ts'
 import { hashToken, hmacHex, newToken, safeEqual } from './tokens.ts'
@@ -28,16 +29,18 @@ interface SessionRow {
   stale: boolean
 }
 
-export async function lookupSession(sql: Sql, secret: string, token: string): Promise<SessionUser | null> {
-  const [row] = await sql<SessionRow[]>`
+/** The session of a token hash joined to its account, when valid: the select every lookup uses. */
+function sessionSelect(tx: Tx | Sql, tokenHash: Buffer, extra?: postgres.PendingQuery<postgres.Row[]>) {
+  return tx`
     select s.id as session_id, a.id as account_id, a.given_name, a.family_name, a.codice_fiscale, a.email,
            a.email_confirmed_at is not null as email_confirmed, a.operator, a.lang,
-           s.last_seen_at < now() - make_interval(secs => ${TOUCH_SECONDS}) as stale
+           s.last_seen_at < now() - make_interval(secs => ${TOUCH_SECONDS}) as stale ${extra ? tx`, ${extra}` : tx``}
     from platform.sessions s join platform.accounts a on a.id = s.account_id
-    where s.token_hash = ${hashToken(secret, token)} and s.revoked_at is null and s.expires_at > now()
+    where s.token_hash = ${tokenHash} and s.revoked_at is null and s.expires_at > now()
       and s.last_seen_at > now() - make_interval(mins => ${IDLE_MINUTES})`
-  if (!row) return null
-  if (row.stale) await sql`update platform.sessions set last_seen_at = now() where id = ${row.session_id}`
+}
+
+function toUser(row: SessionRow): SessionUser {
   return {
     accountId: row.account_id,
     sessionId: row.session_id,
@@ -49,6 +52,18 @@ export async function lookupSession(sql: Sql, secret: string, token: string): Pr
     operator: row.operator,
     lang: row.lang,
   }
+}
+
+/** last_seen_at is written at most once a minute, so most page views are not writes. */
+async function touch(sql: Sql, sessionId: number) {
+  await sql`update platform.sessions set last_seen_at = now() where id = ${sessionId}`
+}
+
+export async function lookupSession(sql: Sql, secret: string, token: string): Promise<SessionUser | null> {
+  const [row] = await sql<SessionRow[]>`${sessionSelect(sql, hashToken(secret, token))}`
+  if (!row) return null
+  if (row.stale) await touch(sql, row.session_id)
+  return toUser(row)
 }
 
 function cookieOptions(c: Context<Env>) {
@@ -104,14 +119,37 @@ export function clientIp(c: Context<Env>): string {
 /** Paths whose POSTs come from other servers, authenticated by their own signatures. */
 const CSRF_EXEMPT = ['/sandbox-psp/', '/pagamenti/notifica/', '/pagopa/']
 
+/** GET routes that look the session up themselves, in the first statement of their own transaction. */
+const routeLookups: RegExp[] = []
+/** The session cookie of a request whose lookup was left to its route (until the route does it). */
+const leftToRoute = new WeakMap<Context<Env>, string>()
+
 /**
- * Resolves the session user and the CSRF token for every request; checks the token on unsafe methods.
- * Anonymous visitors get a random cookie so their forms (login, registration) carry a token too.
+ * Declares GET routes that find the session themselves (withTenantSession, withSessionRow): for them the
+ * middleware leaves c.var.user undefined and the route's first statement reads the session together with the
+ * tenant's scope and its own platform data — one round trip less. When the pattern captures a tenant slug,
+ * the route is left to do so only for a tenant that answers (active or suspended), so that the tenant
+ * middleware's 404 still shows a signed-in visitor as signed in.
  */
-export const sessionMiddleware = createMiddleware<Env>(async (c, next) => {
-  const { config, db } = c.var.deps
-  const token = getCookie(c, SESSION_COOKIE)
-  const user = token ? await lookupSession(db.sql, config.sessionSecret, token) : null
+export function sessionLookedUpByRoute(...patterns: RegExp[]) {
+  routeLookups.push(...patterns)
+}
+
+async function lookupLeftToRoute(c: Context<Env>): Promise<boolean> {
+  if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return false
+  for (const p of routeLookups) {
+    const m = p.exec(c.req.path)
+    if (!m) continue
+    if (m[1] === undefined) return true
+    const tenant = await c.var.deps.tenants.get(m[1])
+    return tenant?.status === 'active' || tenant?.status === 'suspended'
+  }
+  return false
+}
+
+/** Sets the request's user and CSRF token (anonymous visitors get a random cookie for their forms). */
+function applySession(c: Context<Env>, token: string | undefined, user: SessionUser | null) {
+  const { config } = c.var.deps
   if (token && !user) deleteCookie(c, SESSION_COOKIE, cookieOptions(c))
   c.set('user', user)
   let basis: string
@@ -124,8 +162,23 @@ export const sessionMiddleware = createMiddleware<Env>(async (c, next) => {
     }
     basis = `a:${anon}`
   }
-  const csrf = hmacHex(config.sessionSecret, `csrf:${basis}`)
-  c.set('csrfToken', csrf)
+  c.set('csrfToken', hmacHex(config.sessionSecret, `csrf:${basis}`))
+}
+
+/**
+ * Resolves the session user and the CSRF token for every request; checks the token on unsafe methods.
+ * Anonymous visitors get a random cookie so their forms (login, registration) carry a token too.
+ */
+export const sessionMiddleware = createMiddleware<Env>(async (c, next) => {
+  const { config, db } = c.var.deps
+  const token = getCookie(c, SESSION_COOKIE)
+  if (token && (await lookupLeftToRoute(c))) {
+    leftToRoute.set(c, token)
+    return next()
+  }
+  const user = token ? await lookupSession(db.sql, config.sessionSecret, token) : null
+  applySession(c, token, user)
+  const csrf = c.get('csrfToken') as string
   const method = c.req.method
   if (
     method !== 'GET' &&
@@ -148,11 +201,98 @@ export const sessionMiddleware = createMiddleware<Env>(async (c, next) => {
   await next()
 })
 
+/**
+ * A signed-in tenant page in one transaction: its first statement sets the tenant's scope and, for routes
+ * declared with sessionLookedUpByRoute, finds the session too, with `extra` columns of the route's own
+ * (platform tables; `a` is the user's platform.accounts row). Null when nobody is signed in (the session
+ * cookie is cleared): the caller sends the visitor to the login page (loginRedirect).
+ */
+export async function withTenantSession<T, X extends object = Record<string, never>>(
+  c: Context<Env>,
+  tenant: TenantScope,
+  fn: (tx: Tx, user: SessionUser, extra: X) => Promise<T>,
+  extra?: (tx: Tx) => postgres.PendingQuery<postgres.Row[]>,
+): Promise<{ value: T } | null> {
+  const { config, db } = c.var.deps
+  const token = leftToRoute.get(c)
+  leftToRoute.delete(c)
+  if (token === undefined) {
+    // the middleware found the session already
+    const user = c.var.user ?? null
+    if (!user) return null
+    const prelude = (tx: Tx) =>
+      extra ? tx`select ${extra(tx)} from platform.accounts a where a.id = ${user.accountId}` : tx`select 1 as none`
+    return withTenantAnd<X, { value: T }>(db.sql, tenant, prelude, async (tx, row) => ({
+      value: await fn(tx, user, (row ?? {}) as X),
+    }))
+  }
+  let stale: number | null = null
+  const out = await withTenantAnd<SessionRow & X, { value: T } | null>(
+    db.sql,
+    tenant,
+    (tx) => sessionSelect(tx, hashToken(config.sessionSecret, token), extra?.(tx)),
+    async (tx, row) => {
+      const user = row ? toUser(row) : null
+      applySession(c, token, user)
+      if (!row || !user) return null
+      if (row.stale) stale = row.session_id
+      return { value: await fn(tx, user, row) }
+    },
+  )
+  if (stale !== null) await touch(db.sql, stale)
+  return out
+}
+
+/**
+ * The signed-in user and `extra` columns of a platform page, in one statement (the cart): null when nobody
+ * is signed in. For routes declared with sessionLookedUpByRoute; elsewhere the middleware's user is used.
+ */
+export async function withSessionRow<X extends object>(
+  c: Context<Env>,
+  extra: (sql: Sql) => postgres.PendingQuery<postgres.Row[]>,
+): Promise<{ user: SessionUser; extra: X } | null> {
+  const { config, db } = c.var.deps
+  const token = leftToRoute.get(c)
+  leftToRoute.delete(c)
+  if (token === undefined) {
+    const user = c.var.user ?? null
+    if (!user) return null
+    const [row] = await db.sql<X[]>`select ${extra(db.sql)} from platform.accounts a where a.id = ${user.accountId}`
+    return { user, extra: (row ?? {}) as X }
+  }
+  const [row] = await db.sql<
+    (SessionRow & X)[]
+  >`${sessionSelect(db.sql, hashToken(config.sessionSecret, token), extra(db.sql))}`
+  const user = row ? toUser(row) : null
+  applySession(c, token, user)
+  if (!row || !user) return null
+  if (row.stale) await touch(db.sql, row.session_id)
+  return { user, extra: row }
+}
+
+/** Where requireUser sends a visitor who is not signed in: the login page, and back here afterwards. */
+export function loginRedirect(c: Context<Env>) {
+  const back = c.req.method === 'GET' ? c.req.path + (new URL(c.req.url).search || '') : '/'
+  return c.redirect(`/accesso?torna=${encodeURIComponent(back)}`, 303)
+}
+
 /** Requires a signed-in user; otherwise redirects to the login page and back afterwards. */
 export const requireUser = createMiddleware<Env>(async (c, next) => {
-  if (!c.var.user) {
-    const back = c.req.method === 'GET' ? c.req.path + (new URL(c.req.url).search || '') : '/'
-    return c.redirect(`/accesso?torna=${encodeURIComponent(back)}`, 303)
-  }
+  await resolveSession(c)
+  if (!c.var.user) return loginRedirect(c)
   await next()
 })
+
+/**
+ * Looks up a session the middleware left to the route, for code that needs the user before the route's own
+ * statement (a middleware of another feature on the same path): correct, only without the saved round trip.
+ */
+export async function resolveSession(c: Context<Env>): Promise<SessionUser | null> {
+  const token = leftToRoute.get(c)
+  if (token !== undefined) {
+    leftToRoute.delete(c)
+    const { config, db } = c.var.deps
+    applySession(c, token, await lookupSession(db.sql, config.sessionSecret, token))
+  }
+  return c.var.user ?? null
+}

@@ -6,16 +6,18 @@ import { Forbidden, NotFound } from '../../platform/errors.ts'
 import { formValues } from '../../platform/forms.ts'
 import { type Env, type SessionUser, safeReturnPath } from '../../platform/http.ts'
 import { render } from '../../platform/render.ts'
-import { requireUser } from '../../platform/session.ts'
+import { loginRedirect, requireUser, sessionLookedUpByRoute, withSessionRow } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { newToken } from '../../platform/tokens.ts'
 import { visibleInstallments } from '../debts/queries.ts'
 import { NotPayable, startCheckout } from '../payments/service.ts'
-import { addToCart, loadCart, removeFromCart } from './service.ts'
+import { addToCart, type CartColumns, cartColumns, loadCart, removeFromCart } from './service.ts'
 
 export const cartRoutes = new Hono<Env>()
-cartRoutes.use('/carrello', requireUser)
-cartRoutes.use('/carrello/*', requireUser)
+// everything below /carrello needs a signed-in user; the cart page itself reads the session and the cart in
+// one statement (withSessionRow), so the pattern leaves /carrello alone ('/carrello/*' would match it too)
+cartRoutes.use('/carrello/:rest{.+}', requireUser)
+sessionLookedUpByRoute(/^\/carrello$/)
 
 const ids = z.preprocess(
   (v) => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]),
@@ -30,8 +32,9 @@ async function tenantBySlug(c: { var: Env['Variables'] }, slug: string): Promise
 }
 
 cartRoutes.get('/carrello', async (c) => {
-  const user = c.var.user as SessionUser
-  const cart = await loadCart(c.var.deps.db, await c.var.deps.tenants.list(), user.accountId)
+  const found = await withSessionRow<CartColumns>(c, cartColumns)
+  if (!found) return loginRedirect(c)
+  const cart = await loadCart(c.var.deps.db, await c.var.deps.tenants.list(), found.user.accountId, found.extra)
   return render(c, 'cart/cart', { title: c.var.t('cart.title'), cart, removed: c.req.query('rimosso') })
 })
 

@@ -1,5 +1,5 @@
 // The cart: installments from any tenant, persisted per account in the platform schema.
-import type { Db, Sql } from '../../platform/db.ts'
+import type { Db, Sql, Tx } from '../../platform/db.ts'
 import { withTenant } from '../../platform/db.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { loadInstallments, type PayableItem, priceCheckout } from '../payments/service.ts'
@@ -8,6 +8,26 @@ export async function cartInstallmentIds(sql: Sql, accountId: number, tenantId: 
   const rows = await sql<{ installment_id: number }[]>`
     select installment_id from platform.cart_items where account_id = ${accountId} and tenant_id = ${tenantId}`
   return rows.map((r) => r.installment_id)
+}
+
+/** This tenant's part of the cart, as a column of the session's first statement (`a`: the user's account). */
+export function cartIdsColumn(tx: Tx | Sql, tenantId: number) {
+  return tx`(select coalesce(array_agg(ci.installment_id), '{}') from platform.cart_items ci
+             where ci.account_id = a.id and ci.tenant_id = ${tenantId}) as cart_ids`
+}
+
+export interface CartColumns {
+  cart_tenant_ids: number[]
+  cart_installment_ids: number[]
+}
+
+/** The whole cart in the order it was filled, as columns of the session's statement (see cartIdsColumn). */
+export function cartColumns(sql: Tx | Sql) {
+  return sql`
+    (select coalesce(array_agg(ci.tenant_id order by ci.added_at, ci.installment_id), '{}') from platform.cart_items ci
+     where ci.account_id = a.id) as cart_tenant_ids,
+    (select coalesce(array_agg(ci.installment_id order by ci.added_at, ci.installment_id), '{}') from platform.cart_items ci
+     where ci.account_id = a.id) as cart_installment_ids`
 }
 
 export async function addToCart(sql: Sql, accountId: number, tenantId: number, ids: number[]): Promise<number> {
@@ -32,10 +52,18 @@ export interface CartEntry {
   state: string
 }
 
-/** The cart as it stands now: each entry re-read from its tenant, so a paid or cancelled one shows as such. */
-export async function loadCart(db: Db, tenants: Tenant[], accountId: number) {
-  const rows = await db.sql<{ tenant_id: number; installment_id: number }[]>`
-    select tenant_id, installment_id from platform.cart_items where account_id = ${accountId} order by added_at, installment_id`
+/**
+ * The cart as it stands now: each entry re-read from its tenant, so a paid or cancelled one shows as such.
+ * `columns`: the cart already read with the session (cartColumns), or read here.
+ */
+export async function loadCart(db: Db, tenants: Tenant[], accountId: number, columns?: CartColumns) {
+  const rows = columns
+    ? columns.cart_tenant_ids.map((tenantId, i) => ({
+        tenant_id: tenantId,
+        installment_id: columns.cart_installment_ids[i] as number,
+      }))
+    : await db.sql<{ tenant_id: number; installment_id: number }[]>`
+        select tenant_id, installment_id from platform.cart_items where account_id = ${accountId} order by added_at, installment_id`
   const entries: CartEntry[] = []
   const payable: PayableItem[] = []
   for (const tenantId of [...new Set(rows.map((r) => r.tenant_id))]) {

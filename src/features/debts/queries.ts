@@ -34,14 +34,34 @@ export interface InstallmentView {
   in_cart: boolean
 }
 
-/** The status a citizen sees, derived from the installments and today's date in Rome. */
-function statusSql(tx: Tx, today: string) {
-  return tx`case
-    when d.cancelled_at is not null then 'annullato'
-    when bool_and(i.status = 'pagato') then 'pagato'
-    when bool_or(i.status = 'in_corso') then 'in_corso'
-    when bool_or(i.status = 'da_pagare' and i.due_date < ${today}::date) then 'scaduto'
-    else 'pagabile' end`
+/**
+ * What a document's installments add up to — residual, the status a citizen sees (from today's date in Rome),
+ * next due date, count — as a lateral subquery `f` beside `documents d`. Aggregating per document in a
+ * subquery, and reading service, payer and pupil through scalar subqueries rather than joins, keeps the
+ * planner's join search small: in a tenant transaction every statement is planned again on each request
+ * (a pooled connection's cached plans do not survive the search_path of another tenant), and planning the
+ * one big join cost several times more than running it (docs/performance.md).
+ */
+function figuresSql(tx: Tx, today: string) {
+  return tx`cross join lateral (
+    select coalesce(sum(i.amount_cents) filter (where i.status in ('da_pagare', 'in_corso') and d.cancelled_at is null), 0)::bigint as residual_cents,
+      case
+        when d.cancelled_at is not null then 'annullato'
+        when bool_and(i.status = 'pagato') then 'pagato'
+        when bool_or(i.status = 'in_corso') then 'in_corso'
+        when bool_or(i.status = 'da_pagare' and i.due_date < ${today}::date) then 'scaduto'
+        else 'pagabile' end as status,
+      min(i.due_date) filter (where i.status = 'da_pagare') as next_due,
+      count(i.id)::int as installments
+    from installments i where i.document_id = d.id) as f`
+}
+
+/** Service, holder and pupil of document `d`, as scalar subqueries (see figuresSql). */
+function namesSql(tx: Tx) {
+  return tx`(select s.name from services s where s.id = d.service_id) as service,
+      (select s.kind from services s where s.id = d.service_id) as service_kind,
+      (select p.given_name || ' ' || p.family_name from payers p where p.id = d.payer_id) as holder,
+      (select pu.given_name || ' ' || pu.family_name from pupils pu where pu.id = d.pupil_id) as pupil`
 }
 
 /** The documents a codice fiscale may see in this tenant, newest first. */
@@ -54,25 +74,16 @@ export async function listDocuments(
   const rows = await tx<DocumentSummary[]>`
     with me as (select id from payers where codice_fiscale = ${cf}),
     visible as (
-      select d.id from documents d where d.payer_id in (select id from me)
+      select d.id from documents d where d.payer_id = (select id from me)
       union
-      select d.id from documents d join pupil_payers pp on pp.pupil_id = d.pupil_id where pp.payer_id in (select id from me)
+      select d.id from documents d
+      where d.pupil_id in (select pp.pupil_id from pupil_payers pp where pp.payer_id = (select id from me))
     )
-    select d.id, d.year, d.number, d.issue_date, d.description, d.total_cents,
-      coalesce(sum(i.amount_cents) filter (where i.status in ('da_pagare', 'in_corso') and d.cancelled_at is null), 0)::bigint as residual_cents,
-      s.name as service, s.kind as service_kind, p.given_name || ' ' || p.family_name as holder,
-      pu.given_name || ' ' || pu.family_name as pupil,
-      ${statusSql(tx, today)} as status,
-      min(i.due_date) filter (where i.status = 'da_pagare') as next_due,
-      count(i.id)::int as installments
-    from documents d
-      join visible v on v.id = d.id
-      join services s on s.id = d.service_id
-      join payers p on p.id = d.payer_id
-      left join pupils pu on pu.id = d.pupil_id
-      join installments i on i.document_id = d.id
-    where ${filter.year ? tx`d.year = ${filter.year}` : tx`true`}
-    group by d.id, s.name, s.kind, p.given_name, p.family_name, pu.given_name, pu.family_name
+    select d.id, d.year, d.number, d.issue_date, d.description, d.total_cents, f.residual_cents,
+      ${namesSql(tx)}, f.status, f.next_due, f.installments
+    from documents d ${figuresSql(tx, today)}
+    where d.id in (select id from visible) and f.installments > 0
+      and ${filter.year ? tx`d.year = ${filter.year}` : tx`true`}
     order by d.issue_date desc, d.id desc`
   if (filter.state === 'aperti')
     return rows.filter((r) => r.status === 'pagabile' || r.status === 'scaduto' || r.status === 'in_corso')
@@ -84,18 +95,14 @@ export async function listDocuments(
 export async function loadDocument(tx: Tx, cf: string, today: string, documentId: number, cartIds: number[]) {
   const [doc] = await tx<(DocumentSummary & { cancel_reason: string | null; holder_cf: string; causale: string })[]>`
     with me as (select id from payers where codice_fiscale = ${cf})
-    select d.id, d.year, d.number, d.issue_date, d.description, d.total_cents, d.cancel_reason, s.causale,
-      coalesce(sum(i.amount_cents) filter (where i.status in ('da_pagare', 'in_corso') and d.cancelled_at is null), 0)::bigint as residual_cents,
-      s.name as service, s.kind as service_kind, p.given_name || ' ' || p.family_name as holder, p.codice_fiscale as holder_cf,
-      pu.given_name || ' ' || pu.family_name as pupil,
-      ${statusSql(tx, today)} as status,
-      min(i.due_date) filter (where i.status = 'da_pagare') as next_due, count(i.id)::int as installments
-    from documents d join services s on s.id = d.service_id join payers p on p.id = d.payer_id
-      left join pupils pu on pu.id = d.pupil_id join installments i on i.document_id = d.id
-    where d.id = ${documentId}
+    select d.id, d.year, d.number, d.issue_date, d.description, d.total_cents, d.cancel_reason,
+      (select s.causale from services s where s.id = d.service_id) as causale, f.residual_cents,
+      ${namesSql(tx)}, (select p.codice_fiscale from payers p where p.id = d.payer_id) as holder_cf,
+      f.status, f.next_due, f.installments
+    from documents d ${figuresSql(tx, today)}
+    where d.id = ${documentId} and f.installments > 0
       and (d.payer_id in (select id from me)
-           or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))
-    group by d.id, s.name, s.kind, s.causale, p.given_name, p.family_name, p.codice_fiscale, pu.given_name, pu.family_name`
+           or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))`
   if (!doc) return null
   const installments = await tx<InstallmentView[]>`
     select i.id, i.seq, i.due_date, i.amount_cents, i.iuv, i.notice_code, i.status,

@@ -6,18 +6,24 @@ import { withTenant } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import type { Env, SessionUser } from '../../platform/http.ts'
 import { render } from '../../platform/render.ts'
-import { requireUser } from '../../platform/session.ts'
+import {
+  loginRedirect,
+  requireUser,
+  resolveSession,
+  sessionLookedUpByRoute,
+  withTenantSession,
+} from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
-import { cartInstallmentIds } from '../cart/service.ts'
+import { cartIdsColumn } from '../cart/service.ts'
 import { renderNoticePdf } from '../documents/notice-pdf.ts'
 import { type DocumentSummary, listDocuments, loadDocument, loadNotice } from './queries.ts'
 
 export const debtRoutes = new Hono<Env>()
 
 debtRoutes.use('/posizione-debitoria', requireUser)
-debtRoutes.use('/t/:tenant/posizione-debitoria', requireUser)
-debtRoutes.use('/t/:tenant/documenti/*', requireUser)
 debtRoutes.use('/t/:tenant/avvisi/*', requireUser)
+// the two pages of one tenant find the session in the first statement of their own transaction
+sessionLookedUpByRoute(/^\/t\/([a-z0-9-]{1,40})\/posizione-debitoria$/, /^\/t\/([a-z0-9-]{1,40})\/documenti\/[0-9]+$/)
 
 /** The active tenants that bill this codice fiscale (the platform index says which to ask). */
 export async function citizenTenants(c: { var: Env['Variables'] }, cf: string): Promise<Tenant[]> {
@@ -41,17 +47,28 @@ const filterSchema = z.object({
 })
 
 async function positionPage(c: Context<Env>, only?: Tenant) {
-  const user = c.var.user as SessionUser
   const filter = filterSchema.parse(c.req.query())
   const today = todayRome()
-  const all = only ? [only] : await citizenTenants(c, user.codiceFiscale)
-  const tenants = filter.ente && !only ? all.filter((t) => t.slug === filter.ente) : all
   const groups: { tenant: Tenant; documents: DocumentSummary[] }[] = []
-  for (const tenant of tenants) {
-    const documents = await withTenant(c.var.deps.db.sql, tenant, (tx) =>
+  let all: Tenant[]
+  if (only) {
+    // one tenant: one transaction, the session included
+    const found = await withTenantSession(c, only, (tx, user) =>
       listDocuments(tx, user.codiceFiscale, today, { state: filter.stato, year: filter.anno }),
     )
-    groups.push({ tenant, documents })
+    if (!found) return loginRedirect(c)
+    all = [only]
+    groups.push({ tenant: only, documents: found.value })
+  } else {
+    const user = c.var.user as SessionUser
+    all = await citizenTenants(c, user.codiceFiscale)
+    const tenants = filter.ente ? all.filter((t) => t.slug === filter.ente) : all
+    for (const tenant of tenants) {
+      const documents = await withTenant(c.var.deps.db.sql, tenant, (tx) =>
+        listDocuments(tx, user.codiceFiscale, today, { state: filter.stato, year: filter.anno }),
+      )
+      groups.push({ tenant, documents })
+    }
   }
   const years = [...new Set(groups.flatMap((g) => g.documents.map((d) => d.year)))].sort((a, b) => b - a)
   return render(c, 'debts/position', {
@@ -69,14 +86,21 @@ debtRoutes.get('/posizione-debitoria', (c) => positionPage(c))
 debtRoutes.get('/t/:tenant/posizione-debitoria', (c) => positionPage(c, c.var.tenant))
 
 debtRoutes.get('/t/:tenant/documenti/:id', async (c) => {
-  const user = c.var.user as SessionUser
   const tenant = c.var.tenant as Tenant
   const id = Number(c.req.param('id'))
-  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound()
-  const cart = await cartInstallmentIds(c.var.deps.db.sql, user.accountId, tenant.id)
-  const found = await withTenant(c.var.deps.db.sql, tenant, (tx) =>
-    loadDocument(tx, user.codiceFiscale, todayRome(), id, cart),
+  if (!Number.isSafeInteger(id) || id < 1) {
+    if (!(await resolveSession(c))) return loginRedirect(c)
+    throw new NotFound()
+  }
+  // the session, this tenant's part of the cart, the document: one transaction
+  const result = await withTenantSession(
+    c,
+    tenant,
+    (tx, user, extra: { cart_ids: number[] }) => loadDocument(tx, user.codiceFiscale, todayRome(), id, extra.cart_ids),
+    (tx) => cartIdsColumn(tx, tenant.id),
   )
+  if (!result) return loginRedirect(c)
+  const found = result.value
   if (!found) throw new NotFound()
   return render(c, 'debts/document', {
     title: c.var.t('debts.document.title', { number: `${found.doc.number}/${found.doc.year}` }),

@@ -1,0 +1,107 @@
+// The signed-in pages that read the session in the first statement of their own transaction (debt position of
+// one tenant, document detail, cart: docs/performance.md) answer exactly as the middleware's lookup did.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Db } from '../../src/platform/db.ts'
+import type { Tenant } from '../../src/platform/tenancy.ts'
+import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
+import { testApp } from '../helpers/app.ts'
+import { Client } from '../helpers/client.ts'
+import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { givePayer, issue } from '../helpers/payments.ts'
+
+let db: Db
+let tenant: Tenant
+let app: ReturnType<typeof testApp>['app']
+let me: TestAccount
+let other: TestAccount
+let client: Client
+let mine: { documentId: number; installments: { id: number }[] }
+let theirs: { documentId: number }
+
+beforeAll(async () => {
+  db = await openTestDb()
+  tenant = await createTestTenant(db)
+  app = testApp(db).app
+  me = await createAccount(db)
+  other = await createAccount(db)
+  mine = await issue(db, tenant, await givePayer(db, tenant, me.codiceFiscale), [4200, 4300])
+  theirs = await issue(db, tenant, await givePayer(db, tenant, other.codiceFiscale, ['Anna', 'Verdi']), [9900])
+  client = await signedIn(app, me)
+})
+
+afterAll(async () => {
+  await deleteAccounts(db, [me, other])
+  await dropTestTenant(db, tenant)
+  await db.close()
+})
+
+const pages = () => [
+  `/t/${tenant.slug}/posizione-debitoria`,
+  `/t/${tenant.slug}/documenti/${mine.documentId}`,
+  '/carrello',
+]
+
+describe('pages that look the session up in their own transaction', () => {
+  it('show the signed-in user, with a CSRF token of the session in their forms', async () => {
+    for (const path of pages()) {
+      const res = await client.get(path)
+      expect(res.status, path).toBe(200)
+      const html = client.lastHtml
+      expect(html, path).toContain('action="/esci"')
+      // the token in the page is the one the session's forms are checked against
+      const csrf = client.csrf()
+      expect(csrf, path).toMatch(/^[0-9a-f]{64}$/)
+    }
+    const add = await client.post('/carrello/aggiungi', {
+      ente: tenant.slug,
+      rate: String(mine.installments[0]?.id),
+      torna: `/t/${tenant.slug}/documenti/${mine.documentId}`,
+    })
+    expect(add.status).toBe(303)
+    const doc = await client.get(`/t/${tenant.slug}/documenti/${mine.documentId}`)
+    expect(doc.status).toBe(200)
+    // the installment in the cart is marked as such (the cart's ids came with the session)
+    expect(client.lastHtml).not.toContain(`id="rata-${mine.installments[0]?.id}"`)
+    expect(client.lastHtml).toContain(`id="rata-${mine.installments[1]?.id}"`)
+    const cart = await client.get('/carrello')
+    expect(cart.status).toBe(200)
+    expect(client.lastHtml).toContain(`name="rata" value="${mine.installments[0]?.id}"`)
+  })
+
+  it('send a visitor without a session, or with an expired one, to the login page and clear the cookie', async () => {
+    const stale = await signedIn(app, me)
+    await db.sql`update platform.sessions set last_seen_at = now() - interval '31 minutes'
+                 where account_id = ${me.id} and revoked_at is null`
+    for (const path of pages()) {
+      const res = await stale.get(path)
+      expect(res.status, path).toBe(303)
+      expect(res.headers.get('location'), path).toBe(`/accesso?torna=${encodeURIComponent(path)}`)
+    }
+    expect(stale.cookies.has('sid')).toBe(false)
+    const anonymous = new Client(app)
+    const res = await anonymous.get(pages()[0] as string)
+    expect(res.status).toBe(303)
+    client = await signedIn(app, me)
+  })
+
+  it('keep a session alive: last_seen_at is written when older than a minute', async () => {
+    await db.sql`update platform.sessions set last_seen_at = now() - interval '5 minutes'
+                 where account_id = ${me.id} and revoked_at is null`
+    expect((await client.get(pages()[0] as string)).status).toBe(200)
+    const [row] = await db.sql<{ recent: boolean }[]>`
+      select bool_or(last_seen_at > now() - interval '1 minute') as recent from platform.sessions
+      where account_id = ${me.id} and revoked_at is null`
+    expect(row?.recent).toBe(true)
+  })
+
+  it("answer 404 for another family's document and for an unknown tenant, still signed in", async () => {
+    const res = await client.get(`/t/${tenant.slug}/documenti/${theirs.documentId}`)
+    expect(res.status).toBe(404)
+    expect(client.lastHtml).toContain('action="/esci"')
+    const unknown = await client.get('/t/nessun-ente-qui/posizione-debitoria')
+    expect(unknown.status).toBe(404)
+    expect(client.lastHtml).toContain('action="/esci"')
+    const bad = await client.get(`/t/${tenant.slug}/documenti/abc`)
+    expect(bad.status).toBe(404)
+  })
+})
