@@ -33,11 +33,14 @@ homeRoutes.get('/accessibilita', (c) => render(c, 'home/accessibility', { title:
 homeRoutes.get('/t/:tenant', async (c) => {
   const tenant = c.var.tenant
   if (!tenant) throw new NotFound()
-  const { services, documents } = await withTenant(c.var.deps.db.sql, tenant, async (tx) => ({
-    services: await tx<{ code: string; kind: string; name: string; spontaneous: boolean }[]>`
-      select code, kind, name, spontaneous from services where active order by name`,
-    documents: await publicDocuments(tx, tenant, c.var.lang),
-  }))
+  // both queries sent at once: one round trip inside the one transaction
+  const [services, documents] = await withTenant(c.var.deps.db.sql, tenant, (tx) =>
+    Promise.all([
+      tx<{ code: string; kind: string; name: string; spontaneous: boolean }[]>`
+        select code, kind, name, spontaneous from services where active order by name`,
+      publicDocuments(tx, tenant, c.var.lang),
+    ]),
+  )
   return render(c, 'home/tenant', { title: tenant.name, services, documents })
 })
 
