@@ -19,20 +19,16 @@ export interface Settlement {
 /** Returns the installment ids this call settled; the others were already settled (by anyone). */
 export async function settleInstallments(tx: Tx, settlements: Settlement[]): Promise<number[]> {
   if (settlements.length === 0) return []
+  // one statement whatever the number: nine arrays, not a VALUES list of nine parameters per row
   const rows = await tx<{ installment_id: number }[]>`
-    insert into installment_payments ${tx(
-      settlements.map((s) => ({
-        installment_id: s.installmentId,
-        payment_id: s.paymentId,
-        source: s.source,
-        receipt_number: s.receiptNumber,
-        amount_cents: s.amountCents,
-        paid_at: s.paidAt,
-        psp: s.psp ?? null,
-        channel: s.channel ?? null,
-        auth_code: s.authCode ?? null,
-      })),
-    )}
+    insert into installment_payments
+      (installment_id, payment_id, source, receipt_number, amount_cents, paid_at, psp, channel, auth_code)
+    select * from unnest(
+      ${settlements.map((s) => s.installmentId)}::bigint[], ${settlements.map((s) => s.paymentId)}::bigint[],
+      ${settlements.map((s) => s.source)}::text[], ${settlements.map((s) => s.receiptNumber)}::text[],
+      ${settlements.map((s) => s.amountCents)}::bigint[], ${settlements.map((s) => s.paidAt.toISOString())}::timestamptz[],
+      ${settlements.map((s) => s.psp ?? null)}::text[], ${settlements.map((s) => s.channel ?? null)}::text[],
+      ${settlements.map((s) => s.authCode ?? null)}::text[])
     on conflict (installment_id) do nothing
     returning installment_id`
   const settled = rows.map((r) => r.installment_id)

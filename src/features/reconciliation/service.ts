@@ -109,8 +109,8 @@ interface LineRow {
   resolution_note: string | null
 }
 
-// settleInstallments binds 9 parameters per row; the protocol allows 65,535 per statement
-const SETTLE_CHUNK = 7000
+// settleInstallments binds nine arrays, whatever the number of rows: chunks only bound a statement's size
+const SETTLE_CHUNK = 50_000
 
 /** Decides each line's meaning, in file order (a second payment of the same notice is "paid twice"). */
 export function classify(
