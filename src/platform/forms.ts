@@ -7,14 +7,17 @@ import type { FormErrors } from './render.ts'
 
 export type FormValues = Record<string, string | string[]>
 
-/** The submitted form as strings (files dropped), repeated names as arrays. */
+/** PostgreSQL text cannot hold NUL, and nobody types one: dropped from every value. */
+const noNul = (s: string) => (s.includes('\u0000') ? s.replaceAll('\u0000', '') : s)
+
+/** The submitted form as strings (files dropped, NUL characters removed), repeated names as arrays. */
 export async function formValues(c: Context<Env>): Promise<FormValues> {
   const body = await c.req.parseBody({ all: true })
   const out: FormValues = {}
   for (const [k, v] of Object.entries(body)) {
     if (k === '_csrf') continue
-    if (Array.isArray(v)) out[k] = v.filter((x): x is string => typeof x === 'string')
-    else if (typeof v === 'string') out[k] = v
+    if (Array.isArray(v)) out[k] = v.filter((x): x is string => typeof x === 'string').map(noNul)
+    else if (typeof v === 'string') out[k] = noNul(v)
   }
   return out
 }

@@ -55,6 +55,24 @@ export class Client {
     return res
   }
 
+  /** Posts a multipart form (file uploads); the CSRF token as for post(). */
+  async postMultipart(
+    path: string,
+    form: Record<string, string | string[]>,
+    files: Record<string, { name: string; type: string; bytes: Uint8Array }>,
+    csrf: string | null = this.csrf(),
+  ): Promise<Response> {
+    const body = new FormData()
+    if (csrf !== null) body.set('_csrf', csrf)
+    for (const [k, v] of Object.entries(form)) for (const x of Array.isArray(v) ? v : [v]) body.append(k, x)
+    for (const [k, f] of Object.entries(files))
+      body.append(k, new File([new Uint8Array(f.bytes)], f.name, { type: f.type }))
+    const res = await this.app.request(path, { method: 'POST', headers: { cookie: this.cookieHeader() }, body })
+    this.keep(res)
+    if ((res.headers.get('content-type') ?? '').includes('text/html')) this.lastHtml = await res.clone().text()
+    return res
+  }
+
   /** GET a page (for its CSRF token), then post the form to the same or another path. */
   async submit(pagePath: string, form: Record<string, string | string[]>, action = pagePath): Promise<Response> {
     await this.get(pagePath)

@@ -67,7 +67,8 @@ function optionalDate(key: string) {
     })
 }
 
-const text = (key: string, max: number) =>
+// min as the database counts (characters, not UTF-16 units): "𖬸" is one character, two units
+const text = (key: string, max: number, min = 1) =>
   z
     .string()
     .transform((s) => s.replace(/\s+/g, ' ').trim())
@@ -76,7 +77,8 @@ const text = (key: string, max: number) =>
         .string()
         .min(1, `${E}${key}Required`)
         .max(max, `${E}${key}TooLong`)
-        .regex(/^[^\p{Cc}\p{Cf}<>]*$/u, `${E}${key}Chars`),
+        .regex(/^[^\p{Cc}\p{Cf}<>]*$/u, `${E}${key}Chars`)
+        .refine((s) => s === '' || [...s].length >= min, `${E}${key}TooShort`),
     )
 
 const optionalText = (key: string, max: number) =>
@@ -246,7 +248,7 @@ export const ADJUSTMENT_ORDER = ['tipo', 'importo', 'data', 'motivo']
 
 export const schoolForm = z.object({
   tipo: z.enum(SCHOOL_KINDS, { error: `${E}schoolKindRequired` }),
-  nome: text('schoolName', 120),
+  nome: text('schoolName', 120, 2),
   indirizzo: optionalText('address', 200),
   attiva: checkbox,
 })
@@ -286,7 +288,7 @@ export function closureForm(schoolIds: number[]) {
     .object({
       dal: dateField('from'),
       al: dateField('to'),
-      descrizione: text('closureDescription', 120),
+      descrizione: text('closureDescription', 120, 2),
       scuola: idOf(schoolIds, 'schoolRequired', true),
     })
     .refine((v) => v.al >= v.dal, { path: ['al'], message: `${E}toBeforeFrom` })
@@ -295,7 +297,7 @@ export const CLOSURE_ORDER = ['dal', 'al', 'descrizione', 'scuola']
 
 function tariffShape(otherTariffIds: number[]) {
   return {
-    nome: text('tariffName', 60).transform((s) => s.toUpperCase()),
+    nome: text('tariffName', 60, 2).transform((s) => s.toUpperCase()),
     descrizione: optionalText('tariffDescription', 200),
     base: idOf(otherTariffIds, 'baseTariffInvalid', true),
     iseeMin: z

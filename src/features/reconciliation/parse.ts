@@ -266,6 +266,14 @@ function camtAmount(amt: Node): { cents: number; currency: string | null } | nul
   return { cents: amountToCents(v), currency: typeof amt === 'object' ? (amt['@Ccy'] ?? null) : null }
 }
 
+/**
+ * The number of entries a statement declares: informational (not checked against the entries), so what is not
+ * a whole number a column of integers can hold ("1.5", "99999999999", "-1") is read as not declared.
+ */
+function entryCount(s: string | null): number | null {
+  return s && /^\d{1,9}$/.test(s) ? Number(s) || null : null
+}
+
 function parseCamt(root: Node): ParsedFlow[] {
   const statements: Node[] = root.Stmt ?? []
   if (statements.length === 0) throw new FlowFormatError('empty')
@@ -347,7 +355,7 @@ function parseCamt(root: Node): ParsedFlow[] {
         text(st.Acct?.Svcr?.FinInstnId?.BICFI) ??
         text(st.Acct?.Svcr?.FinInstnId?.Nm),
       receiver: account,
-      declaredCount: summary ? Number(text(summary.NbOfNtries)) || null : null,
+      declaredCount: summary ? entryCount(text(summary.NbOfNtries)) : null,
       declaredCents: summary && text(summary.Sum) ? amountToCents(text(summary.Sum) as string) : null,
       lines,
       skipped,

@@ -1,0 +1,151 @@
+// Database snapshots for "a rejected request changed nothing": for every table of a tenant's schema and of
+// `platform`, the row count and an md5 of the ordered rows, in ONE statement built once from the catalog
+// (a union of per-table aggregates). Taking one costs a few milliseconds on a test database, so the fuzz
+// suites take one after each checked submission and compare it with the one before.
+//
+// The tenant schema is taken whole: no other test file writes to a throwaway tenant. The platform schema is
+// shared with the test files running alongside, so each platform table is narrowed to the rows of this run:
+// its tenant, its accounts, their payments, and rows holding one of the values just submitted (a rejected
+// registration must not leave an account with that email, nor a rejected /adesione a request with that
+// fiscal code). What legitimately changes on any request is left out on purpose, see IGNORED below.
+import type { Sql } from '../../src/platform/db.ts'
+
+/**
+ * Left out of every snapshot, each for a reason that holds for any request, accepted or not:
+ * - platform.throttle: counting failed attempts (logins, password checks, registrations) is what a rejection
+ *   is supposed to do;
+ * - platform.sessions.last_seen_at: touched at most once a minute on any signed-in request (session.ts);
+ * - platform.job_runs: written by the scheduler and by other test files' jobs, owned by no tenant or account
+ *   (no form of the fuzz suites starts a job);
+ * - the delivery columns of platform.outbox (status, attempts, next attempt, error, message id, sent at): any
+ *   test file draining the outbox sends the pending mail of every test file. Which messages exist, to whom and
+ *   what they say is still compared;
+ * - platform.payments.updated_at: the reconciliation job (of the scheduler, or of any test file running it)
+ *   asks the provider about every payment pending for a minute and touches this column when it still is.
+ * Nothing in a tenant's schema is left out: no tenant table changes on a rejected request.
+ */
+export const IGNORED = {
+  tables: ['platform.throttle', 'platform.job_runs'],
+  columns: [
+    'platform.sessions.last_seen_at',
+    'platform.payments.updated_at',
+    ...['status', 'attempts', 'next_attempt_at', 'last_error', 'message_id', 'sent_at'].map(
+      (c) => `platform.outbox.${c}`,
+    ),
+  ],
+} as const
+
+// The run's tenants: its own ($1) and any created by approving one of its onboarding requests ($4); its
+// accounts: its own ($2) and the administrators those approvals created or invited.
+const ourTenant = (col: string) =>
+  `(t.${col} = $1 or t.${col} in (select r.tenant_id from platform.onboarding_requests r where r.id = any($4)))`
+const ourAccount = (col: string) =>
+  `(t.${col} = any($2) or t.${col} in (select r.admin_account_id from platform.onboarding_requests r where r.id = any($4)))`
+const ourPayment = `t.payment_id in (select p.id from platform.payments p where p.account_id = any($2))`
+
+/**
+ * Which rows of a platform table belong to this run ($1 tenant id, $2 account ids, $3 submitted values,
+ * trimmed and lower-cased, $4 onboarding request ids). Tables with a tenant_id, account_id or payment_id
+ * column get the generic rule; these replace it. A platform table with no rule at all makes `snapshotter`
+ * throw, so a new table is a decision, not a silent gap.
+ */
+const PLATFORM_SCOPE: Record<string, string> = {
+  tenants: `${ourTenant('id')} or lower(t.slug) = any($3) or t.fiscal_code = any($3)`,
+  accounts: `${ourAccount('id')} or lower(t.email) = any($3) or lower(t.codice_fiscale) = any($3)`,
+  outbox: `lower(t.to_address) in (select lower(a.email) from platform.accounts a where a.id = any($2))
+    or lower(t.to_address) = any($3)
+    or lower(t.to_address) in (select lower(r.email) from platform.onboarding_requests r where r.id = any($4))
+    or lower(t.to_address) in (select lower(r.admin_email) from platform.onboarding_requests r where r.id = any($4))`,
+  onboarding_requests: `t.id = any($4) or ${ourTenant('tenant_id')} or t.decided_by = any($2)
+    or t.fiscal_code = any($3) or lower(t.slug) = any($3) or lower(t.email) = any($3) or lower(t.admin_email) = any($3)`,
+  platform_log: `${ourTenant('tenant_id')} or t.actor_account_id = any($2) or t.request_id = any($4)`,
+  sandbox_psp_sessions: ourPayment,
+  // written by migrations only: taken whole
+  schema_migrations: 'true',
+}
+
+/** Only what the scoped columns could hold: an email, a codice fiscale, a fiscal code, a slug. */
+const couldBeScoped = (v: string) =>
+  v.length >= 3 && v.length <= 320 && (/@/.test(v) || /^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$/.test(v))
+
+export interface Scope {
+  tenantId: number
+  accountIds: number[]
+  /** onboarding requests of this run: the request, and the tenant and administrator its approval creates */
+  requestIds?: number[]
+}
+
+export type Snapshot = Map<string, string>
+
+interface Column {
+  schema: string
+  table: string
+  column: string
+  type: string
+}
+
+const q = (s: string) => `"${s.replaceAll('"', '""')}"`
+
+/** Builds the snapshot statement for a tenant schema and the platform tables, once. */
+export async function snapshotter(admin: Sql, tenantSchema: string, scope: Scope) {
+  const cols = await admin<Column[]>`
+    select n.nspname as schema, c.relname as table, a.attname as column, format_type(a.atttypid, a.atttypmod) as type
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+    where c.relkind in ('r', 'p') and n.nspname in (${tenantSchema}, 'platform')
+    order by n.nspname, c.relname, a.attnum`
+  const tables = new Map<string, Column[]>()
+  for (const c of cols) {
+    const key = `${c.schema}.${c.table}`
+    if ((IGNORED.tables as readonly string[]).includes(key)) continue
+    if ((IGNORED.columns as readonly string[]).includes(`${key}.${c.column}`)) continue
+    tables.set(key, [...(tables.get(key) ?? []), c])
+  }
+  const parts: string[] = []
+  for (const [key, columns] of tables) {
+    const [schema, table] = [columns[0]?.schema as string, columns[0]?.table as string]
+    const names = new Set(columns.map((c) => c.column))
+    // bytea (files, logos) hashed first: the same answer, a fraction of the text
+    const row = columns.map((c) => (c.type === 'bytea' ? `md5(t.${q(c.column)})` : `t.${q(c.column)}`)).join(', ')
+    let where = ''
+    if (schema === 'platform') {
+      const rules: string[] = []
+      if (PLATFORM_SCOPE[table]) rules.push(PLATFORM_SCOPE[table] as string)
+      else {
+        if (names.has('tenant_id')) rules.push(ourTenant('tenant_id'))
+        if (names.has('account_id')) rules.push(ourAccount('account_id'))
+        if (names.has('payment_id')) rules.push(ourPayment)
+      }
+      if (!rules.length) throw new Error(`snapshot: no rule for ${key}: scope it in PLATFORM_SCOPE or ignore it`)
+      where = ` where ${rules.map((r) => `(${r})`).join(' or ')}`
+    }
+    parts.push(
+      `select '${key}'::text as name, count(*)::text || ':' || coalesce(md5(string_agg(row(${row})::text, '|' order by row(${row})::text)), '') as digest from ${q(schema)}.${q(table)} t${where}`,
+    )
+  }
+  const statement = parts.join('\nunion all\n')
+  const accountIds = scope.accountIds
+  return {
+    tables: [...tables.keys()],
+    /** One statement; `values` are the strings just submitted (rows holding one of them are in scope). */
+    async take(values: Iterable<string> = []): Promise<Snapshot> {
+      const vals = [...new Set([...values].map((v) => v.trim().toLowerCase()).filter(couldBeScoped))]
+      const rows = await admin.unsafe<{ name: string; digest: string }[]>(
+        statement,
+        [scope.tenantId, accountIds, vals, scope.requestIds ?? []] as never,
+        { prepare: true },
+      )
+      return new Map(rows.map((r) => [r.name, r.digest]))
+    },
+  }
+}
+
+/** The tables whose count or rows differ, as "schema.table <rows before> → <rows after> rows". */
+export function changedTables(before: Snapshot, after: Snapshot): string[] {
+  const out: string[] = []
+  for (const [name, digest] of after) {
+    const was = before.get(name)
+    if (was !== digest) out.push(`${name} ${was?.split(':')[0] ?? '?'} → ${digest.split(':')[0]} rows`)
+  }
+  return out
+}
