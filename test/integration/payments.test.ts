@@ -242,6 +242,45 @@ describe('paying from two tenants', () => {
     expect(none).toHaveLength(0)
   })
 
+  it('a payment service that does not answer gets a calm 503; nothing is reserved, and a later try pays once', async () => {
+    const pa = await givePayer(db, a, me.codiceFiscale)
+    const doc = await issue(db, a, pa, [1800])
+    const id = doc.installments[0]?.id as number
+    await client.get(`/t/${a.slug}/documenti/${doc.documentId}`)
+    await client.post('/carrello/aggiungi', { ente: a.slug, rate: [String(id)] })
+    const base = server.deps.config.baseUrl
+    // the provider's API is reached at baseUrl: a closed port stands for a provider that is down
+    server.deps.config.baseUrl = 'http://127.0.0.1:9'
+    let down: Awaited<ReturnType<typeof checkout>>
+    try {
+      down = await checkout(client)
+    } finally {
+      server.deps.config.baseUrl = base
+    }
+    expect(down.res.status).toBe(503)
+    expect(down.res.headers.get('retry-after')).toBe('30')
+    const body = await down.res.text()
+    expect(body).toContain('Il servizio di pagamento non risponde')
+    expect(body).not.toMatch(/at .*\.ts:\d+|ProviderError|127\.0\.0\.1:9/)
+    expect(await statuses(a, [id])).toEqual(['da_pagare'])
+    const [failed] = await db.sql<{ status: string }[]>`
+      select status from platform.payments where idempotency_key = ${down.key}`
+    expect(failed?.status).toBe('failed')
+
+    const { res } = await checkout(client)
+    expect(res.status).toBe(303)
+    const paid = await payAtSandbox(client, res.headers.get('location') as string, '4242 4242 4242 4242')
+    expect([200, 303]).toContain(paid.status)
+    await deliver()
+    expect(await statuses(a, [id])).toEqual(['pagato'])
+    const rows = await withTenant(
+      db.sql,
+      a,
+      (tx) => tx`select 1 from installment_payments where installment_id = ${id}`,
+    )
+    expect(rows).toHaveLength(1)
+  })
+
   it('a double submit of the check page makes one payment', async () => {
     const pa = await givePayer(db, a, me.codiceFiscale)
     const doc = await issue(db, a, pa, [3000])

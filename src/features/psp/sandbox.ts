@@ -1,11 +1,17 @@
 // The PaymentProvider for the sandbox PSP: calls its API over HTTP at config.baseUrl, like a real provider's
 // client would, and verifies its signed notifications.
 import type { Config } from '../../config.ts'
+import { HttpError } from '../../platform/errors.ts'
 import { notificationBodySchema, startResultSchema, statusResultSchema } from './schema.ts'
 import { apiToken, SIGNATURE_HEADER, verifySignature } from './signature.ts'
 import type { PaymentProvider, ProviderNotification, StartRequest } from './types.ts'
 
-export class ProviderError extends Error {}
+/** The provider did not answer as it should: a calm 503 for the citizen (nothing was charged; try again). */
+export class ProviderError extends HttpError {
+  constructor(message: string) {
+    super(503, 'errors.paymentProvider', message)
+  }
+}
 
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
 
