@@ -266,10 +266,18 @@ async function main() {
   const nodeOptions = arg('node-options', await startFlags())
 
   if (flag('generate') || !(await databaseReady())) await generate()
-  const db = await openBenchDb(2)
-  const [info] = await db.admin<
+  let db = await openBenchDb(2)
+  let [info] = await db.admin<
     { value: Record<string, number> }[]
   >`select value from public.bench_info where key = 'generated'`
+  // a --scale other than the database's own builds it again at that scale
+  if (process.argv.includes('--scale') && Number(arg('scale', '1')) !== info?.value.scale) {
+    await db.close()
+    await generate()
+    db = await openBenchDb(2)
+    ;[info] = await db.admin<{ value: Record<string, number> }[]>`
+      select value from public.bench_info where key = 'generated'`
+  }
   // the generator's sessions are made fresh for this run (idle expiry is 30 minutes)
   const all = await loadUsers(db)
   await db.admin`
