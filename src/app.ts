@@ -37,7 +37,7 @@ import { sessionMiddleware } from './platform/session.ts'
 import { tenantMiddleware } from './platform/tenant-middleware.ts'
 
 /** Connection-level failures (server restart, network, pool) as opposed to errors of a query. */
-function isDatabaseUnavailable(err: unknown): boolean {
+export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; errno?: string }
   const code = e?.code ?? e?.errno ?? ''
   return (

@@ -1,7 +1,7 @@
 // Start-up: configuration, database (embedded or DATABASE_URL), migrations, demo tenants, app, listen.
 import { resolve } from 'node:path'
 import { serve } from '@hono/node-server'
-import { createApp } from './app.ts'
+import { createApp, isDatabaseUnavailable } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { selectProvider } from './features/pagopa/provider.ts'
 import { controlSocketPath, startJobControl } from './jobs/control.ts'
@@ -81,19 +81,51 @@ async function main() {
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  // postgres.js can throw from a deferred write when the server drops a connection under load (a restart):
-  // that connection is already gone and the pool reconnects, so only that one error is survived.
+  // postgres.js (3.4.9) throws from a deferred write when the database drops a connection under load (a
+  // restart, a terminated backend) while a transaction still sends its rollback. Worse, that connection is
+  // left unable to ever send again: each reconnect waits connect_timeout (30 s) and fails, for the life of
+  // the process (porsager/postgres#1154, #1208). So that one error is survived and the pools are replaced by
+  // fresh ones, at most once a second (decision 0084; test/integration/db-restart.test.ts).
+  let renewedAt = 0
+  let renewalDue = false
+  const renewPools = () => {
+    const wait = renewedAt + 1000 - Date.now()
+    if (wait > 0) {
+      // one more renewal at the end of the second: this race may have hit the pool just renewed
+      if (!renewalDue) {
+        renewalDue = true
+        setTimeout(() => {
+          renewalDue = false
+          renewPools()
+        }, wait).unref()
+      }
+      return
+    }
+    renewedAt = Date.now()
+    db.renew?.()
+  }
   process.on('uncaughtException', (err) => {
     if (
       err instanceof TypeError &&
       /reading 'write'/.test(err.message) &&
       /postgres[\\/]src[\\/]connection/.test(err.stack ?? '')
     ) {
-      log.warn({ err: err.message }, 'database connection dropped during a write')
+      log.warn({ err: err.message }, 'database connection dropped during a write: renewing the database pools')
+      if (!closing) renewPools()
       return
     }
     log.fatal({ err }, 'uncaught exception')
     process.exit(1)
+  })
+  // postgres.js also leaves a promise of its own unhandled when a connection drops while it reads the array
+  // types, just after (re)connecting: a connection error nobody awaits is survived (the connection retries);
+  // any other unhandled rejection stays fatal, as Node makes it by default.
+  process.on('unhandledRejection', (reason) => {
+    if (isDatabaseUnavailable(reason)) {
+      log.warn({ err: (reason as Error).message }, 'database connection dropped while connecting')
+      return
+    }
+    throw reason
   })
 }
 

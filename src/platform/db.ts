@@ -25,6 +25,12 @@ export interface Db {
   admin: Sql
   roles: RoleNames
   describe: string
+  /**
+   * PostgreSQL only: replaces both pools by fresh ones (what is running on the old ones finishes, up to 5 s).
+   * postgres.js 3.4.9 can leave a pooled connection unable to ever reconnect after its backend dropped under
+   * load; server.ts calls this when it sees that happen (decision 0084).
+   */
+  renew?(): void
   close(): Promise<void>
 }
 
@@ -116,30 +122,42 @@ export async function openDatabase(config: Config): Promise<Db> {
   if (config.databaseUrl) {
     const dbName = decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1)) || 'postgres'
     const roles = roleNames(dbName)
-    const admin = postgres(config.databaseUrl, {
-      ...baseOptions,
-      max: 2,
-      connection: { application_name: 'sportello-admin' },
-    })
+    const databaseUrl = config.databaseUrl
+    const openAdmin = () =>
+      postgres(databaseUrl, {
+        ...baseOptions,
+        max: 2,
+        connection: { application_name: 'sportello-admin' },
+      })
+    const admin = openAdmin()
     await ensureAppRole(admin, roles)
     const url = config.databaseAppUrl ?? appUrl(config.databaseUrl, roles)
-    const sql = postgres(url, {
-      ...baseOptions,
-      max: config.poolMax,
-      idle_timeout: 60,
-      connection: { application_name: 'sportello' },
-    })
+    const openApp = () =>
+      postgres(url, {
+        ...baseOptions,
+        max: config.poolMax,
+        idle_timeout: 60,
+        connection: { application_name: 'sportello' },
+      })
     const u = new URL(config.databaseUrl)
-    return {
+    // every use reads db.sql / db.admin at the time, so renew() reaches the next query everywhere
+    const db: Db = {
       kind: 'postgres',
-      sql,
+      sql: openApp(),
       admin,
       roles,
       describe: `PostgreSQL at ${u.hostname}:${u.port || 5432}/${dbName} (application role ${roles.app})`,
+      renew() {
+        const old = [db.sql, db.admin]
+        db.sql = openApp()
+        db.admin = openAdmin()
+        for (const pool of old) pool.end({ timeout: 5 }).catch(() => {})
+      },
       async close() {
-        await Promise.all([sql.end({ timeout: 5 }), admin.end({ timeout: 5 })])
+        await Promise.all([db.sql.end({ timeout: 5 }), db.admin.end({ timeout: 5 })])
       },
     }
+    return db
   }
   return openEmbedded(resolve(config.dataDir, 'pgdata'))
 }

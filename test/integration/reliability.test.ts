@@ -142,10 +142,12 @@ describe.skipIf(target.kind !== 'postgres')('killed and restarted', () => {
         await db.sql`update platform.payments set updated_at = now() - interval '5 minutes'
                      where id = ${payment?.id as number} and status = 'pending'`
         await reconcilePayments(db, provider, { staleSeconds: 0 })
-        const [s] = await db.sql<
-          { status: string }[]
-        >`select status from platform.payments where id = ${payment?.id as number}`
-        if (s?.status !== 'pending' && s?.status !== 'created') break
+        // final, and applied to the tenant (the restarted server may still be applying it)
+        const [s] = await db.sql<{ status: string; unapplied: number }[]>`
+          select status, (select count(*)::int from platform.payment_items
+                          where payment_id = p.id and applied_at is null) as unapplied
+          from platform.payments p where id = ${payment?.id as number}`
+        if (s?.status !== 'pending' && s?.status !== 'created' && s?.unapplied === 0) break
         await new Promise((r) => setTimeout(r, 200))
       }
 

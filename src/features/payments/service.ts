@@ -332,6 +332,7 @@ export async function applyToTenants(db: Db, paymentId: number, registry?: Tenan
   const items = await db.sql<{ tenant_id: number; installment_id: number; amount_cents: number }[]>`
     select tenant_id, installment_id, amount_cents from platform.payment_items where payment_id = ${paymentId} and applied_at is null`
   const tenantIds = [...new Set(items.map((i) => i.tenant_id))]
+  const settled: { tenantId: number; ids: number[]; outcomes: { id: number; outcome: string }[] }[] = []
   for (const tenantId of tenantIds) {
     const scope = await tenantScope(db, tenantId, registry)
     const mine = items.filter((i) => i.tenant_id === tenantId)
@@ -366,6 +367,13 @@ export async function applyToTenants(db: Db, paymentId: number, registry?: Tenan
                where id = any(${ids}) and pending_payment_id = ${paymentId} and status = 'in_corso'`
       return ids.map((id) => ({ id, outcome: 'released' }))
     })
+    settled.push({ tenantId, ids, outcomes })
+  }
+  // The receipt is queued before the items are marked applied: a crash in between leaves items to apply, and
+  // the run that applies them (reconciliation) queues it, once (its dedupe key). Queued after the marking, a
+  // crash in between lost it for good (test/integration/jobs-sigkill.test.ts).
+  if (p.status === 'succeeded') await queueReceipt(db, paymentId)
+  for (const { tenantId, ids, outcomes } of settled) {
     await db.sql.begin(async (tx) => {
       for (const o of outcomes) {
         await tx`update platform.payment_items set applied_at = now(), outcome = ${o.outcome}
@@ -380,7 +388,6 @@ export async function applyToTenants(db: Db, paymentId: number, registry?: Tenan
       }
     })
   }
-  if (p.status === 'succeeded') await queueReceipt(db, paymentId)
 }
 
 async function tenantScope(
