@@ -7,6 +7,7 @@ import { selectProvider } from '../features/pagopa/provider.ts'
 import { controlSocketPath, dateToNow, runViaControl } from '../jobs/control.ts'
 import { findJob, JOBS } from '../jobs/registry.ts'
 import { type RunResult, runJobNow } from '../jobs/runner.ts'
+import { interruptRuns } from '../jobs/runs.ts'
 import { loadJobSettings } from '../jobs/settings.ts'
 import { isIsoDate } from '../platform/dates.ts'
 import { createLogger } from '../platform/log.ts'
@@ -81,6 +82,20 @@ if (!config.databaseUrl) {
 
 const { db } = await openForCli()
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn')
+const instance = `cli:${hostname()}:${process.pid}`
+// Ctrl-C or SIGTERM: the run is recorded as interrupted (a killed run would hold the scheduled slots back
+// until its lease passes), then the process ends; what was in flight rolls back with its connection
+for (const [signal, number] of [
+  ['SIGINT', 2],
+  ['SIGTERM', 15],
+] as const) {
+  process.once(signal, () => {
+    console.error(`job ${job.name}: stopped by ${signal}`)
+    const done = () => process.exit(128 + number)
+    setTimeout(done, 3000).unref()
+    interruptRuns(db.sql, instance, `stopped by ${signal}`).then(done, done)
+  })
+}
 let code = 1
 try {
   const result = await runJobNow(
@@ -95,7 +110,7 @@ try {
       flowsDir: settings.flowsDir,
     },
     job,
-    { now: date ? dateToNow(date) : new Date(), onlyTenants: tenants, instance: `cli:${hostname()}:${process.pid}` },
+    { now: date ? dateToNow(date) : new Date(), onlyTenants: tenants, instance },
   )
   code = print(result)
 } catch (err) {

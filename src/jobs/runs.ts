@@ -51,6 +51,17 @@ export async function startManualRun(sql: Sql, job: string, instance: string): P
   return (row as { id: number }).id
 }
 
+/**
+ * Closes the unfinished run of an instance as 'interrupted' (a manual run stopped by Ctrl-C or SIGTERM), so
+ * that it does not hold the job's scheduled slots back for its lease. What the run committed stays; what it
+ * had in flight rolls back when its connection closes, and the next run picks it up.
+ */
+export async function interruptRuns(sql: Sql, instance: string, reason: string): Promise<number> {
+  const rows = await sql`update platform.job_runs set finished_at = now(), outcome = 'interrupted', error = ${reason}
+                         where instance = ${instance} and finished_at is null returning id`
+  return rows.length
+}
+
 export async function finishRun(
   sql: Sql,
   id: number,

@@ -715,4 +715,31 @@ ${rows}
     expect(closed.length).toBe(open.find((o) => o.job === 'reminders')?.n)
     expect(closed.every((c) => c.error === 'the instance stopped before the end of the run')).toBe(true)
   }, 60_000)
+  it('Ctrl-C or SIGTERM closes the run as interrupted at once; what it sent stays sent', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      await db.sql`insert into platform.outbox (to_address, subject, text_body)
+                   select 'sig' || g || '.' || ${run} || '@example.it', 'Segnale ' || g, 'Messaggio ' || g
+                   from generate_series(1, 40) g`
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/job.ts', 'outbox'], { env: childEnv })
+      children.add(child)
+      const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+      const instance = `cli:${hostname()}:${child.pid}`
+      // stopped once it has sent a few (it sends for a few seconds)
+      const sentBefore = smtp.received.length
+      for (let i = 0; i < 3000 && smtp.received.length < sentBefore + 3; i++) await sleep(5)
+      child.kill(signal)
+      expect(await exit).toBe(signal === 'SIGINT' ? 130 : 143)
+      children.delete(child)
+      const [row] = await db.sql<{ outcome: string | null; error: string | null; finished: boolean }[]>`
+        select outcome, error, finished_at is not null as finished from platform.job_runs where instance = ${instance}`
+      expect(row).toEqual({ outcome: 'interrupted', error: `stopped by ${signal}`, finished: true })
+      // every message the SMTP server accepted is recorded as sent, or left to be sent again (never lost)
+      const unsent = await count(db.sql`select count(*)::int as n from platform.outbox where status <> 'sent'`)
+      expect(unsent).toBeGreaterThan(0)
+      await db.sql`update platform.outbox set next_attempt_at = now() - interval '11 minutes' where status = 'sending'`
+      const r = await runJob('outbox', [], null)
+      expect(r.code, r.out).toBe(0)
+      expect(await count(db.sql`select count(*)::int as n from platform.outbox where status <> 'sent'`)).toBe(0)
+    }
+  }, 120_000)
 })
