@@ -1,6 +1,6 @@
 // Deterministic, realistic-looking people, bodies and dues for the benchmark database.
 import type postgres from 'postgres'
-import { checkCharacter } from '../src/platform/it/codice-fiscale.ts'
+import { checkCharacter, partitaIvaCheckDigit } from '../src/platform/it/codice-fiscale.ts'
 import { type TenantFile, tenantFileSchema } from '../src/platform/tenancy.ts'
 
 /** mulberry32: a small seeded generator, so two runs at the same scale build the same database. */
@@ -192,23 +192,12 @@ export function person(r: () => number, used: Set<string>, birthYears: [number, 
   }
 }
 
-/** A valid partita IVA (Luhn-style check digit), distinct for each n. */
+/** A valid partita IVA, distinct for each n. */
 export function partitaIva(n: number): string {
-  const digits = String(10_000_000 + n * 7919)
+  const first10 = String(10_000_000 + n * 7919)
     .padStart(10, '0')
     .slice(-10)
-    .split('')
-    .map(Number)
-  let sum = 0
-  digits.forEach((d, i) => {
-    let x = d
-    if (i % 2 === 1) {
-      x *= 2
-      if (x > 9) x -= 9
-    }
-    sum += x
-  })
-  return digits.join('') + String((10 - (sum % 10)) % 10)
+  return first10 + partitaIvaCheckDigit(first10)
 }
 
 export interface PlannedTenant {

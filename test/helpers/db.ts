@@ -2,6 +2,7 @@
 import { inject } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { type Db, openDatabase, openEmbedded } from '../../src/platform/db.ts'
+import { partitaIvaCheckDigit } from '../../src/platform/it/codice-fiscale.ts'
 import { dropTenantSchema, migratePlatform } from '../../src/platform/migrate.ts'
 import {
   onboardTenant,
@@ -22,17 +23,8 @@ export async function openTestDb(): Promise<Db> {
 }
 
 function randomPartitaIva(): string {
-  const digits = Array.from({ length: 10 }, () => Math.floor(Math.random() * 10))
-  let sum = 0
-  digits.forEach((d, i) => {
-    let x = d
-    if (i % 2 === 1) {
-      x *= 2
-      if (x > 9) x -= 9
-    }
-    sum += x
-  })
-  return digits.join('') + String((10 - (sum % 10)) % 10)
+  const first10 = Array.from({ length: 10 }, () => Math.floor(Math.random() * 10)).join('')
+  return first10 + partitaIvaCheckDigit(first10)
 }
 
 export function testTenantFile(overrides: Partial<TenantFile> = {}): TenantFile {

@@ -64,17 +64,21 @@ export function isValidCodiceFiscale(input: string): boolean {
   return codiceFiscaleProblem(input) === null
 }
 
-/** Partita IVA / fiscal code of a legal person: 11 digits with a Luhn check digit. */
-export function isValidPartitaIva(input: string): boolean {
-  if (!/^[0-9]{11}$/.test(input)) return false
+/** The check digit of a partita IVA from its first ten digits (Luhn). */
+export function partitaIvaCheckDigit(first10: string): string {
   let sum = 0
   for (let i = 0; i < 10; i++) {
-    let d = input.charCodeAt(i) - 48
+    let d = first10.charCodeAt(i) - 48
     if (i % 2 === 1) {
       d *= 2
       if (d > 9) d -= 9
     }
     sum += d
   }
-  return (10 - (sum % 10)) % 10 === input.charCodeAt(10) - 48
+  return String((10 - (sum % 10)) % 10)
+}
+
+/** Partita IVA / fiscal code of a legal person: 11 digits with a Luhn check digit. */
+export function isValidPartitaIva(input: string): boolean {
+  return /^[0-9]{11}$/.test(input) && partitaIvaCheckDigit(input) === input[10]
 }
