@@ -5,129 +5,80 @@
 //
 //   node --import tsx bench/ceiling.ts --page position --duration 10 --connections 64
 
+import type postgres from 'postgres'
+import { type CartColumns, cartColumns, cartIdsColumn } from '../src/features/cart/service.ts'
 import { listDocuments, loadDocument } from '../src/features/debts/queries.ts'
 import { loadInstallments } from '../src/features/payments/service.ts'
 import { publicDocuments } from '../src/features/tenant-docs/queries.ts'
 import { todayRome } from '../src/platform/dates.ts'
-import { type Sql, type Tx, tenantRoleName } from '../src/platform/db.ts'
+import { type Sql, type Tx, tenantRoleName, withTenant, withTenantAnd } from '../src/platform/db.ts'
+import { type SessionRow, sessionSelect, touch } from '../src/platform/session.ts'
 import { hashToken } from '../src/platform/tokens.ts'
 import { arg, openBenchDb, SESSION_SECRET } from './common.ts'
 import { backendPids, cpuMs } from './cpu.ts'
 import { type BenchUser, loadUsers, shuffled } from './users.ts'
 
-interface SessionRow {
-  search_path: string
-  role: string
-  session_id: number | null
-  account_id: number | null
-  codice_fiscale: string | null
-  stale: boolean | null
-  cart: number[] | null
+/** The session of a benchmark user, as the application reads it (sessionSelect), with `extra` columns. */
+function session(tx: Tx | Sql, u: BenchUser, extra?: postgres.PendingQuery<postgres.Row[]>) {
+  return sessionSelect(tx, hashToken(SESSION_SECRET, u.token), extra)
 }
 
-/** The first statement of a signed-in tenant page: both settings and the session, in one round trip. */
-function scopeAndSession(tx: Tx, u: BenchUser, withCart: boolean) {
-  return tx<SessionRow[]>`
-    select set_config('search_path', ${u.tenant.schema}, true) as search_path, set_config('role', ${u.tenant.role}, true) as role,
-      x.session_id, x.account_id, x.given_name, x.family_name, x.codice_fiscale, x.email, x.email_confirmed, x.operator,
-      x.lang, x.stale,
-      ${
-        withCart
-          ? tx`(select coalesce(array_agg(c.installment_id), '{}') from platform.cart_items c
-               where c.account_id = x.account_id and c.tenant_id = ${u.tenant.id})`
-          : tx`null::bigint[]`
-      } as cart
-    from (values (1)) as one left join lateral (
-      select s.id as session_id, a.id as account_id, a.given_name, a.family_name, a.codice_fiscale, a.email,
-        a.email_confirmed_at is not null as email_confirmed, a.operator, a.lang,
-        s.last_seen_at < now() - make_interval(secs => 60) as stale
-      from platform.sessions s join platform.accounts a on a.id = s.account_id
-      where s.token_hash = ${hashToken(SESSION_SECRET, u.token)} and s.revoked_at is null and s.expires_at > now()
-        and s.last_seen_at > now() - make_interval(mins => 30)) as x on true`
-}
-
-function signedIn(row: SessionRow | undefined) {
-  if (!row?.account_id || !row.codice_fiscale || !row.session_id)
-    throw new Error('bench session not found (run the generator again?)')
-  return {
-    accountId: row.account_id,
-    cf: row.codice_fiscale,
-    cart: row.cart ?? [],
-    touch: row.stale ? row.session_id : 0,
-  }
-}
-
-/** As the application does: last_seen_at written at most once a minute, after the page's transaction. */
-async function touch(sql: Sql, sessionId: number) {
-  if (sessionId) await sql`update platform.sessions set last_seen_at = now() where id = ${sessionId}`
+function signedIn<R extends SessionRow>(row: R | null): R {
+  if (!row) throw new Error('bench session not found (run the generator again?)')
+  return row
 }
 
 export const PAGES = {
   /** /t/:slug, anonymous: the tenant's services and published documents */
   tenant: (sql: Sql) => async (u: BenchUser) => {
-    await sql.begin(async (tx) => {
-      await tx`select set_config('search_path', ${u.tenant.schema}, true), set_config('role', ${u.tenant.role}, true)`
-      await Promise.all([
+    await withTenant(sql, u.tenant, (tx) =>
+      Promise.all([
         tx`select code, kind, name, spontaneous from services where active order by name`,
         publicDocuments(tx, { slug: u.slug }, 'it'),
-      ])
-    })
+      ]),
+    )
   },
-  /** /t/:slug/posizione-debitoria: session, then the open documents */
+  /** /t/:slug/posizione-debitoria: scope and session in one statement (withTenantSession), then the open documents */
   position: (sql: Sql) => async (u: BenchUser) => {
     const today = todayRome()
-    const stale = await sql.begin(async (tx) => {
-      const me = signedIn((await scopeAndSession(tx, u, false))[0])
-      await listDocuments(tx, me.cf, today, { state: 'aperti' })
-      return me.touch
-    })
-    await touch(sql, stale)
+    const me = await withTenantAnd<SessionRow, SessionRow>(
+      sql,
+      u.tenant,
+      (tx) => session(tx, u),
+      async (tx, row) => {
+        const me = signedIn(row)
+        await listDocuments(tx, me.codice_fiscale, today, { state: 'aperti' })
+        return me
+      },
+    )
+    if (me.stale) await touch(sql, me.session_id)
   },
-  /** /t/:slug/documenti/:id: session and the cart's ids of this tenant, then the document and its installments */
+  /** /t/:slug/documenti/:id: scope, session and this tenant's part of the cart, then the document */
   document: (sql: Sql) => async (u: BenchUser) => {
     const today = todayRome()
-    const stale = await sql.begin(async (tx) => {
-      const me = signedIn((await scopeAndSession(tx, u, true))[0])
-      if (!(await loadDocument(tx, me.cf, today, u.documentId, me.cart))) throw new Error('bench document not visible')
-      return me.touch
-    })
-    await touch(sql, stale)
+    const me = await withTenantAnd<SessionRow & { cart_ids: number[] }, SessionRow>(
+      sql,
+      u.tenant,
+      (tx) => session(tx, u, cartIdsColumn(tx, u.tenant.id)),
+      async (tx, row) => {
+        const me = signedIn(row)
+        if (!(await loadDocument(tx, me.codice_fiscale, today, u.documentId, me.cart_ids)))
+          throw new Error('bench document not visible')
+        return me
+      },
+    )
+    if (me.stale) await touch(sql, me.session_id)
   },
-  /** /carrello: session and cart items in one statement, then each tenant's installments in its transaction */
+  /** /carrello: session and cart items in one statement (withSessionRow), then each tenant's installments */
   cart: (sql: Sql) => async (u: BenchUser) => {
-    const [row] = await sql<
-      {
-        session_id: number | null
-        account_id: number | null
-        stale: boolean | null
-        tenant_ids: number[] | null
-        installment_ids: number[] | null
-      }[]
-    >`
-      select x.session_id, x.account_id, x.stale, c.tenant_ids, c.installment_ids
-      from (
-        select s.id as session_id, a.id as account_id, a.given_name, a.family_name, a.codice_fiscale, a.email,
-          a.email_confirmed_at is not null as email_confirmed, a.operator, a.lang,
-          s.last_seen_at < now() - make_interval(secs => 60) as stale
-        from platform.sessions s join platform.accounts a on a.id = s.account_id
-        where s.token_hash = ${hashToken(SESSION_SECRET, u.token)} and s.revoked_at is null and s.expires_at > now()
-          and s.last_seen_at > now() - make_interval(mins => 30)) as x
-      left join lateral (
-        select array_agg(ci.tenant_id order by ci.added_at, ci.installment_id) as tenant_ids,
-          array_agg(ci.installment_id order by ci.added_at, ci.installment_id) as installment_ids
-        from platform.cart_items ci where ci.account_id = x.account_id) as c on true`
-    if (!row?.account_id || !row.session_id) throw new Error('bench session not found')
-    if (row.stale) await touch(sql, row.session_id)
-    const tenantIds = row.tenant_ids ?? []
-    const ids = row.installment_ids ?? []
-    for (const tenantId of new Set(tenantIds)) {
+    const [row] = await sql<(SessionRow & CartColumns)[]>`${session(sql, u, cartColumns(sql))}`
+    const me = signedIn(row ?? null)
+    if (me.stale) await touch(sql, me.session_id)
+    for (const tenantId of new Set(me.cart_tenant_ids)) {
       const scope = tenants.get(tenantId)
       if (!scope) throw new Error(`tenant ${tenantId} unknown`)
-      const mine = ids.filter((_, i) => tenantIds[i] === tenantId)
-      await sql.begin(async (tx) => {
-        await tx`select set_config('search_path', ${scope.schema}, true), set_config('role', ${scope.role}, true)`
-        await loadInstallments(tx, mine)
-      })
+      const mine = me.cart_installment_ids.filter((_, i) => me.cart_tenant_ids[i] === tenantId)
+      await withTenant(sql, scope, (tx) => loadInstallments(tx, mine))
     }
   },
 } satisfies Record<string, (sql: Sql) => (u: BenchUser) => Promise<void>>

@@ -16,7 +16,7 @@ export const ABSOLUTE_HOURS = 12
 /** last_seen_at is written at most this often, so a page view is not a write */
 const TOUCH_SECONDS = 60
 
-interface SessionRow {
+export interface SessionRow {
   session_id: number
   account_id: number
   given_name: string
@@ -30,7 +30,7 @@ interface SessionRow {
 }
 
 /** The session of a token hash joined to its account, when valid: the select every lookup uses. */
-function sessionSelect(tx: Tx | Sql, tokenHash: Buffer, extra?: postgres.PendingQuery<postgres.Row[]>) {
+export function sessionSelect(tx: Tx | Sql, tokenHash: Buffer, extra?: postgres.PendingQuery<postgres.Row[]>) {
   return tx`
     select s.id as session_id, a.id as account_id, a.given_name, a.family_name, a.codice_fiscale, a.email,
            a.email_confirmed_at is not null as email_confirmed, a.operator, a.lang,
@@ -55,7 +55,7 @@ function toUser(row: SessionRow): SessionUser {
 }
 
 /** last_seen_at is written at most once a minute, so most page views are not writes. */
-async function touch(sql: Sql, sessionId: number) {
+export async function touch(sql: Sql, sessionId: number) {
   await sql`update platform.sessions set last_seen_at = now() where id = ${sessionId}`
 }
 
