@@ -10,6 +10,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { createApp } from '../../src/app.ts'
+import { COLUMNS, type Column } from '../../src/features/backoffice/csv-import.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { cf } from '../../src/platform/seed.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
@@ -81,25 +82,31 @@ function written(before: Snapshot, after: Snapshot): string {
   return diff.length ? `, and it left ${diff.join(', ')} written` : ''
 }
 
+/**
+ * What every upload must do: never a 5xx; a file to refuse gets a 422 and leaves nothing written; any other
+ * file is accepted (303). Says which it was, or null when it failed (the failure is recorded).
+ */
+function judge(
+  what: string,
+  res: Response,
+  before: Snapshot,
+  after: Snapshot,
+  refuse: boolean,
+  failures: string[],
+): 'accepted' | 'refused' | null {
+  if (res.status >= 500) failures.push(`${what}: ${res.status}${written(before, after)}`)
+  else if (refuse) {
+    if (res.status !== 422) failures.push(`${what}: ${res.status}, expected 422`)
+    const diff = changed(before, after)
+    if (diff.length) failures.push(`${what}: refused, but changed ${diff.join(', ')}`)
+    return 'refused'
+  } else if (res.status !== 303) failures.push(`${what}: ${res.status}, expected 303`)
+  else return 'accepted'
+  return null
+}
+
 // ---- CSV of documents --------------------------------------------------------------------------------------
 
-const COLUMNS = [
-  'cf_intestatario',
-  'nome_intestatario',
-  'cognome_intestatario',
-  'email_intestatario',
-  'cf_alunno',
-  'nome_alunno',
-  'cognome_alunno',
-  'servizio',
-  'anno',
-  'descrizione',
-  'importo',
-  'rate',
-  'scadenze',
-  'importi_rate',
-] as const
-type Column = (typeof COLUMNS)[number]
 type Row = Record<Column, string>
 
 const CONSONANTS = 'BCDFGHJKLMNPQRSTVZ'
@@ -509,14 +516,9 @@ describe('reconciliation uploads', () => {
       const before = await snap.take()
       const res = await upload(base(), `flusso-${n}.xml`, 'text/xml', xml)
       const after = await snap.take()
-      if (res.status >= 500) failures.push(`${what}: ${res.status}${written(before, after)}`)
-      else if (bad) {
-        stats.refused++
-        if (res.status !== 422) failures.push(`${what}: ${res.status}, expected 422`)
-        const diff = changed(before, after)
-        if (diff.length) failures.push(`${what}: refused, but changed ${diff.join(', ')}`)
-      } else if (res.status !== 303) failures.push(`${what}: ${res.status}, expected 303`)
-      else {
+      const verdict = judge(what, res, before, after, !!bad, failures)
+      if (verdict === 'refused') stats.refused++
+      if (verdict === 'accepted') {
         const [imp] = await importsOf([flowId])
         const want = lines.map((l) => l.iur)
         if (imp?.line_count !== lines.length || JSON.stringify(imp.refs) !== JSON.stringify(want))
@@ -586,14 +588,9 @@ describe('reconciliation uploads', () => {
       const before = await snap.take()
       const res = await upload(base(), `estratto-${n}.xml`, 'application/xml', xml)
       const after = await snap.take()
-      if (res.status >= 500) failures.push(`${what}: ${res.status}${written(before, after)}`)
-      else if (refused) {
-        stats.refused++
-        if (res.status !== 422) failures.push(`${what}: ${res.status}, expected 422`)
-        const diff = changed(before, after)
-        if (diff.length) failures.push(`${what}: refused, but changed ${diff.join(', ')}`)
-      } else if (res.status !== 303) failures.push(`${what}: ${res.status}, expected 303`)
-      else {
+      const verdict = judge(what, res, before, after, refused, failures)
+      if (verdict === 'refused') stats.refused++
+      if (verdict === 'accepted') {
         const got = await importsOf(expected.map((e) => e.flowId))
         for (const e of expected) {
           const imp = got.find((g) => g.flow_id === e.flowId)
