@@ -1,7 +1,7 @@
 // SQL of the canteen: the catalog (schools, classes, school years, closures, tariffs), enrollments, the calendar
 // of a pupil, the day's charges and the wallet figures. Each function takes the tenant transaction first.
 import type { Tx } from '../../platform/db.ts'
-import { type CalendarFacts, daysBetween, serviceOn } from './rules.ts'
+import { type CalendarFacts, daysBetween, type LedgerFigures, serviceOn } from './rules.ts'
 
 export type SchoolKind = 'infanzia' | 'primaria' | 'secondaria'
 export const SCHOOL_KINDS: SchoolKind[] = ['infanzia', 'primaria', 'secondaria']
@@ -320,17 +320,9 @@ export async function lockDay(tx: Tx, day: string): Promise<void> {
 
 // ---- the wallet
 
-export interface WalletRow {
+/** A pupil's ledger figures (rules.ts), with what is open and pending. */
+export interface WalletRow extends LedgerFigures {
   pupilId: number
-  previousCents: number
-  consumedCents: number
-  grossCents: number
-  meals: number
-  paidNoticeCents: number
-  paidSiteCents: number
-  adjustmentsCents: number
-  balanceToCents: number
-  balanceCents: number
   openNoticesCents: number
   pendingTopupCents: number
 }
