@@ -12,9 +12,9 @@ import { type FormErrors, render } from '../../platform/render.ts'
 import { requireUser } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { newToken } from '../../platform/tokens.ts'
-import { addToCart } from '../cart/service.ts'
 import { citizenTenants } from '../debts/routes.ts'
-import { NotPayable, priceCheckout, startCheckout } from '../payments/service.ts'
+import { payIssuedNow } from '../payments/pay-now.ts'
+import { priceCheckout } from '../payments/service.ts'
 import { calendarGrid, classLabel, dateError, dayInWords, monthInWords } from './common.ts'
 import { type CitizenPupil, citizenPupils, listEnrollments, pupilDays } from './queries.ts'
 import {
@@ -291,7 +291,6 @@ const keySchema = z.object({ chiave: z.string().regex(/^[A-Za-z0-9_-]{43}$/) })
 canteenRoutes.post(`${BASE}/ricarica/paga`, async (c) => {
   const tenant = tenantOf(c)
   const user = userOf(c)
-  const { db, config, provider } = c.var.deps
   const form = await formValues(c)
   const values = pickTopup(form)
   const key = keySchema.safeParse(form)
@@ -314,21 +313,7 @@ canteenRoutes.post(`${BASE}/ricarica/paga`, async (c) => {
     }
   })
   if (!outcome) return c.redirect(`${base(c)}/ricarica?${new URLSearchParams(values)}`, 303)
-  // in the cart too: if the payment is refused or abandoned, the notice waits there (as the status page says)
-  await addToCart(db.sql, user.accountId, tenant.id, [outcome.installmentId])
-  try {
-    const started = await startCheckout(db, config, provider, {
-      accountId: user.accountId,
-      email: user.email,
-      lang: c.var.lang,
-      idempotencyKey: key.data.chiave,
-      selection: [{ tenant, installmentIds: [outcome.installmentId] }],
-    })
-    return c.redirect(started.redirectUrl, 303)
-  } catch (err) {
-    if (!(err instanceof NotPayable)) throw err
-    return c.redirect(`/t/${tenant.slug}/documenti/${outcome.documentId}`, 303)
-  }
+  return payIssuedNow(c, tenant, user, key.data.chiave, outcome)
 })
 
 // ---- the attendance calendar

@@ -14,8 +14,8 @@ import { type FormErrors, render } from '../../platform/render.ts'
 import { requireUser } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { newToken } from '../../platform/tokens.ts'
-import { addToCart } from '../cart/service.ts'
-import { NotPayable, priceCheckout, startCheckout } from '../payments/service.ts'
+import { payIssuedNow } from '../payments/pay-now.ts'
+import { priceCheckout } from '../payments/service.ts'
 import { CAUSALE_MAX, FIELD_ORDER, MAX_QUANTITY, NO_PUPIL, spontaneousSchema, toInput } from './schema.ts'
 import {
   type IssuedRequest,
@@ -185,7 +185,7 @@ const keySchema = z.object({ chiave: z.string().regex(/^[A-Za-z0-9_-]{43}$/) })
 spontaneousRoutes.post(`${BASE}/${CODE}/paga`, async (c) => {
   const tenant = c.var.tenant as Tenant
   const user = c.var.user as SessionUser
-  const { db, config, provider } = c.var.deps
+  const { db } = c.var.deps
   const form = await formValues(c)
   const values = pick(form)
   const key = keySchema.safeParse(form)
@@ -214,20 +214,5 @@ spontaneousRoutes.post(`${BASE}/${CODE}/paga`, async (c) => {
     return formPage(c, { service: outcome.service, pupils: outcome.pupils, values, errors: outcome.errors }, 422)
   }
   const { issued } = outcome
-  // in the cart too: if the payment is refused or abandoned, the notice waits there (as the status page says)
-  await addToCart(db.sql, user.accountId, tenant.id, [issued.installmentId])
-  try {
-    const started = await startCheckout(db, config, provider, {
-      accountId: user.accountId,
-      email: user.email,
-      lang: c.var.lang,
-      idempotencyKey: key.data.chiave,
-      selection: [{ tenant, installmentIds: [issued.installmentId] }],
-    })
-    return c.redirect(started.redirectUrl, 303)
-  } catch (err) {
-    if (!(err instanceof NotPayable)) throw err
-    // paid or withdrawn meanwhile: the document's page says which
-    return c.redirect(`/t/${tenant.slug}/documenti/${issued.documentId}`, 303)
-  }
+  return payIssuedNow(c, tenant, user, key.data.chiave, issued)
 })
