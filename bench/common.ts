@@ -1,4 +1,6 @@
 // What the generator and the benchmark share: the dedicated database, the session secret, connections.
+import { createHash } from 'node:crypto'
+import { hostname } from 'node:os'
 import postgres from 'postgres'
 import { loadConfig } from '../src/config.ts'
 import { type Db, openDatabase } from '../src/platform/db.ts'
@@ -7,7 +9,22 @@ import { type Db, openDatabase } from '../src/platform/db.ts'
 export const BENCH_DB = process.env.BENCH_DB ?? 'sportello_bench'
 /** The PostgreSQL server (owner login, trust): the same one the tests use. */
 export const PG_BASE = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432'
-export const SESSION_SECRET = 'benchmark-only-session-secret-0123456789abcdef'
+/**
+ * The benchmark runs the server in production mode, which refuses any secret published in this repository: the
+ * secrets are derived from this machine and this database instead (stable between the generator and the runs).
+ */
+function machineSecret(purpose: string): string {
+  return createHash('sha256').update(`${hostname()}|${PG_BASE}|${BENCH_DB}|${purpose}`).digest('base64url')
+}
+export const SESSION_SECRET = machineSecret('session')
+/** What production requires besides the database and the secret; nothing here is ever contacted (jobs are off). */
+export const PRODUCTION_SETTINGS: Record<string, string> = {
+  SMTP_URL: 'smtp://127.0.0.1:9',
+  PAYMENT_PROVIDER: 'pagopa-checkout',
+  PAGOPA_CHECKOUT_URL: 'https://checkout.bench.invalid',
+  PAGOPA_CHECKOUT_KEY: machineSecret('checkout'),
+  PAGOPA_NODE_KEY: machineSecret('node'),
+}
 /** The password of every generated account (one argon2 hash shared by all). */
 export const BENCH_PASSWORD = 'benchmark-password-2026'
 
@@ -32,6 +49,7 @@ export function benchConfig(poolMax = 10) {
     DATABASE_URL: dbUrl(),
     DATABASE_POOL_MAX: String(poolMax),
     SESSION_SECRET,
+    ...PRODUCTION_SETTINGS,
     BASE_URL: 'http://127.0.0.1:3999',
     LOG_LEVEL: 'silent',
     JOBS: 'false',

@@ -430,6 +430,9 @@ async function main() {
     ['family_name', 'text'],
     ['codice_fiscale', 'text'],
     ['lang', 'text'],
+    // proved (as by SPID/CIE): an unproved codice fiscale would open no data and the pages would be empty
+    ['cf_proved_at', 'timestamptz'],
+    ['cf_proved_by', 'text'],
   ])
   for (const pi of [...p.accounts].sort((a, b) => a - b)) {
     const who = p.persons[pi] as Person
@@ -444,6 +447,8 @@ async function main() {
       who.family,
       who.cf,
       'it',
+      '2026-01-10 10:00:00+01',
+      'oidc',
     ])
   }
   await owner.begin(async (tx) => {

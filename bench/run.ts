@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon, { type Result } from 'autocannon'
 import postgres from 'postgres'
 import { hashToken } from '../src/platform/tokens.ts'
-import { arg, BENCH_DB, dbUrl, flag, openBenchDb, SESSION_SECRET, seconds } from './common.ts'
+import { arg, BENCH_DB, dbUrl, flag, openBenchDb, PRODUCTION_SETTINGS, SESSION_SECRET, seconds } from './common.ts'
 import { backendPids, cpuMs, machineBusyMs } from './cpu.ts'
 import { measureOperations, type OperationResult } from './ops.ts'
 import { type BenchUser, loadUsers, shuffled } from './users.ts'
@@ -229,7 +229,13 @@ async function databaseReady(): Promise<boolean> {
   const sql = postgres(dbUrl(), { max: 1, onnotice: () => {} })
   try {
     const [t] = await sql`select to_regclass('public.bench_users') is not null as ok`
-    return Boolean(t?.ok)
+    if (!t?.ok) return false
+    // the sessions were hashed with this machine's secret (common.ts): a database made with another is rebuilt
+    const [u] = await sql<{ token: string }[]>`select token from public.bench_users limit 1`
+    if (!u) return false
+    const [s] =
+      await sql`select 1 as one from platform.sessions where token_hash = ${hashToken(SESSION_SECRET, u.token)}`
+    return Boolean(s)
   } finally {
     await sql.end()
   }
@@ -312,6 +318,7 @@ async function main() {
     BASE_URL: base,
     DATABASE_URL: dbUrl(),
     SESSION_SECRET,
+    ...PRODUCTION_SETTINGS,
     LOG_LEVEL: 'silent',
     JOBS: 'false',
     SEED_DEMO: 'false',

@@ -1,13 +1,15 @@
 // The Hono application: global middleware, one app.route() per feature, errors mapped to calm pages.
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { compress } from 'hono/compress'
 import { getCookie } from 'hono/cookie'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
+import { proofRoutes } from './features/account/proof-routes.ts'
 import { accountRoutes } from './features/account/routes.ts'
 import { applicationRoutes } from './features/applications/routes.ts'
+import { ATTACHMENT_LIMIT } from './features/applications/schema.ts'
 import { applicationStaffRoutes } from './features/applications/staff-routes.ts'
+import { MAX_FILE_BYTES as CSV_IMPORT_BYTES } from './features/backoffice/csv-import.ts'
 import { backofficeRoutes } from './features/backoffice/routes.ts'
 import { canteenOfficeRoutes } from './features/canteen/office-routes.ts'
 import { canteenRoutes } from './features/canteen/routes.ts'
@@ -17,21 +19,28 @@ import { debtRoutes } from './features/debts/routes.ts'
 import { devMailRoutes } from './features/devmail/routes.ts'
 import { homeRoutes } from './features/home/routes.ts'
 import { oidcRoutes } from './features/oidc/routes.ts'
+import { LOGO_MAX_BYTES } from './features/onboarding/logo.ts'
 import { onboardingRoutes } from './features/onboarding/routes.ts'
 import { pagopaRoutes } from './features/pagopa/routes.ts'
 import { paymentRoutes } from './features/payments/routes.ts'
 import { jobsRoutes } from './features/platform/jobs-routes.ts'
 import { platformRoutes } from './features/platform/routes.ts'
 import { sandboxPspRoutes } from './features/psp/sandbox-server.ts'
-import { reconciliationRoutes } from './features/reconciliation/routes.ts'
+import {
+  MAX_UPLOAD_BYTES as RECONCILIATION_UPLOAD_BYTES,
+  reconciliationRoutes,
+} from './features/reconciliation/routes.ts'
 import { reminderRoutes } from './features/reminders/routes.ts'
 import { spontaneousRoutes } from './features/spontaneous/routes.ts'
 import { staffRoutes } from './features/staff/routes.ts'
 import { taxRoutes } from './features/tax/routes.ts'
-import { tenantDocRoutes } from './features/tenant-docs/routes.ts'
-import { HttpError, NotFound } from './platform/errors.ts'
+import { DOCUMENT_LIMIT, tenantDocRoutes } from './features/tenant-docs/routes.ts'
+import { type BodyRule, bodyLimits } from './platform/body-limit.ts'
+import { noStoreByDefault } from './platform/cache-control.ts'
+import { BadRequest, HttpError, NotFound } from './platform/errors.ts'
 import type { Deps, Env } from './platform/http.ts'
 import { isLang, translator } from './platform/i18n.ts'
+import { redactPath } from './platform/redact.ts'
 import { render } from './platform/render.ts'
 import { sessionMiddleware } from './platform/session.ts'
 import { tenantMiddleware } from './platform/tenant-middleware.ts'
@@ -55,6 +64,52 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   )
 }
 
+const MiB = 1024 * 1024
+const TENANT = '/t/([a-z0-9-]+)'
+
+/**
+ * The routes that accept more than an ordinary form (src/platform/body-limit.ts), each a little over its
+ * feature's own limit so that the feature's page explains a file slightly too big: uploads for the people
+ * who may make them, and the server-to-server endpoints.
+ */
+const BODY_RULES: BodyRule[] = [
+  {
+    path: new RegExp(`^${TENANT}/ufficio/riconciliazione$`),
+    limit: RECONCILIATION_UPLOAD_BYTES + MiB,
+    who: 'staff',
+    fileLimit: RECONCILIATION_UPLOAD_BYTES,
+  },
+  {
+    path: new RegExp(`^${TENANT}/ufficio/documenti/importa$`),
+    limit: CSV_IMPORT_BYTES + MiB,
+    who: 'staff',
+    fileLimit: CSV_IMPORT_BYTES,
+  },
+  {
+    path: new RegExp(`^${TENANT}/ufficio/documenti-ente(?:/[^/]+)?$`),
+    limit: DOCUMENT_LIMIT + MiB,
+    who: 'staff',
+    fileLimit: DOCUMENT_LIMIT,
+  },
+  {
+    path: new RegExp(`^${TENANT}/ufficio/configurazione/aspetto/logo$`),
+    limit: LOGO_MAX_BYTES + MiB / 4,
+    who: 'staff',
+    fileLimit: LOGO_MAX_BYTES,
+  },
+  // a citizen's application with its attachment (a medical certificate for a diet)
+  {
+    path: new RegExp(`^${TENANT}/istanze/(?:nuova/[^/]+(?:/[^/]+)?|[0-9]+/modifica)$`),
+    limit: ATTACHMENT_LIMIT + MiB,
+    who: 'user',
+    fileLimit: ATTACHMENT_LIMIT,
+  },
+  // the pagoPA node's SOAP calls (the route keeps its own 1 MiB check), the provider's notifications, the sandbox's API
+  { path: /^\/pagopa\/nodo$/, limit: MiB, who: 'machine' },
+  { path: /^\/pagamenti\/notifica\/[^/]+$/, limit: 64 * 1024, who: 'machine' },
+  { path: /^\/sandbox-psp\/api\//, limit: 64 * 1024, who: 'machine' },
+]
+
 export function createApp(deps: Deps) {
   const app = new Hono<Env>()
 
@@ -66,13 +121,16 @@ export function createApp(deps: Deps) {
       {
         reqId: c.get('requestId'),
         method: c.req.method,
-        path: c.req.path,
+        // one-time links carry their token in the path: logged as [redacted] (src/platform/redact.ts)
+        path: redactPath(c.req.path),
         status: c.res.status,
         ms: Math.round(performance.now() - started),
       },
       'request',
     )
   })
+  // no-store on every response that sets no caching of its own: signed-in and personal pages never sit in a cache
+  app.use(noStoreByDefault)
   app.use(
     secureHeaders({
       contentSecurityPolicy: {
@@ -91,10 +149,6 @@ export function createApp(deps: Deps) {
     }),
   )
   app.use(compress())
-  // no request body larger than the largest upload a feature accepts (reporting flows); features check their own limits
-  // (only on methods with a body: reading the body of a GET makes the adapter build a full Request, ~70 µs each)
-  const limit = bodyLimit({ maxSize: 64 * 1024 * 1024, onError: (c) => c.text('Payload too large', 413) })
-  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next)))
 
   // Static files: hashed names, cached for a year.
   app.get('/static/*', (c) => {
@@ -124,12 +178,22 @@ export function createApp(deps: Deps) {
     }
   })
 
+  // no address of ours holds a NUL character, and PostgreSQL text cannot: refused before a query meets one
+  app.use(async (c, next) => {
+    if (c.req.url.includes('%00')) throw new BadRequest()
+    await next()
+  })
+
+  // body limits per route, before anything reads a body (the session middleware's CSRF check included); GET and
+  // HEAD are left alone (reading the body of a GET makes the adapter build a full Request, ~70 µs each)
+  app.use(bodyLimits(BODY_RULES))
   app.use(sessionMiddleware)
   app.use('/t/:tenant/*', tenantMiddleware)
   app.use('/t/:tenant', tenantMiddleware)
 
   app.route('/', homeRoutes)
   app.route('/', accountRoutes)
+  app.route('/', proofRoutes)
   app.route('/', oidcRoutes)
   app.route('/', debtRoutes)
   app.route('/', cartRoutes)

@@ -30,6 +30,12 @@ async function main() {
     throw err
   }
   const log = createLogger(config.logLevel)
+  if (config.demo) {
+    log.warn(
+      'DEMO mode: public built-in secrets unless set, the sandbox payment provider, /dev/mail and the demo accounts. ' +
+        'Not for real people or money: docs/operations.md says how production is configured.',
+    )
+  }
   const db = await openDatabase(config)
   log.info(`database: ${db.describe}`)
 
@@ -46,6 +52,14 @@ async function main() {
   const tenants = new TenantRegistry(db)
   const mail = new OutboxSender(db, config, (err) => log.error({ err }, 'outbox sender failed'))
   const provider = selectProvider(config, db)
+  // the sandbox takes any test card: never the provider of a production server, and never silently
+  if (provider.name === 'sandbox') {
+    if (config.production) {
+      console.error('Invalid configuration for production:\n  PAYMENT_PROVIDER: the sandbox provider moves no money')
+      process.exit(78)
+    }
+    log.warn('payments go through the sandbox provider: no money moves')
+  }
   // Jobs: node-cron schedules coordinated through platform.job_runs (src/jobs/scheduler.ts, docs/jobs.md)
   const jobDeps = { db, config, log, provider, tenants, kickMail: () => mail.kick(), flowsDir: jobSettings.flowsDir }
   const scheduler = config.jobs

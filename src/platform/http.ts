@@ -23,7 +23,11 @@ export interface SessionUser {
   sessionId: number
   givenName: string
   familyName: string
+  /** the proved codice fiscale, or '' while it is only claimed (docs/security.md): every lookup by it uses this */
   codiceFiscale: string
+  /** the codice fiscale the account holder typed or the identity provider vouched for (shown, never searched) */
+  claimedCf: string
+  cfProved: boolean
   email: string
   emailConfirmed: boolean
   operator: boolean
@@ -44,8 +48,51 @@ export type Env = {
   }
 }
 
-/** A local path to return to after a redirect: never another site ("//evil", "https://…"). */
+const RETURN_BASE = new URL('http://return.invalid/')
+/** Control characters (a browser drops tabs and newlines from an address) and backslashes (read as slashes). */
+function unsafeInReturn(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const code = v.charCodeAt(i)
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x5c) return true
+  }
+  return false
+}
+
+/** The path part percent-decoded until it no longer changes (at most 3 times), or null when it is malformed. */
+function decodedPath(v: string): string | null {
+  let path = v.replace(/[?#].*$/s, '')
+  for (let i = 0; i < 3 && path.includes('%'); i++) {
+    try {
+      const next = decodeURIComponent(path)
+      if (next === path) break
+      path = next
+    } catch {
+      return null
+    }
+  }
+  return path
+}
+
+/**
+ * A path of this site to return to after a redirect, or `fallback`: never another site, however written
+ * ("//evil", "/\\evil", "/%09/evil", "https:evil", "/.//evil"…). The value must be a plain path (no control
+ * characters, no backslashes, also once percent-decoded); it is parsed with the WHATWG URL parser (as a
+ * browser reads the Location header) against a base, kept only when it stays on that origin, and returned
+ * as the parser wrote it back: ASCII only, so a header can always carry it.
+ */
 export function safeReturnPath(v: string | undefined | null, fallback = '/'): string {
-  if (!v?.startsWith('/') || v.startsWith('//') || v.startsWith('/\\') || /[\r\n]/.test(v)) return fallback
-  return v
+  if (typeof v !== 'string' || !v.startsWith('/') || v.length > 2048 || unsafeInReturn(v)) return fallback
+  const path = decodedPath(v)
+  if (path === null || unsafeInReturn(path) || path.startsWith('//')) return fallback
+  let url: URL
+  try {
+    url = new URL(v, RETURN_BASE)
+  } catch {
+    return fallback
+  }
+  if (url.origin !== RETURN_BASE.origin) return fallback
+  const out = url.pathname + url.search + url.hash
+  // "/.//evil" is "//evil" once its dot segment is gone
+  if (!out.startsWith('/') || out.startsWith('//')) return fallback
+  return out
 }

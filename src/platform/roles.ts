@@ -2,6 +2,7 @@
 import { createMiddleware } from 'hono/factory'
 import { Forbidden, NotFound } from './errors.ts'
 import type { Env } from './http.ts'
+import { loginRedirect } from './session.ts'
 
 export const STAFF_ROLES = ['admin', 'operatore', 'lettore'] as const
 export type StaffRole = (typeof STAFF_ROLES)[number]
@@ -10,10 +11,7 @@ export type StaffRole = (typeof STAFF_ROLES)[number]
 export function requireStaff(...roles: StaffRole[]) {
   return createMiddleware<Env>(async (c, next) => {
     const user = c.var.user
-    if (!user) {
-      const back = c.req.method === 'GET' ? c.req.path : '/'
-      return c.redirect(`/accesso?torna=${encodeURIComponent(back)}`, 303)
-    }
+    if (!user) return loginRedirect(c)
     const tenant = c.var.tenant
     if (!tenant) throw new NotFound()
     const [m] = await c.var.deps.db.sql<{ role: StaffRole }[]>`
@@ -26,7 +24,7 @@ export function requireStaff(...roles: StaffRole[]) {
 
 export const requireOperator = createMiddleware<Env>(async (c, next) => {
   const user = c.var.user
-  if (!user) return c.redirect(`/accesso?torna=${encodeURIComponent(c.req.path)}`, 303)
+  if (!user) return loginRedirect(c)
   if (!user.operator) throw new Forbidden()
   await next()
 })

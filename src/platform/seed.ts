@@ -33,6 +33,17 @@ export const DEMO_FAMILIES = [
   { cf: cf('VRDGPP75C12F205'), given: 'Giuseppe', family: 'Verdi', email: 'giuseppe.verdi@example.it' },
 ]
 
+/**
+ * A payer the bodies know who has no account yet: registering with her codice fiscale shows how a claim is proved
+ * (the code goes to the address on her payer record, readable at /dev/mail in the demo).
+ */
+export const DEMO_UNREGISTERED = {
+  cf: cf('NRENNA85T50I726'),
+  given: 'Anna',
+  family: 'Neri',
+  email: 'anna.neri@example.it',
+}
+
 export const DEMO_PUPILS = [
   { cf: cf('RSSGLI15P10I726'), given: 'Giulia', family: 'Rossi', birth: '2015-09-10', parents: [0] },
   { cf: cf('RSSLCU17H05I726'), given: 'Luca', family: 'Rossi', birth: '2017-06-05', parents: [0] },
@@ -128,6 +139,9 @@ async function seedDemoAccounts(db: Db, tenants: { slug: string; id: number }[])
           family_name: p.family,
           codice_fiscale: p.cf,
           email_confirmed_at: p.confirmed ? new Date() : null,
+          // the demo's people are who they say they are: their codice fiscale counts as proved
+          cf_proved_at: new Date(),
+          cf_proved_by: 'seed',
           operator: p.operator,
         })),
       )} returning id, email`
@@ -223,6 +237,21 @@ export async function seedTenantDemo(
         })),
       )}`
     }
+    const [anna] = await tx<{ id: number }[]>`
+      insert into payers (codice_fiscale, given_name, family_name, email)
+      values (${DEMO_UNREGISTERED.cf}, ${DEMO_UNREGISTERED.given}, ${DEMO_UNREGISTERED.family}, ${DEMO_UNREGISTERED.email})
+      returning id`
+    await issueDocuments(tx, tenant, [
+      {
+        year,
+        issueDate: addDays(today, -20),
+        serviceId: svc(0).id,
+        payerId: (anna as { id: number }).id,
+        pupilId: null,
+        description: `${svc(0).name} – ${DEMO_UNREGISTERED.given} ${DEMO_UNREGISTERED.family}`,
+        installments: [{ dueDate: addDays(today, 15), amountCents: 4200 }],
+      },
+    ])
     const cancelled = issued.documentIds[issued.documentIds.length - 1] as number
     await tx`update documents set cancelled_at = now(), cancel_reason = 'Emesso per errore' where id = ${cancelled}`
     await tx`update installments set status = 'annullato' where document_id = ${cancelled}`

@@ -1,5 +1,6 @@
 // Sessions: an opaque token in an HttpOnly SameSite=Lax cookie, its HMAC in platform.sessions; idle and
 // absolute expiry; rotation on login and on privilege change; CSRF tokens derived per session.
+import { isIP } from 'node:net'
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
@@ -24,6 +25,7 @@ export interface SessionRow {
   codice_fiscale: string
   email: string
   email_confirmed: boolean
+  cf_proved: boolean
   operator: boolean
   lang: 'it' | 'en'
   stale: boolean
@@ -33,7 +35,8 @@ export interface SessionRow {
 export function sessionSelect(tx: Tx | Sql, tokenHash: Buffer, extra?: postgres.PendingQuery<postgres.Row[]>) {
   return tx`
     select s.id as session_id, a.id as account_id, a.given_name, a.family_name, a.codice_fiscale, a.email,
-           a.email_confirmed_at is not null as email_confirmed, a.operator, a.lang,
+           a.email_confirmed_at is not null as email_confirmed,
+           a.cf_proved_at is not null as cf_proved, a.operator, a.lang,
            s.last_seen_at < now() - make_interval(secs => ${TOUCH_SECONDS}) as stale ${extra ? tx`, ${extra}` : tx``}
     from platform.sessions s join platform.accounts a on a.id = s.account_id
     where s.token_hash = ${tokenHash} and s.revoked_at is null and s.expires_at > now()
@@ -46,7 +49,10 @@ function toUser(row: SessionRow): SessionUser {
     sessionId: row.session_id,
     givenName: row.given_name,
     familyName: row.family_name,
-    codiceFiscale: row.codice_fiscale,
+    // what is found through a codice fiscale opens only for a proved one: '' matches no payer
+    codiceFiscale: row.cf_proved ? row.codice_fiscale : '',
+    claimedCf: row.codice_fiscale,
+    cfProved: row.cf_proved,
     email: row.email,
     emailConfirmed: row.email_confirmed,
     operator: row.operator,
@@ -106,14 +112,27 @@ export async function revokeSessions(tx: Tx | Sql, accountId: number, keepSessio
              ${keepSessionId ? tx`and id <> ${keepSessionId}` : tx``}`
 }
 
+/**
+ * The client's address for per-IP limits and the session record. Behind TRUST_PROXY=n proxies, each appends
+ * the address it saw to X-Forwarded-For, so the client is the n-th entry from the right: whatever stands
+ * left of it was written by the client itself and proves nothing. Without proxies the header is ignored.
+ */
 export function clientIp(c: Context<Env>): string {
-  if (c.var.deps.config.trustProxy) {
-    const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim()
-    if (fwd) return fwd.slice(0, 64)
-  }
   // @hono/node-server exposes the Node request on c.env
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
-  return incoming?.socket?.remoteAddress ?? 'unknown'
+  const peer = incoming?.socket?.remoteAddress ?? 'unknown'
+  const hops = c.var.deps.config.trustProxy
+  if (hops > 0) {
+    // several X-Forwarded-For headers arrive joined by commas
+    const chain = (c.req.header('x-forwarded-for') ?? '')
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean)
+    // fewer entries than proxies: the request skipped the outer ones, and the left-most is the nearest known
+    const v = chain[Math.max(0, chain.length - hops)]
+    if (v && isIP(v)) return v
+  }
+  return peer
 }
 
 /** Paths whose POSTs come from other servers, authenticated by their own signatures. */

@@ -54,6 +54,62 @@ export async function recordFailure(sql: Sql | Tx, key: string, rule: ThrottleRu
   return false
 }
 
+export interface Attempt {
+  /** false: refused without checking anything (the key is locked, or its limit is taken by attempts under way) */
+  allowed: boolean
+  lockedUntil: Date | null
+  /** how long this attempt waits before its check */
+  delaySeconds: number
+  /** this attempt's place in the window (1 for the first) */
+  slot: number
+}
+
+/**
+ * Reserves one attempt before the secret is checked, in one statement: the count goes up first, so however
+ * many attempts arrive together, at most `lockAfter` of them are ever checked in a window. The attempt past
+ * the limit locks the key at once. A checked attempt then reports attemptFailed or attemptSucceeded.
+ */
+export async function reserveAttempt(sql: Sql | Tx, key: string, rule: ThrottleRule): Promise<Attempt> {
+  const window = rule.windowMinutes
+  const [row] = await sql<{ failures: number; locked_until: Date | null; locked: boolean }[]>`
+    insert into platform.throttle as t (key, window_start, failures) values (${key}, now(), 1)
+    on conflict (key) do update set
+      failures = case when t.locked_until > now() then t.failures
+                      when t.window_start > now() - make_interval(mins => ${window}) then t.failures + 1 else 1 end,
+      window_start = case when t.locked_until > now() then t.window_start
+                          when t.window_start > now() - make_interval(mins => ${window}) then t.window_start else now() end
+    returning failures, locked_until, coalesce(locked_until > now(), false) as locked`
+  if (!row) throw new Error('throttle: no row')
+  if (row.locked) return { allowed: false, lockedUntil: row.locked_until, delaySeconds: 0, slot: row.failures }
+  if (row.failures > rule.lockAfter) {
+    const lockedUntil = await lock(sql, key, rule)
+    return { allowed: false, lockedUntil, delaySeconds: 0, slot: row.failures }
+  }
+  const before = row.failures - 1
+  const delay = before >= rule.delayAfter ? Math.min(rule.maxDelaySeconds, before - rule.delayAfter + 1) : 0
+  return { allowed: true, lockedUntil: null, delaySeconds: delay, slot: row.failures }
+}
+
+async function lock(sql: Sql | Tx, key: string, rule: ThrottleRule): Promise<Date | null> {
+  const [row] = await sql<{ locked_until: Date }[]>`
+    update platform.throttle set locked_until = now() + make_interval(mins => ${rule.lockMinutes}),
+      failures = 0, window_start = now()
+    where key = ${key} returning locked_until`
+  return row?.locked_until ?? null
+}
+
+/** A reserved attempt failed its check (its slot stays counted); true when it was the one that locked the key. */
+export async function attemptFailed(sql: Sql | Tx, key: string, rule: ThrottleRule, attempt: Attempt) {
+  if (attempt.slot < rule.lockAfter) return false
+  return (await lock(sql, key, rule)) !== null
+}
+
+/** Gives a reserved slot back: an attempt that succeeded, or one refused for another key's sake. */
+export async function releaseAttempt(sql: Sql | Tx, key: string) {
+  await sql`update platform.throttle set failures = greatest(failures - 1, 0)
+            where key = ${key} and (locked_until is null or locked_until <= now())`
+}
+
 export async function clearThrottle(sql: Sql | Tx, key: string) {
   await sql`delete from platform.throttle where key = ${key}`
 }

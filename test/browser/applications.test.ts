@@ -1,12 +1,20 @@
 // Applications in Chromium: a citizen submits an application with an attachment with JavaScript off (form,
 // error state, check your answers, confirmation), the communications' forms, and the office's queue, detail,
-// decision and forms; axe on every page and error state, reflow at 320 px.
+// decision and forms, and the choice it must make for a child the body already knows (decision 0044); axe on
+// every page and error state, reflow at 320 px.
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
+import {
+  addMembership,
+  createAccount,
+  deleteAccounts,
+  randomCf,
+  TEST_PASSWORD,
+  type TestAccount,
+} from '../helpers/accounts.ts'
 import { startServer } from '../helpers/app.ts'
 import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
 import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
@@ -18,6 +26,8 @@ let browser: Browser
 let citizen: TestAccount
 let admin: TestAccount
 let formId = 0
+let stranger: TestAccount
+let knownChildApp = 0
 
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n')
 
@@ -28,6 +38,7 @@ beforeAll(async () => {
   browser = await launchBrowser()
   citizen = await createAccount(db, { givenName: 'Giulia', familyName: 'Verdi' })
   admin = await createAccount(db)
+  stranger = await createAccount(db, { givenName: 'Ettore', familyName: 'Estraneo' })
   await addMembership(db, admin.id, tenant.id, 'admin')
   await withTenant(db.sql, tenant, async (tx) => {
     const [p] = await tx<{ id: number }[]>`
@@ -47,7 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
   await server?.close()
-  await deleteAccounts(db, [citizen, admin])
+  await deleteAccounts(db, [citizen, admin, stranger])
   await dropTestTenant(db, tenant)
   await db.close()
 })
@@ -152,6 +163,51 @@ describe('applications in Chromium', () => {
     expect(await page.title()).toMatch(/^Errore: /)
     await expectAccessible(page)
     await page.goto(`${server.url}/t/${tenant.slug}/ufficio/istanze/moduli/${formId}`)
+    await expectAccessible(page)
+    await context.close()
+  })
+
+  it('a child the body already knows: the office sees her links and must choose, with a reason to link', async () => {
+    // another family's daughter, and a stranger's application naming her codice fiscale (sent now, after the
+    // queue's journey above)
+    await withTenant(db.sql, tenant, async (tx) => {
+      const sara = randomCf()
+      const [other] = await tx<{ id: number }[]>`
+        insert into payers (codice_fiscale, given_name, family_name) values (${randomCf()}, 'Paola', 'Neri') returning id`
+      const [child] = await tx<{ id: number }[]>`
+        insert into pupils (codice_fiscale, given_name, family_name) values (${sara}, 'Sara', 'Neri') returning id`
+      await tx`insert into pupil_payers (pupil_id, payer_id, holder) values (${(child as { id: number }).id}, ${(other as { id: number }).id}, true)`
+      const [a] = await tx<{ id: number }[]>`
+        insert into applications (kind, form_id, service_id, status, account_id, applicant_cf, applicant_given_name,
+          applicant_family_name, child_given_name, child_family_name, child_cf, submitted_at)
+        select 'iscrizione', ${formId}, service_id, 'inviata', ${stranger.id}, ${stranger.codiceFiscale}, 'Ettore',
+          'Estraneo', 'Sara', 'Neri', ${sara}, now()
+        from application_forms where id = ${formId}
+        returning id`
+      knownChildApp = (a as { id: number }).id
+    })
+    const context = await newContext(browser, { js: false })
+    const page = await context.newPage()
+    await login(page, admin)
+    await page.goto(`${server.url}/t/${tenant.slug}/ufficio/istanze/${knownChildApp}`)
+    await expect(page.locator('main').textContent()).resolves.toContain("Già conosciuto dall'ente:")
+    await expect(page.locator('#child-links-caption').textContent()).resolves.toBe('Persone collegate a Sara Neri')
+    await expectAccessible(page)
+    await page.locator('input[name=outcome][value=accolta]').check()
+    await page.getByRole('button', { name: 'Registra la decisione' }).click()
+    expect(await page.title()).toMatch(/^Errore: /)
+    expect(await page.locator('.error-summary a[href="#link"]').count()).toBe(1)
+    await expectAccessible(page)
+    await page.locator('input[name=link][value=collega]').check()
+    await page.getByRole('button', { name: 'Registra la decisione' }).click()
+    expect(await page.locator('.error-summary a[href="#linkReason"]').count()).toBe(1)
+    await expectAccessible(page)
+    await page.fill('#linkReason', 'Tutore nominato dal tribunale, decreto visto allo sportello')
+    await page.getByRole('button', { name: 'Registra la decisione' }).click()
+    await expect(page.locator('.notice--success').textContent()).resolves.toContain('Decisione registrata')
+    await expect(page.locator('main').textContent()).resolves.toContain(
+      'Motivo: Tutore nominato dal tribunale, decreto visto allo sportello',
+    )
     await expectAccessible(page)
     await context.close()
   })

@@ -40,8 +40,9 @@ async function newSession(lang: 'it' | 'en' = 'it') {
     description: 'Trasporto scolastico – secondo quadrimestre',
     payerEmail: null,
     returnUrl,
-    // nobody listens there: delivery fails and is retried later, which these tests do not look at
-    notifyUrl: 'http://127.0.0.1:9/notifiche',
+    // this server's own origin (the sandbox takes no other), at an address that answers 404: delivery fails and is
+    // retried later, which these tests do not look at
+    notifyUrl: `${server.url}/notifiche-di-prova`,
     lang,
   })
   return { ...started, returnUrl, path: new URL(started.redirectUrl).pathname }

@@ -33,6 +33,8 @@ export async function createAccount(
     codiceFiscale?: string
     operator?: boolean
     confirmed?: boolean
+    /** the codice fiscale counts as proved (as after SPID/CIE): the default; false for a bare claim */
+    proved?: boolean
     givenName?: string
     familyName?: string
   } = {},
@@ -41,9 +43,11 @@ export async function createAccount(
   const email = `t${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}@example.it`
   const codiceFiscale = opts.codiceFiscale ?? randomCf()
   const [row] = await db.sql<{ id: number }[]>`
-    insert into platform.accounts (email, password_hash, given_name, family_name, codice_fiscale, email_confirmed_at, operator)
+    insert into platform.accounts (email, password_hash, given_name, family_name, codice_fiscale, email_confirmed_at, operator,
+                                   cf_proved_at, cf_proved_by)
     values (${email}, ${await hash}, ${opts.givenName ?? 'Prova'}, ${opts.familyName ?? 'Utente'}, ${codiceFiscale},
-            ${opts.confirmed === false ? null : new Date()}, ${opts.operator ?? false})
+            ${opts.confirmed === false ? null : new Date()}, ${opts.operator ?? false},
+            ${opts.proved === false ? null : new Date()}, ${opts.proved === false ? null : 'seed'})
     returning id`
   return { id: (row as { id: number }).id, email, codiceFiscale }
 }

@@ -15,7 +15,9 @@ let assets: Assets | undefined
 
 export function testDeps(db: Db, env: Record<string, string> = {}): Deps {
   assets ??= new Assets()
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env })
+  // Test mode has the sandbox provider and /dev/mail off, as production does; the suite switches them on here
+  // (a test of the defaults passes PSP_SANDBOX: '0', DEV_MAIL: '0').
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PSP_SANDBOX: '1', DEV_MAIL: '1', ...env })
   return {
     config,
     provider: createSandboxProvider(config),

@@ -61,6 +61,8 @@ async function startServer() {
     JOBS: 'false',
     LOG_LEVEL: 'warn',
     NODE_ENV: 'development',
+    // DATABASE_URL alone is production: this is the demo on PostgreSQL (its sandbox provider pays)
+    SPORTELLO_DEMO: '1',
   }
   // node itself with tsx as a loader: one process, whose fate the test watches
   const c = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env })

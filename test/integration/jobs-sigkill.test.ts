@@ -112,6 +112,8 @@ beforeAll(async () => {
     PAYMENT_PROVIDER: '',
     LOG_LEVEL: 'warn',
     NODE_ENV: 'development',
+    // DATABASE_URL alone is production: the jobs run as the demo on PostgreSQL would run them
+    SPORTELLO_DEMO: '1',
   }
 }, 120_000)
 

@@ -241,12 +241,12 @@ describe('signing in through the provider', () => {
     expect(await confirmMails(email('nonverificata'))).toBe(1)
   })
 
-  it('links an existing password account with the same codice fiscale and signs in to it', async () => {
+  it('links an existing password account whose codice fiscale was proved and signs in to it', async () => {
     const code = freshCf()
     const [existing] = await db.sql<{ id: number }[]>`
-      insert into platform.accounts (email, password_hash, given_name, family_name, codice_fiscale)
+      insert into platform.accounts (email, password_hash, given_name, family_name, codice_fiscale, cf_proved_at, cf_proved_by)
       values (${email('esistente')}, '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA',
-              'Maria', 'Esposito', ${code})
+              'Maria', 'Esposito', ${code}, now(), 'email_code')
       returning id`
     op.people.set('esistente', {
       // the provider's own spelling and address differ: the account keeps its own
@@ -269,11 +269,76 @@ describe('signing in through the provider', () => {
     expect(none?.n).toBe(0)
   })
 
+  it("gives the verified person the account a stranger registered with her codice fiscale, and ends the stranger's access", async () => {
+    const code = freshCf()
+    // the stranger registers with her codice fiscale and his own address, and signs in with his password
+    const stranger = new Browser()
+    await stranger.request(`${server.url}/registrazione`)
+    const reg = await stranger.request(`${server.url}/registrazione`, {
+      form: {
+        givenName: 'Finto',
+        familyName: 'Titolare',
+        codiceFiscale: code,
+        email: email('estraneo'),
+        password: 'una frase lunga e sicura',
+        passwordConfirm: 'una frase lunga e sicura',
+        terms: 'si',
+        _csrf: stranger.csrf(),
+      },
+    })
+    expect(reg.status).toBe(200)
+    await stranger.request(`${server.url}/accesso`)
+    const login = await stranger.request(`${server.url}/accesso`, {
+      form: { email: email('estraneo'), password: 'una frase lunga e sicura', _csrf: stranger.csrf() },
+    })
+    expect(login.status).toBe(303)
+    const [claim] = await db.sql<{ id: number }[]>`select id from platform.accounts where email = ${email('estraneo')}`
+    // the real person signs in with SPID
+    op.people.set('vera', {
+      fiscal_number: `TINIT-${code}`,
+      given_name: 'Vera',
+      family_name: 'Titolare',
+      email: email('vera'),
+      email_verified: true,
+    })
+    const { url, html } = await signInWith('vera')
+    expect(url).toBe(`${server.url}/area-personale`)
+    expect(html).toContain('Vera')
+    const [a] = await db.sql<{ id: number; email: string; password: boolean; proved: boolean; by: string }[]>`
+      select id, email, password_hash is not null as password, cf_proved_at is not null as proved, cf_proved_by as by
+      from platform.accounts where id = ${claim?.id as number}`
+    expect(a).toEqual({ id: claim?.id, email: email('vera'), password: false, proved: true, by: 'oidc' })
+    // the stranger's session and password are gone, and the mail goes to her now
+    const after = await stranger.request(`${server.url}/area-personale`)
+    expect(after.status).toBe(303)
+    expect(after.headers.get('location')).toContain('/accesso')
+    await stranger.request(`${server.url}/accesso`)
+    const again = await stranger.request(`${server.url}/accesso`, {
+      form: { email: email('estraneo'), password: 'una frase lunga e sicura', _csrf: stranger.csrf() },
+    })
+    expect(again.status).toBe(422)
+  })
+
+  it('asks the verified person for an address when a stranger holds her codice fiscale and the provider sends none', async () => {
+    const code = freshCf()
+    await db.sql`
+      insert into platform.accounts (email, password_hash, given_name, family_name, codice_fiscale)
+      values (${email('usurpatore')}, 'x', 'Finto', 'Titolare', ${code})`
+    op.people.set('senzamail', { fiscal_number: `TINIT-${code}`, given_name: 'Lia', family_name: 'Titolare' })
+    const { html } = await signInWith('senzamail')
+    expect(html).toContain('name="email"')
+    // nothing changed until she gives an address of her own
+    const [a] = await db.sql<{ email: string; password: boolean; proved: boolean }[]>`
+      select email, password_hash is not null as password, cf_proved_at is not null as proved
+      from platform.accounts where codice_fiscale = ${code}`
+    expect(a).toEqual({ email: email('usurpatore'), password: true, proved: false })
+  })
+
   it('refuses an account whose deletion was requested', async () => {
     const code = freshCf()
     await db.sql`
-      insert into platform.accounts (email, given_name, family_name, codice_fiscale, deletion_requested_at)
-      values (${email('cancellata')}, 'Ugo', 'Bassi', ${code}, now())`
+      insert into platform.accounts (email, given_name, family_name, codice_fiscale, deletion_requested_at, cf_proved_at)
+      values (${email('cancellata')}, 'Ugo', 'Bassi', ${code}, now(), now())`
     op.people.set('cancellata', { fiscal_number: `TINIT-${code}`, given_name: 'Ugo', family_name: 'Bassi' })
     const { res, html, b } = await signInWith('cancellata')
     expect(res.status).toBe(403)

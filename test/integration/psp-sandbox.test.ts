@@ -43,7 +43,8 @@ async function startListener(): Promise<Listener> {
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
-      res.writeHead(answers.shift() ?? 200).end()
+      // an address that always fails, for the give-up test (the sandbox posts only to this server's origin)
+      res.writeHead(req.url?.endsWith('/sempre-500') ? 500 : (answers.shift() ?? 200)).end()
     })
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
@@ -75,7 +76,7 @@ function startRequest(overrides: Partial<StartRequest> = {}): StartRequest {
     amountCents: 12_345,
     description: 'Mensa scolastica – ottobre',
     payerEmail: 'famiglia@example.org',
-    returnUrl: `http://localhost:3000/t/prova/pagamenti/${seq}/esito`,
+    returnUrl: `${deps.config.baseUrl}/t/prova/pagamenti/${seq}/esito`,
     notifyUrl: hook.url,
     lang: 'it',
     ...overrides,
@@ -139,10 +140,11 @@ async function pay(ref: string, fields: Record<string, string>) {
 
 beforeAll(async () => {
   db = await openTestDb()
-  ;({ app, deps } = testApp(db))
+  hook = await startListener()
+  // The sandbox takes only this server's own addresses: the merchant's notify listener stands for this server.
+  ;({ app, deps } = testApp(db, { BASE_URL: new URL(hook.url).origin }))
   // The provider client talks HTTP to the app itself, through app.request instead of a socket.
   provider = createSandboxProvider(deps.config, (input, init) => Promise.resolve(app.request(input, init)))
-  hook = await startListener()
 })
 
 afterAll(async () => {
@@ -477,7 +479,7 @@ describe('sandbox PSP outcomes and notifications', () => {
 
   it(`gives up after ${MAX_ATTEMPTS} attempts`, async () => {
     const { providerRef } = await provider.start(
-      startRequest({ notifyUrl: 'http://127.0.0.1:9/notifiche/sandbox' }), // discard port: refused
+      startRequest({ notifyUrl: `${new URL(hook.url).origin}/notifiche/sempre-500` }),
     )
     await pay(providerRef, card('4242424242424242'))
     await until(async () => (await session(providerRef)).attempts === 1)

@@ -26,6 +26,8 @@ const env = {
   JOBS: 'false',
   LOG_LEVEL: 'warn',
   NODE_ENV: 'development',
+  // DATABASE_URL alone is production: this is the demo on PostgreSQL (its sandbox provider pays)
+  SPORTELLO_DEMO: '1',
 }
 
 let db: Db

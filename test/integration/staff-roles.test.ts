@@ -7,6 +7,7 @@ import { addMembership, createAccount, deleteAccounts, signedIn, type TestAccoun
 import { testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
 import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { linkIn } from '../helpers/smtp.ts'
 
 let db: Db
 let app: ReturnType<typeof createApp>
@@ -70,6 +71,18 @@ const ROUTES: Route[] = [
     allowed: ['admin'],
   },
   { method: 'POST', path: () => `/t/${x.slug}/ufficio/membri/999999999/rimuovi`, form: () => ({}), allowed: ['admin'] },
+  {
+    method: 'POST',
+    path: () => `/t/${x.slug}/ufficio/membri/inviti/999999999/invia`,
+    form: () => ({}),
+    allowed: ['admin'],
+  },
+  {
+    method: 'POST',
+    path: () => `/t/${x.slug}/ufficio/membri/inviti/999999999/ritira`,
+    form: () => ({}),
+    allowed: ['admin'],
+  },
   { method: 'GET', path: () => '/piattaforma', allowed: ['operatorePiattaforma'] },
 ]
 
@@ -109,13 +122,24 @@ describe('staff route matrix', () => {
     expect(html).not.toContain((accounts.admin as TestAccount).email)
   })
 
-  it('an admin adds, re-roles and removes a member; the last admin cannot be removed', async () => {
+  it('an admin invites, re-roles and removes a member; the last admin cannot be removed', async () => {
     const admin = await clientFor('admin')
     const someone = await createAccount(db)
     await admin.get(`/t/${x.slug}/ufficio/membri`)
     expect((await admin.post(`/t/${x.slug}/ufficio/membri`, { email: someone.email, role: 'operatore' })).status).toBe(
       303,
     )
+    // an invitation, not a membership: the person accepts it, signed in (test/integration/invitations.test.ts)
+    const isMember = async () =>
+      (await db.sql`select 1 from platform.memberships where tenant_id = ${x.id} and account_id = ${someone.id}`).length
+    expect(await isMember()).toBe(0)
+    const [mail] = await db.sql<{ text_body: string }[]>`
+      select text_body from platform.outbox where to_address = ${someone.email} order by id desc limit 1`
+    const link = linkIn(mail?.text_body ?? '', '/invito/')
+    const invited = await signedIn(app, someone)
+    await invited.get(link)
+    expect((await invited.post(link, {})).status).toBe(303)
+    expect(await isMember()).toBe(1)
     await admin.get(`/t/${x.slug}/ufficio/membri`)
     const dup = await admin.post(`/t/${x.slug}/ufficio/membri`, { email: someone.email, role: 'operatore' })
     expect(dup.status).toBe(422)

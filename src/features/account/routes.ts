@@ -4,9 +4,10 @@ import { setCookie } from 'hono/cookie'
 import { formatDateTime } from '../../platform/dates.ts'
 import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
 import { type Env, safeReturnPath } from '../../platform/http.ts'
+import { catalogueKeys } from '../../platform/i18n.ts'
 import { render } from '../../platform/render.ts'
 import { clientIp, endSession, requireUser, revokeSessions, startSession } from '../../platform/session.ts'
-import { checkThrottle, clearThrottle, RULES, recordFailure, sleep } from '../../platform/throttle.ts'
+import { attemptFailed, clearThrottle, RULES, releaseAttempt, reserveAttempt, sleep } from '../../platform/throttle.ts'
 import { oidcButtons } from '../oidc/buttons.ts'
 import {
   changePasswordSchema,
@@ -24,6 +25,7 @@ import {
   confirmEmail,
   confirmEmailChange,
   findForLogin,
+  freshSignIn,
   loadProfile,
   register,
   requestDeletion,
@@ -35,16 +37,28 @@ import {
 
 export const accountRoutes = new Hono<Env>()
 
+/** The profile's "saved" notices: any other `salvato` in the address shows none (and is no error). */
+const PROFILE_NOTICES = new Set(
+  catalogueKeys()
+    .it.filter((k) => k.startsWith('account.profile.saved.'))
+    .map((k) => k.slice('account.profile.saved.'.length)),
+)
+const savedNotice = (v: string | undefined) => (v && PROFILE_NOTICES.has(v) ? v : undefined)
+
 /** Counts a request against per-IP (and per-email) limits; returns the page to show when over them. */
 async function overRequestLimit(c: Context<Env>, kind: string, email?: string): Promise<boolean> {
   const sql = c.var.deps.db.sql
   const keys: [string, (typeof RULES)[keyof typeof RULES]][] = [[`${kind}:ip:${clientIp(c)}`, RULES.requestsIp]]
   if (email) keys.push([`${kind}:email:${email}`, RULES.requestsEmail])
+  // counted before anything is done, so requests arriving together cannot pass the limit
+  const taken: string[] = []
   for (const [key, rule] of keys) {
-    const state = await checkThrottle(sql, key, rule)
-    if (state.locked) return true
+    if (!(await reserveAttempt(sql, key, rule)).allowed) {
+      for (const k of taken) await releaseAttempt(sql, k)
+      return true
+    }
+    taken.push(key)
   }
-  for (const [key, rule] of keys) await recordFailure(sql, key, rule)
   return false
 }
 
@@ -127,35 +141,49 @@ accountRoutes.post('/accesso', async (c) => {
   const { email, password } = parsed.data
   const accountKey = `login:email:${email}`
   const ipKey = `login:ip:${clientIp(c)}`
+  // every attempt takes its place in the count before the password is checked, so that however many arrive
+  // together, no more than the limit are ever checked
   const [byAccount, byIp] = await Promise.all([
-    checkThrottle(db.sql, accountKey, RULES.loginAccount),
-    checkThrottle(db.sql, ipKey, RULES.loginIp),
+    reserveAttempt(db.sql, accountKey, RULES.loginAccount),
+    reserveAttempt(db.sql, ipKey, RULES.loginIp),
   ])
-  const locked = byAccount.locked ? byAccount : byIp.locked ? byIp : null
-  if (locked?.lockedUntil) {
-    const errors = fieldError(t, 'email', 'account.login.locked', {
-      time: formatDateTime(locked.lockedUntil).split(', ')[1] ?? '',
-    })
-    return render(c, 'account/login', { title: t('account.login.title'), values: { email }, errors, torna }, 429)
+  const refused = !byAccount.allowed ? byAccount : !byIp.allowed ? byIp : null
+  if (refused) {
+    // nothing was checked: the other key's place is given back
+    if (byAccount.allowed) await releaseAttempt(db.sql, accountKey)
+    if (byIp.allowed) await releaseAttempt(db.sql, ipKey)
+    const errors = refused.lockedUntil
+      ? fieldError(t, 'email', 'account.login.locked', {
+          time: formatDateTime(refused.lockedUntil).split(', ')[1] ?? '',
+        })
+      : fieldError(t, 'email', 'account.login.lockedNow', { minutes: String(RULES.loginAccount.lockMinutes) })
+    // the lock is on the password only: SPID/CIE and the reset link stay open to the owner
+    return render(
+      c,
+      'account/login',
+      { title: t('account.login.title'), values: { email }, errors, torna, oidc: oidcButtons(c, torna) },
+      429,
+    )
   }
   const delay = Math.max(byAccount.delaySeconds, byIp.delaySeconds)
   if (delay > 0) await sleep(delay)
   const account = await findForLogin(db.sql, email)
   const ok = await checkPassword(db.sql, account, password)
   if (!ok || !account) {
-    const lockedNow = await recordFailure(db.sql, accountKey, RULES.loginAccount)
-    await recordFailure(db.sql, ipKey, RULES.loginIp)
+    const lockedNow = await attemptFailed(db.sql, accountKey, RULES.loginAccount, byAccount)
+    await attemptFailed(db.sql, ipKey, RULES.loginIp, byIp)
     const errors = lockedNow
       ? fieldError(t, 'email', 'account.login.lockedNow', { minutes: String(RULES.loginAccount.lockMinutes) })
       : fieldError(t, 'email', 'account.login.wrong')
     return render(
       c,
       'account/login',
-      { title: t('account.login.title'), values: { email }, errors, torna },
+      { title: t('account.login.title'), values: { email }, errors, torna, oidc: oidcButtons(c, torna) },
       lockedNow ? 429 : 422,
     )
   }
   await clearThrottle(db.sql, accountKey)
+  await releaseAttempt(db.sql, ipKey)
   await startSession(c, db.sql, account.id)
   setCookie(c, 'lang', account.lang, {
     path: '/',
@@ -254,7 +282,7 @@ accountRoutes.get('/profilo', async (c) => {
   return render(c, 'account/profile', {
     title: c.var.t('account.profile.title'),
     profile,
-    saved: c.req.query('salvato'),
+    saved: savedNotice(c.req.query('salvato')),
   })
 })
 
@@ -268,26 +296,61 @@ accountRoutes.get('/profilo/modifica', async (c) => {
     lang: profile.lang,
     reminders: profile.reminders ? 'si' : '',
   }
-  return render(c, 'account/profile-edit', { title: c.var.t('account.profileEdit.title'), values })
+  return render(c, 'account/profile-edit', {
+    title: c.var.t('account.profileEdit.title'),
+    values,
+    hasPassword: profile.hasPassword,
+  })
 })
 
 accountRoutes.post('/profilo/modifica', async (c) => {
   const t = c.var.t
-  const user = c.var.user as { accountId: number }
-  const parsed = parseWith(profileSchema, await formValues(c), t, ['email', 'phone', 'address', 'lang', 'reminders'])
-  if (!parsed.ok) {
-    return render(
+  const user = c.var.user as { accountId: number; sessionId: number }
+  const { db } = c.var.deps
+  const order = ['email', 'currentPassword', 'phone', 'address', 'lang', 'reminders']
+  const parsed = parseWith(profileSchema, await formValues(c), t, order)
+  const profile = await loadProfile(db.sql, user.accountId)
+  if (!profile) return c.redirect('/accesso', 303)
+  const again = (errors: NonNullable<ReturnType<typeof fieldError>>, values: Record<string, unknown>) =>
+    render(
       c,
       'account/profile-edit',
-      { title: t('account.profileEdit.title'), values: parsed.values, errors: parsed.errors },
+      {
+        title: t('account.profileEdit.title'),
+        values: { ...values, currentPassword: '' },
+        errors,
+        hasPassword: profile.hasPassword,
+      },
       422,
     )
+  if (!parsed.ok) return again(parsed.errors, parsed.values)
+  // A new address is where every link (a password reset too) will go: changing it needs the password, or a
+  // fresh SPID/CIE sign-in for an account without one (docs/security.md).
+  if (parsed.data.email !== profile.email.toLowerCase()) {
+    const values = { ...parsed.data, reminders: parsed.data.reminders ? 'si' : '' }
+    if (profile.hasPassword) {
+      if (!parsed.data.currentPassword)
+        return again(fieldError(t, 'currentPassword', 'account.errors.currentForEmail'), values)
+      // the attempt is counted before the password is checked (as at sign-in), so guesses in parallel gain nothing
+      const key = `password:account:${user.accountId}`
+      const attempt = await reserveAttempt(db.sql, key, RULES.loginAccount)
+      if (!attempt.allowed) return tooMany(c)
+      const account = await findForLogin(db.sql, profile.email.toLowerCase())
+      if (!(await checkPassword(db.sql, account, parsed.data.currentPassword))) {
+        await attemptFailed(db.sql, key, RULES.loginAccount, attempt)
+        return again(fieldError(t, 'currentPassword', 'account.errors.currentWrong'), values)
+      }
+      await releaseAttempt(db.sql, key)
+    } else if (!(await freshSignIn(db.sql, user.sessionId))) {
+      return again(fieldError(t, 'email', 'account.errors.emailNeedsFreshSignIn'), values)
+    }
   }
   const { emailChangeRequested } = await updateProfile(
-    c.var.deps.db.sql,
+    db.sql,
     c.var.deps.config,
     user.accountId,
     parsed.data,
+    user.sessionId,
   )
   c.var.deps.kickMail()
   setCookie(c, 'lang', parsed.data.lang, {
@@ -301,7 +364,12 @@ accountRoutes.post('/profilo/modifica', async (c) => {
 })
 
 accountRoutes.get('/profilo/email/:token', async (c) => {
-  const result = await confirmEmailChange(c.var.deps.db.sql, c.var.deps.config, c.req.param('token'))
+  const result = await confirmEmailChange(
+    c.var.deps.db.sql,
+    c.var.deps.config,
+    c.req.param('token'),
+    c.var.user ?? null,
+  )
   if (result === 'ok') return c.redirect('/profilo?salvato=email-confermata', 303)
   return render(
     c,
@@ -324,11 +392,11 @@ accountRoutes.post('/profilo/password', async (c) => {
   if (!parsed.ok)
     return render(c, 'account/password', { title: t('account.password.title'), values: {}, errors: parsed.errors }, 422)
   const key = `password:account:${user.accountId}`
-  const state = await checkThrottle(db.sql, key, RULES.loginAccount)
-  if (state.locked) return tooMany(c)
+  const attempt = await reserveAttempt(db.sql, key, RULES.loginAccount)
+  if (!attempt.allowed) return tooMany(c)
   const account = await findForLogin(db.sql, user.email.toLowerCase())
   if (!(await checkPassword(db.sql, account, parsed.data.currentPassword))) {
-    await recordFailure(db.sql, key, RULES.loginAccount)
+    await attemptFailed(db.sql, key, RULES.loginAccount, attempt)
     return render(
       c,
       'account/password',
@@ -340,6 +408,7 @@ accountRoutes.post('/profilo/password', async (c) => {
       422,
     )
   }
+  await releaseAttempt(db.sql, key)
   await changePassword(db.sql, config, user.accountId, user.sessionId, parsed.data.password)
   // a privilege-changing event: the session token is rotated
   await startSession(c, db.sql, user.accountId)

@@ -100,6 +100,8 @@ export const profileSchema = z.object({
     .literal('si')
     .optional()
     .transform((v) => v === 'si'),
+  // asked for only when the address changes (checked by the route, which knows the current address)
+  currentPassword: z.string().max(1024, 'account.errors.currentWrong').optional().default(''),
 })
 
 export const deleteSchema = z.object({

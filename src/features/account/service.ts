@@ -5,6 +5,7 @@ import type { Sql, Tx } from '../../platform/db.ts'
 import type { Lang } from '../../platform/i18n.ts'
 import { composeMail, enqueueMail } from '../../platform/mail.ts'
 import { revokeSessions } from '../../platform/session.ts'
+import { clearThrottle } from '../../platform/throttle.ts'
 import { hashToken, newToken } from '../../platform/tokens.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
 
@@ -68,9 +69,12 @@ export interface Registration {
 export async function register(sql: Sql, config: Config, input: Registration, lang: Lang): Promise<void> {
   const hash = await hashPassword(input.password)
   await sql.begin(async (tx) => {
+    // A codice fiscale is only a claim until proved: an unproved account holding the same one reserves nothing and
+    // hears nothing of this registration; the owner of a proved one is told, as the owner of the address is.
     const existing = await tx<{ id: number; email: string; lang: Lang; by: 'email' | 'cf' }[]>`
       select id, email, lang, case when lower(email) = ${input.email} then 'email' else 'cf' end as by
-      from platform.accounts where lower(email) = ${input.email} or codice_fiscale = ${input.codiceFiscale}`
+      from platform.accounts
+      where lower(email) = ${input.email} or (codice_fiscale = ${input.codiceFiscale} and cf_proved_at is not null)`
     if (existing.length) {
       for (const owner of existing) {
         await enqueueMail(
@@ -193,6 +197,8 @@ export async function resetPassword(
       update platform.accounts set password_hash = ${hash}, email_confirmed_at = coalesce(email_confirmed_at, now()), updated_at = now()
       where id = ${r.accountId} returning email, lang, given_name`
     await revokeSessions(tx, r.accountId)
+    // the link proved the mailbox: strangers' wrong guesses no longer keep its owner out (their lock is lifted)
+    if (a) await clearThrottle(tx, `login:email:${a.email.toLowerCase()}`)
     if (a)
       await enqueueMail(
         tx,
@@ -239,6 +245,8 @@ export interface Profile {
   lang: Lang
   reminders: boolean
   hasPassword: boolean
+  cfProved: boolean
+  cfProvedBy: string | null
   tenants: { slug: string; name: string }[]
   staffOf: { slug: string; name: string; role: string }[]
 }
@@ -257,17 +265,21 @@ export async function loadProfile(sql: Sql, accountId: number): Promise<Profile 
       lang: Lang
       reminders: boolean
       has_password: boolean
+      cf_proved: boolean
+      cf_proved_by: string | null
       tenants: { slug: string; name: string }[]
       staff: { slug: string; name: string; role: string }[]
     }[]
   >`
     select a.email, a.email_confirmed_at is not null as confirmed, a.given_name, a.family_name, a.codice_fiscale,
       a.phone, a.address, a.lang, a.reminders, a.password_hash is not null as has_password,
+      a.cf_proved_at is not null as cf_proved, a.cf_proved_by,
       (select new_email from platform.email_tokens e where e.account_id = a.id and e.purpose = 'email_change'
          and e.used_at is null and e.expires_at > now() order by e.created_at desc limit 1) as pending,
       coalesce((select json_agg(json_build_object('slug', t.slug, 'name', t.name) order by t.name)
          from platform.payer_index pi join platform.tenants t on t.id = pi.tenant_id
-         where pi.codice_fiscale = a.codice_fiscale and t.status in ('active', 'suspended')), '[]') as tenants,
+         where pi.codice_fiscale = a.codice_fiscale and a.cf_proved_at is not null
+           and t.status in ('active', 'suspended')), '[]') as tenants,
       coalesce((select json_agg(json_build_object('slug', t.slug, 'name', t.name, 'role', m.role) order by t.name)
          from platform.memberships m join platform.tenants t on t.id = m.tenant_id
          where m.account_id = a.id and t.status <> 'deleted'), '[]') as staff
@@ -285,6 +297,8 @@ export async function loadProfile(sql: Sql, accountId: number): Promise<Profile 
     lang: a.lang,
     reminders: a.reminders,
     hasPassword: a.has_password,
+    cfProved: a.cf_proved,
+    cfProvedBy: a.cf_proved_by,
     tenants: a.tenants,
     staffOf: a.staff,
   }
@@ -296,6 +310,7 @@ export async function updateProfile(
   config: Config,
   accountId: number,
   input: { email: string; phone: string; address: string; lang: Lang; reminders: boolean },
+  sessionId?: number,
 ): Promise<{ emailChangeRequested: boolean }> {
   return sql.begin(async (tx) => {
     const [a] = await tx<{ email: string; given_name: string }[]>`
@@ -303,6 +318,8 @@ export async function updateProfile(
         reminders = ${input.reminders}, updated_at = now()
       where id = ${accountId} returning email, given_name`
     if (!a || a.email.toLowerCase() === input.email) return { emailChangeRequested: false }
+    // the holder proved it is them (password or fresh sign-in): every other session ends now
+    await revokeSessions(tx, accountId, sessionId)
     const [taken] = await tx`select 1 from platform.accounts where lower(email) = ${input.email}`
     if (taken) {
       // as at registration, the visitor learns nothing: the owner of that address is told instead
@@ -330,10 +347,18 @@ export async function updateProfile(
   }) as Promise<{ emailChangeRequested: boolean }>
 }
 
+/** A session started within the last ten minutes (an account without a password signs in only by SPID/CIE). */
+export async function freshSignIn(sql: Sql, sessionId: number): Promise<boolean> {
+  const [s] = await sql<{ fresh: boolean }[]>`
+    select created_at > now() - interval '10 minutes' as fresh from platform.sessions where id = ${sessionId}`
+  return s?.fresh === true
+}
+
 export async function confirmEmailChange(
   sql: Sql,
   config: Config,
   token: string,
+  current: { accountId: number; sessionId: number } | null = null,
 ): Promise<TokenCheck['status'] | 'taken'> {
   return sql.begin(async (tx) => {
     const r = await consumeEmailToken(tx, config, token, 'email_change')
@@ -342,6 +367,9 @@ export async function confirmEmailChange(
       await tx`select 1 from platform.accounts where lower(email) = ${r.newEmail} and id <> ${r.accountId}`
     if (taken) return 'taken'
     await tx`update platform.accounts set email = ${r.newEmail}, email_confirmed_at = now(), updated_at = now() where id = ${r.accountId}`
+    // links sent to the old address (a reset) no longer count; sessions other than the one confirming end
+    await tx`update platform.email_tokens set used_at = now() where account_id = ${r.accountId} and used_at is null`
+    await revokeSessions(tx, r.accountId, current?.accountId === r.accountId ? current.sessionId : undefined)
     return 'ok'
   }) as Promise<TokenCheck['status'] | 'taken'>
 }

@@ -1,6 +1,7 @@
-// What an accepted application does: the child becomes a pupil of the tenant linked to the applicant (who
-// becomes a payer the tenant bills), then the pupil is enrolled — in the canteen through the canteen feature's
-// enrollInCanteen, in any other service in service_enrollments. See decision 0042.
+// What an accepted application does: a child new to the body becomes a pupil linked to the applicant (who
+// becomes a payer the tenant bills); a child the body knows is linked to the applicant only when the office
+// chooses it; then the pupil is enrolled — in the canteen through the canteen feature's enrollInCanteen, in any
+// other service in service_enrollments. See decisions 0042 and 0044.
 import type { Tx } from '../../platform/db.ts'
 
 export interface Applicant {
@@ -22,26 +23,34 @@ export async function ensurePayer(tx: Tx, tenantId: number, a: Applicant): Promi
   return (row as { id: number }).id
 }
 
-/** The child as a pupil (found by codice fiscale, or created). */
-export async function ensurePupil(
+/**
+ * A child new to the body as a pupil; null when a pupil with that codice fiscale exists (it appeared since the
+ * office looked: never taken over here, see knownChild and decision 0044).
+ */
+export async function createPupil(
   tx: Tx,
   child: { givenName: string; familyName: string; codiceFiscale: string },
-): Promise<number> {
+): Promise<number | null> {
   const [row] = await tx<{ id: number }[]>`
     insert into pupils (codice_fiscale, given_name, family_name)
     values (${child.codiceFiscale}, ${child.givenName}, ${child.familyName})
-    on conflict (codice_fiscale) do update set codice_fiscale = excluded.codice_fiscale
+    on conflict (codice_fiscale) do nothing
     returning id`
-  return (row as { id: number }).id
+  return row?.id ?? null
 }
 
-/** Links the pupil to the payer; the payer holds the notices when the pupil has no holder yet. */
-export async function linkPupil(tx: Tx, pupilId: number, payerId: number): Promise<void> {
-  await tx`
+/**
+ * Links the pupil to the payer as a parent or guardian; the payer holds the notices when the pupil has no
+ * holder yet. Returns whether the payer holds them.
+ */
+export async function linkPupil(tx: Tx, pupilId: number, payerId: number): Promise<boolean> {
+  const [row] = await tx<{ holder: boolean }[]>`
     insert into pupil_payers (pupil_id, payer_id, relation, holder)
     values (${pupilId}, ${payerId}, 'genitore',
             not exists (select 1 from pupil_payers where pupil_id = ${pupilId} and holder))
-    on conflict (pupil_id, payer_id) do nothing`
+    on conflict (pupil_id, payer_id) do nothing
+    returning holder`
+  return row?.holder ?? false
 }
 
 export interface ServiceEnrollment {

@@ -3,6 +3,8 @@
 import type { Tx } from '../../platform/db.ts'
 import type { Answers, Choice, FormField, Kind, Status } from './schema.ts'
 
+export type ChildLink = 'nuovo' | 'gia_collegato' | 'collegato' | 'non_collegato'
+
 export interface ApplicationRow {
   id: number
   kind: Kind
@@ -28,6 +30,9 @@ export interface ApplicationRow {
   assigned_name: string | null
   decided_by_name: string | null
   effect: string | null
+  /** for an accepted enrollment: what acceptance did between the applicant and the child (decision 0044) */
+  child_link: ChildLink | null
+  child_link_reason: string | null
   created_at: Date
   submitted_at: Date | null
   taken_at: Date | null
@@ -37,14 +42,26 @@ export interface ApplicationRow {
   attachment_size: number | null
 }
 
-function select(tx: Tx) {
+/**
+ * The application with its form, service and pupil. The citizen reads the pupil's name only while the body
+ * links them to that pupil: an enrollment accepted without linking them shows the child as they typed it.
+ */
+function select(tx: Tx, forCitizen = false) {
+  const pupilName = tx`pu.given_name || ' ' || pu.family_name`
   return tx`
     select a.id, a.kind, a.form_id, f.title as form_title, f.fields as form_fields, f.open as form_open,
       a.service_id, s.name as service_name, s.kind as service_kind, a.status, a.account_id, a.applicant_cf,
       a.applicant_given_name, a.applicant_family_name, a.pupil_id,
-      pu.given_name || ' ' || pu.family_name as pupil_name,
+      ${
+        forCitizen
+          ? tx`case when exists (select 1 from pupil_payers pp join payers p on p.id = pp.payer_id
+                                 where pp.pupil_id = a.pupil_id and p.codice_fiscale = a.applicant_cf)
+                then ${pupilName} end`
+          : pupilName
+      } as pupil_name,
       a.child_given_name, a.child_family_name, a.child_cf, a.answers, a.office_message, a.assigned_name,
-      a.decided_by_name, a.effect, a.created_at, a.submitted_at, a.taken_at, a.decided_at,
+      a.decided_by_name, a.effect, a.child_link, a.child_link_reason, a.created_at, a.submitted_at, a.taken_at,
+      a.decided_at,
       att.file_name as attachment_name, att.content_type as attachment_type, att.size_bytes as attachment_size
     from applications a
       left join application_forms f on f.id = a.form_id
@@ -55,12 +72,12 @@ function select(tx: Tx) {
 
 /** The citizen's applications and communications in this tenant, newest first. */
 export function citizenApplications(tx: Tx, cf: string) {
-  return tx<ApplicationRow[]>`${select(tx)} where a.applicant_cf = ${cf} order by a.created_at desc, a.id desc`
+  return tx<ApplicationRow[]>`${select(tx, true)} where a.applicant_cf = ${cf} order by a.created_at desc, a.id desc`
 }
 
 /** One of the citizen's own, or null (another family's is not found). */
 export async function citizenApplication(tx: Tx, cf: string, id: number): Promise<ApplicationRow | null> {
-  const [row] = await tx<ApplicationRow[]>`${select(tx)} where a.id = ${id} and a.applicant_cf = ${cf}`
+  const [row] = await tx<ApplicationRow[]>`${select(tx, true)} where a.id = ${id} and a.applicant_cf = ${cf}`
   return row ?? null
 }
 
@@ -180,6 +197,48 @@ export function citizenPupils(tx: Tx, cf: string) {
     from pupils pu join pupil_payers pp on pp.pupil_id = pu.id join payers p on p.id = pp.payer_id
     where p.codice_fiscale = ${cf}
     order by name, pu.id`
+}
+
+export interface ChildLinkRow {
+  payer_id: number
+  name: string
+  codice_fiscale: string
+  relation: 'genitore' | 'tutore' | 'delegato'
+  holder: boolean
+}
+
+export interface KnownChild {
+  id: number
+  name: string
+  codice_fiscale: string | null
+  /** the payers (parents, guardians, delegates) the body links to the child, the holder of the notices first */
+  links: ChildLinkRow[]
+  /** the applicant is one of them */
+  applicantLinked: boolean
+}
+
+/**
+ * The pupil an enrollment application is about when the body already knows it: the pupil the applicant chose,
+ * or the one with the codice fiscale they typed; null for a child new to the body. With `lock`, the pupil row
+ * is locked, as every change of its links does first (backoffice/people.ts).
+ */
+export async function knownChild(
+  tx: Tx,
+  app: Pick<ApplicationRow, 'pupil_id' | 'child_cf' | 'applicant_cf'>,
+  lock = false,
+): Promise<KnownChild | null> {
+  if (!app.pupil_id && !app.child_cf) return null
+  const [pupil] = await tx<{ id: number; name: string; codice_fiscale: string | null }[]>`
+    select id, given_name || ' ' || family_name as name, codice_fiscale from pupils
+    where ${app.pupil_id ? tx`id = ${app.pupil_id}` : tx`codice_fiscale = ${app.child_cf}`}
+    ${lock ? tx`for update` : tx``}`
+  if (!pupil) return null
+  const links = await tx<ChildLinkRow[]>`
+    select pp.payer_id, p.given_name || ' ' || p.family_name as name, p.codice_fiscale, pp.relation, pp.holder
+    from pupil_payers pp join payers p on p.id = pp.payer_id
+    where pp.pupil_id = ${pupil.id}
+    order by pp.holder desc, p.family_name, p.given_name, p.id`
+  return { ...pupil, links, applicantLinked: links.some((l) => l.codice_fiscale === app.applicant_cf) }
 }
 
 /** Services a communication may be about: canteen and transport for a suspension, any for a rating. */

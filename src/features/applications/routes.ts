@@ -10,6 +10,7 @@ import type { Env, SessionUser } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
 import { requireUser } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
+import { requireProvedCf } from '../account/proof-routes.ts'
 import { contentDisposition, declaredTooBig, MB, readUpload, type Upload } from '../tenant-docs/files.ts'
 import { loadChoices } from './catalog.ts'
 import { describe } from './mail.ts'
@@ -43,8 +44,9 @@ import { createDraft, deleteDraft, submitDraft, updateDraft } from './service.ts
 
 export const applicationRoutes = new Hono<Env>()
 
-applicationRoutes.use('/t/:tenant/istanze', requireUser)
-applicationRoutes.use('/t/:tenant/istanze/*', requireUser)
+// applications are filed and found under a proved codice fiscale only (an unproved one is '' and is told how)
+applicationRoutes.use('/t/:tenant/istanze', requireUser, requireProvedCf)
+applicationRoutes.use('/t/:tenant/istanze/*', requireUser, requireProvedCf)
 
 function tenantOf(c: Context<Env>): Tenant {
   const t = c.var.tenant

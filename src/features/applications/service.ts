@@ -9,9 +9,9 @@ import type { SessionUser } from '../../platform/http.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { enrollInCanteen } from '../canteen/service.ts'
 import { safeFileName, sha256, type Upload } from '../tenant-docs/files.ts'
-import { enrollInService, ensurePayer, ensurePupil, linkPupil } from './enroll.ts'
+import { createPupil, enrollInService, ensurePayer, linkPupil } from './enroll.ts'
 import { decisionMail, queueMail } from './mail.ts'
-import { type ApplicationRow, staffApplication } from './queries.ts'
+import { type ApplicationRow, type ChildLink, knownChild, staffApplication } from './queries.ts'
 import type { Kind, Parsed } from './schema.ts'
 
 export interface DraftInput {
@@ -116,6 +116,11 @@ export interface Decision {
   message: string
   /** for an application to a service, what the enrollment uses */
   enrollment: { startDate: string; classId: number | null; tariffId: number | null } | null
+  /**
+   * For an enrollment naming a child the body knows and does not link to the applicant, the office's explicit
+   * choice: link the applicant (with the reason it writes) or accept without linking them. Null otherwise.
+   */
+  link: { linkApplicant: true; reason: string } | { linkApplicant: false } | null
 }
 
 export interface DecisionResult {
@@ -139,7 +144,8 @@ export async function decide(
   if (!app) throw new NotFound()
   if (app.status !== 'inviata' && app.status !== 'in_lavorazione')
     throw new Conflict('applications.errors.alreadyDecided')
-  const effect = d.outcome === 'accolta' ? await applyAcceptance(tx, tenant, actor, app, d) : null
+  const accepted = d.outcome === 'accolta' ? await applyAcceptance(tx, tenant, actor, app, d) : null
+  const effect = accepted?.effect ?? null
   await tx`
     update applications set status = ${d.outcome}, office_message = ${d.message || null}, decided_at = now(),
       decided_by_name = ${actor.name}, effect = ${effect},
@@ -151,20 +157,38 @@ export async function decide(
     entity: 'application',
     entityId: id,
     before: { status: app.status },
-    after: { status: d.outcome, message: d.message || null, effect },
+    after: {
+      status: d.outcome,
+      message: d.message || null,
+      effect,
+      ...(accepted?.childLink ? { childLink: accepted.childLink } : {}),
+    },
+    reason: accepted?.linkReason ?? null,
   })
   const mailQueued = await queueDecisionMail(tx, tenant, app, d, opts.baseUrl)
   return { effect, mailQueued }
 }
 
-async function applyAcceptance(tx: Tx, tenant: Tenant, actor: Actor, app: ApplicationRow, d: Decision) {
+interface Accepted {
+  effect: string | null
+  childLink?: ChildLink
+  linkReason?: string | null
+}
+
+async function applyAcceptance(
+  tx: Tx,
+  tenant: Tenant,
+  actor: Actor,
+  app: ApplicationRow,
+  d: Decision,
+): Promise<Accepted | null> {
   if (app.kind === 'iscrizione') return enroll(tx, tenant, actor, app, d)
   if (app.kind === 'indirizzo') {
     const a = app.answers
     const address = `${a.street ?? ''}, ${a.postalCode ?? ''} ${a.city ?? ''}`.trim()
     const [before] = await tx<{ id: number; address: string | null }[]>`
       select id, address from payers where codice_fiscale = ${app.applicant_cf} for update`
-    if (!before) return null
+    if (!before) return { effect: null }
     await tx`update payers set address = ${address} where id = ${before.id}`
     await audit(tx, actor, {
       action: 'applications.address',
@@ -174,31 +198,69 @@ async function applyAcceptance(tx: Tx, tenant: Tenant, actor: Actor, app: Applic
       after: { address },
       reason: `istanza ${app.id}`,
     })
-    return 'indirizzo'
+    return { effect: 'indirizzo' }
   }
   // suspensions, diets and ratings are taken note of: the office acts on them in the service concerned
-  return null
+  return { effect: null }
 }
 
-async function enroll(tx: Tx, tenant: Tenant, actor: Actor, app: ApplicationRow, d: Decision): Promise<string> {
-  const [account] = await tx<{ email: string }[]>`select email from platform.accounts where id = ${app.account_id}`
-  const payerId = await ensurePayer(tx, tenant.id, {
-    codiceFiscale: app.applicant_cf,
-    givenName: app.applicant_given_name,
-    familyName: app.applicant_family_name,
-    email: account?.email ?? null,
-  })
-  let pupilId = app.pupil_id
-  if (!pupilId) {
+/**
+ * The child of an enrollment and its link to the applicant (decision 0044): a child new to the body is created
+ * and linked to the applicant; a child the body knows is linked to the applicant only when the office chose it,
+ * with its reason; otherwise the applicant stays a stranger to it (no payer record, no link: they see nothing).
+ */
+async function childOf(
+  tx: Tx,
+  tenant: Tenant,
+  actor: Actor,
+  app: ApplicationRow,
+  d: Decision,
+): Promise<{ pupilId: number; childLink: ChildLink; linkReason: string | null }> {
+  const payer = async () => {
+    const [account] = await tx<{ email: string }[]>`select email from platform.accounts where id = ${app.account_id}`
+    return ensurePayer(tx, tenant.id, {
+      codiceFiscale: app.applicant_cf,
+      givenName: app.applicant_given_name,
+      familyName: app.applicant_family_name,
+      email: account?.email ?? null,
+    })
+  }
+  const known = await knownChild(tx, app, true)
+  if (!known) {
     if (!app.child_cf || !app.child_given_name || !app.child_family_name) throw new Conflict()
-    pupilId = await ensurePupil(tx, {
+    const pupilId = await createPupil(tx, {
       givenName: app.child_given_name,
       familyName: app.child_family_name,
       codiceFiscale: app.child_cf,
     })
-    await tx`update applications set pupil_id = ${pupilId} where id = ${app.id}`
+    // a pupil with that codice fiscale appeared since the office read the page: it must look again
+    if (pupilId === null) throw new Conflict('applications.errors.childChanged')
+    await linkPupil(tx, pupilId, await payer())
+    return { pupilId, childLink: 'nuovo', linkReason: null }
   }
-  await linkPupil(tx, pupilId, payerId)
+  if (known.applicantLinked) return { pupilId: known.id, childLink: 'gia_collegato', linkReason: null }
+  // the office chose on a page that showed the child as known and not linked; anything else must be looked at again
+  if (!d.link) throw new Conflict('applications.errors.childChanged')
+  if (!d.link.linkApplicant) return { pupilId: known.id, childLink: 'non_collegato', linkReason: null }
+  const payerId = await payer()
+  const holder = await linkPupil(tx, known.id, payerId)
+  await audit(tx, actor, {
+    action: 'applications.link',
+    entity: 'pupil',
+    entityId: known.id,
+    before: { links: known.links.map((l) => ({ payerId: l.payer_id, relation: l.relation, holder: l.holder })) },
+    after: { payerId, payerCf: app.applicant_cf, relation: 'genitore', holder, application: app.id },
+    reason: d.link.reason,
+  })
+  return { pupilId: known.id, childLink: 'collegato', linkReason: d.link.reason }
+}
+
+async function enroll(tx: Tx, tenant: Tenant, actor: Actor, app: ApplicationRow, d: Decision): Promise<Accepted> {
+  const { pupilId, childLink, linkReason } = await childOf(tx, tenant, actor, app, d)
+  await tx`
+    update applications set pupil_id = ${pupilId}, child_link = ${childLink}, child_link_reason = ${linkReason}
+    where id = ${app.id}`
+  const done = (effect: string): Accepted => ({ effect, childLink, linkReason })
   const a = app.answers
   const startDate = d.enrollment?.startDate ?? a.startDate ?? todayRome()
   if (app.service_kind === 'mensa') {
@@ -216,7 +278,7 @@ async function enroll(tx: Tx, tenant: Tenant, actor: Actor, app: ApplicationRow,
       after: { service: 'mensa', enrollmentId, ...input },
       reason: `istanza ${app.id}`,
     })
-    return 'mensa'
+    return done('mensa')
   }
   const enrollment = {
     serviceId: app.service_id as number,
@@ -236,7 +298,7 @@ async function enroll(tx: Tx, tenant: Tenant, actor: Actor, app: ApplicationRow,
     after: { ...enrollment, alreadyEnrolled: !created },
     reason: `istanza ${app.id}`,
   })
-  return 'servizio'
+  return done('servizio')
 }
 
 async function queueDecisionMail(tx: Tx, tenant: Tenant, app: ApplicationRow, d: Decision, baseUrl: string) {

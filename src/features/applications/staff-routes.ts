@@ -1,16 +1,17 @@
 // The office's side of applications: the queue, one application, taking it in charge, the decision, and the
 // application forms per service. Every role reads; admin and operatore handle applications; admin alone
-// defines the forms. Every change is in the audit log, in its own transaction.
+// defines the forms. Linking an applicant to a child the body already knows is a change of the body's people
+// records, checked on its own (decision 0044). Every change is in the audit log, in its own transaction.
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
 import { actorOf, audit } from '../../platform/audit.ts'
 import { addDays, isIsoDate, todayRome } from '../../platform/dates.ts'
 import { type Tx, withTenant } from '../../platform/db.ts'
-import { NotFound } from '../../platform/errors.ts'
+import { Forbidden, NotFound } from '../../platform/errors.ts'
 import { formErrors, formValues } from '../../platform/forms.ts'
 import type { Env } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
-import { requireStaff } from '../../platform/roles.ts'
+import { requireStaff, type StaffRole } from '../../platform/roles.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { contentDisposition } from '../tenant-docs/files.ts'
 import { type Choices, loadChoices } from './catalog.ts'
@@ -20,6 +21,8 @@ import {
   allServices,
   attachmentOf,
   findForm,
+  type KnownChild,
+  knownChild,
   QUEUE_PAGE,
   type QueueFilter,
   queue,
@@ -27,7 +30,7 @@ import {
   staffApplication,
 } from './queries.ts'
 import { FORM_FIELDS, fieldsOf, type Issue, joinDate, KINDS, splitDate } from './schema.ts'
-import { decide, takeInCharge } from './service.ts'
+import { type Decision, decide, takeInCharge } from './service.ts'
 
 export const applicationStaffRoutes = new Hono<Env>()
 
@@ -53,6 +56,14 @@ function inTenant<T>(c: Context<Env>, fn: (tx: Tx) => Promise<T>): Promise<T> {
 
 const base = (c: Context<Env>) => `/t/${tenantOf(c).slug}/ufficio/istanze`
 const canHandle = (c: Context<Env>) => c.var.staffRole === 'admin' || c.var.staffRole === 'operatore'
+/**
+ * Who may link an applicant to a child the body knows: those who may link payers to pupils in the people
+ * records (backoffice/people.ts), whatever the routes of applications let through.
+ */
+const LINKERS: readonly StaffRole[] = ['admin', 'operatore']
+const canLink = (c: Context<Env>) => c.var.staffRole !== undefined && LINKERS.includes(c.var.staffRole)
+/** The office must choose between linking the applicant and not: a known child they are not linked to. */
+const mustChoose = (child: KnownChild | null) => child !== null && !child.applicantLinked
 const issue = (path: string, message: string) => ({ code: 'custom', path: [path], message, input: undefined }) as Issue
 
 // ---- the queue ---------------------------------------------------------------------------------------------------
@@ -104,12 +115,13 @@ async function detailPage(
     const app = await staffApplication(tx, id)
     if (!app) throw new NotFound()
     const choices = app.kind === 'iscrizione' ? await loadChoices(tx, app.service_kind) : null
+    const child = app.kind === 'iscrizione' ? await knownChild(tx, app) : null
     const history = await tx<{ at: Date; actor_name: string; action: string }[]>`
       select at, actor_name, action from audit_log
       where entity = 'application' and entity_id = ${String(id)} order by at, id`
-    return { app, choices, history }
+    return { app, choices, child, history }
   })
-  const { app, choices } = data
+  const { app, choices, child } = data
   const defaults = {
     ...splitDate('startDate', app.answers.startDate ?? todayRome()),
     classId: app.answers.class?.id ? String(app.answers.class.id) : '',
@@ -124,8 +136,12 @@ async function detailPage(
       what: describe(c.var.t, app),
       fields: fieldsOf(app.kind, app.form_fields ?? []),
       choices,
+      child,
+      mustChoose: mustChoose(child),
+      pupilHref: child ? `/t/${tenantOf(c).slug}/ufficio/anagrafiche/alunni/${child.id}` : null,
       history: data.history,
       canHandle: canHandle(c),
+      canLink: canLink(c),
       open: app.status === 'inviata' || app.status === 'in_lavorazione',
       base: base(c),
       done: ['presa', 'decisa'].includes(c.req.query('esito') ?? '') ? c.req.query('esito') : null,
@@ -161,7 +177,23 @@ const decisionSchema = z.object({
   outcome: z.enum(['accolta', 'respinta'], { error: 'applications.errors.outcomeRequired' }),
   message: z.string().trim().max(2000, 'applications.errors.messageTooLong'),
 })
-const DECISION_ORDER = ['outcome', 'message', 'startDate', 'classId', 'tariffId']
+const DECISION_ORDER = ['outcome', 'message', 'link', 'linkReason', 'startDate', 'classId', 'tariffId']
+
+const linkSchema = z.discriminatedUnion(
+  'link',
+  [
+    z.object({
+      link: z.literal('collega'),
+      linkReason: z
+        .string()
+        .trim()
+        .min(1, 'applications.errors.linkReasonRequired')
+        .max(1000, 'applications.errors.linkReasonTooLong'),
+    }),
+    z.object({ link: z.literal('non_collegare') }),
+  ],
+  { error: 'applications.errors.linkRequired' },
+)
 
 /**
  * The enrollment part of an acceptance: a start date; class and tariff may be left empty (the canteen then
@@ -206,7 +238,21 @@ applicationStaffRoutes.post('/t/:tenant/ufficio/istanze/:id{[0-9]+}/decisione', 
     if (r.success && r.data.outcome === 'respinta' && !r.data.message)
       issues.push(issue('message', 'applications.errors.messageRequired'))
     let enrollment = null
+    let link: Decision['link'] = null
     if (r.success && r.data.outcome === 'accolta' && app.kind === 'iscrizione') {
+      if (mustChoose(await knownChild(tx, app))) {
+        const l = linkSchema.safeParse({
+          link: values.link,
+          linkReason: typeof values.linkReason === 'string' ? values.linkReason : '',
+        })
+        if (!l.success) issues.push(...l.error.issues)
+        else if (l.data.link === 'non_collegare') link = { linkApplicant: false }
+        else {
+          // checked here, not only by the route's roles: linking opens a child's records to the applicant
+          if (!canLink(c)) throw new Forbidden()
+          link = { linkApplicant: true, reason: l.data.linkReason }
+        }
+      }
       const checked = enrollmentChecks(values, await loadChoices(tx, app.service_kind), todayRome())
       issues.push(...checked.issues)
       enrollment = checked.enrollment
@@ -218,7 +264,7 @@ applicationStaffRoutes.post('/t/:tenant/ufficio/istanze/:id{[0-9]+}/decisione', 
       tenant,
       actor,
       id,
-      { outcome: r.data.outcome, message: r.data.message, enrollment },
+      { outcome: r.data.outcome, message: r.data.message, enrollment, link },
       { baseUrl: c.var.deps.config.baseUrl },
     )
     return { ok: true as const, mailQueued: result.mailQueued }

@@ -10,6 +10,7 @@ import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
 import type { Env } from '../../platform/http.ts'
 import { normalizeCodiceFiscale } from '../../platform/it/codice-fiscale.ts'
 import type { FormErrors } from '../../platform/render.ts'
+import { claimsOf } from '../account/proof.ts'
 import {
   flatValues,
   idParam,
@@ -177,7 +178,9 @@ peopleRoutes.get('/t/:tenant/ufficio/anagrafiche/intestatari/:id', readers, asyn
       from pupil_payers pp join pupils pu on pu.id = pp.pupil_id where pp.payer_id = ${id}
       order by pu.family_name, pu.given_name`
     const documents = await documentsOf(tx, tx`d.payer_id = ${id}`)
-    return { payer, pupils, documents }
+    // the accounts that claim or hold this codice fiscale, for the office to confirm one or print a letter
+    const claims = await claimsOf(tx, payer.codice_fiscale)
+    return { payer, pupils, documents, claims }
   })
   return page(c, 'payer', {
     title: `${data.payer.given_name} ${data.payer.family_name}`,

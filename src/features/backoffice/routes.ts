@@ -5,12 +5,14 @@ import type { Env } from '../../platform/http.ts'
 import { auditRoutes } from './audit-log.ts'
 import { catalogRoutes } from './catalog.ts'
 import { documentRoutes } from './documents.ts'
+import { identityRoutes } from './identity.ts'
 import { importRoutes } from './imports.ts'
 import { peopleRoutes } from './people.ts'
 
 export const backofficeRoutes = new Hono<Env>()
 backofficeRoutes.route('/', catalogRoutes)
 backofficeRoutes.route('/', peopleRoutes)
+backofficeRoutes.route('/', identityRoutes)
 backofficeRoutes.route('/', importRoutes)
 backofficeRoutes.route('/', documentRoutes)
 backofficeRoutes.route('/', auditRoutes)

@@ -128,6 +128,7 @@ function pendingMails(tx: Tx, today: string): Promise<PendingMail[]> {
                          order by pp.holder desc, pp.payer_id limit 1) h on true
       left join payers py on py.id = h.payer_id
       left join platform.accounts a on a.codice_fiscale = py.codice_fiscale and a.deletion_requested_at is null
+        and a.cf_proved_at is not null
     where st.mail_pending`
 }
 

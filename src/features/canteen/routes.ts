@@ -12,6 +12,7 @@ import { type FormErrors, render } from '../../platform/render.ts'
 import { requireUser } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { newToken } from '../../platform/tokens.ts'
+import { requireProvedCf } from '../account/proof-routes.ts'
 import { citizenTenants } from '../debts/routes.ts'
 import { payIssuedNow } from '../payments/pay-now.ts'
 import { priceCheckout } from '../payments/service.ts'
@@ -62,9 +63,10 @@ const PUPIL = ':pupil{[1-9][0-9]{0,15}}'
 const MONTH = ':month{[0-9]{4}-[0-9]{2}}'
 const DAY = ':day{[0-9]{4}-[0-9]{2}-[0-9]{2}}'
 
-canteenRoutes.use('/mensa', requireUser)
-canteenRoutes.use(BASE, requireUser)
-canteenRoutes.use(`${BASE}/*`, requireUser)
+// a family's pupils and wallets are found through the codice fiscale: only a proved one opens them
+canteenRoutes.use('/mensa', requireUser, requireProvedCf)
+canteenRoutes.use(BASE, requireUser, requireProvedCf)
+canteenRoutes.use(`${BASE}/*`, requireUser, requireProvedCf)
 
 function tenantOf(c: Context<Env>): Tenant {
   const t = c.var.tenant

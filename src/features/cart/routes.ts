@@ -11,6 +11,7 @@ import type { Tenant } from '../../platform/tenancy.ts'
 import { newToken } from '../../platform/tokens.ts'
 import { visibleInstallments } from '../debts/queries.ts'
 import { NotPayable, startCheckout } from '../payments/service.ts'
+import { noticeCodeRoutes } from './notice-code.ts'
 import { addToCart, type CartColumns, cartColumns, loadCart, removeFromCart } from './service.ts'
 
 export const cartRoutes = new Hono<Env>()
@@ -18,6 +19,7 @@ export const cartRoutes = new Hono<Env>()
 // one statement (withSessionRow), so the pattern leaves /carrello alone ('/carrello/*' would match it too)
 cartRoutes.use('/carrello/:rest{.+}', requireUser)
 sessionLookedUpByRoute(/^\/carrello$/)
+cartRoutes.route('/', noticeCodeRoutes)
 
 const ids = z.preprocess(
   (v) => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]),

@@ -1,4 +1,5 @@
-// Development mailbox: without SMTP_URL the outbox is the mailbox, readable here. Absent in production.
+// Development mailbox: the outbox, readable here. It holds reset and invitation links, so it exists only in the
+// demo or with DEV_MAIL=1 outside production (config.devMail); otherwise every address under it is a 404.
 import { Hono } from 'hono'
 import { NotFound } from '../../platform/errors.ts'
 import type { Env } from '../../platform/http.ts'
@@ -7,11 +8,11 @@ import { render } from '../../platform/render.ts'
 export const devMailRoutes = new Hono<Env>()
 
 devMailRoutes.use('/dev/mail/*', async (c, next) => {
-  if (c.var.deps.config.production) throw new NotFound()
+  if (!c.var.deps.config.devMail) throw new NotFound()
   await next()
 })
 devMailRoutes.use('/dev/mail', async (c, next) => {
-  if (c.var.deps.config.production) throw new NotFound()
+  if (!c.var.deps.config.devMail) throw new NotFound()
   await next()
 })
 

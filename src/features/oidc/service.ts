@@ -219,17 +219,66 @@ async function signInOnce(
   lang: Lang,
   chosenEmail: string | undefined,
 ): Promise<SignIn> {
+  const by = config.oidc?.label === 'spid' || config.oidc?.label === 'cie' ? config.oidc.label : 'oidc'
   return sql.begin(async (tx) => {
-    const [existing] = await tx<{ id: number; lang: Lang; email: string; confirmed: boolean; deleted: boolean }[]>`
-      select id, lang, email, email_confirmed_at is not null as confirmed, deletion_requested_at is not null as deleted
-      from platform.accounts where codice_fiscale = ${identity.codiceFiscale} for update`
-    if (existing) {
-      if (existing.deleted) return { kind: 'deleted' as const }
-      await linkIdentity(tx, existing.id, identity)
-      if (!existing.confirmed && identity.emailVerified && identity.email === existing.email.toLowerCase()) {
-        await tx`update platform.accounts set email_confirmed_at = now(), updated_at = now() where id = ${existing.id}`
+    // Only an account whose codice fiscale was proved is the verified person's; accounts that merely claim it
+    // (typed at registration) are candidates to be taken over, never signed into as they are.
+    const holders = await tx<
+      {
+        id: number
+        lang: Lang
+        email: string
+        confirmed: boolean
+        deleted: boolean
+        proved: boolean
+        linked: boolean
+      }[]
+    >`
+      select a.id, a.lang, a.email, a.email_confirmed_at is not null as confirmed,
+        a.deletion_requested_at is not null as deleted, a.cf_proved_at is not null as proved,
+        exists (select 1 from platform.account_identities i
+                where i.account_id = a.id and i.issuer = ${identity.issuer} and i.subject = ${identity.subject}) as linked
+      from platform.accounts a where a.codice_fiscale = ${identity.codiceFiscale}
+      order by a.cf_proved_at is not null desc, a.id
+      for update of a`
+    const proved = holders.find((h) => h.proved)
+    if (proved) {
+      if (proved.deleted) return { kind: 'deleted' as const }
+      await linkIdentity(tx, proved.id, identity)
+      if (!proved.confirmed && identity.emailVerified && identity.email === proved.email.toLowerCase()) {
+        await tx`update platform.accounts set email_confirmed_at = now(), updated_at = now() where id = ${proved.id}`
       }
-      return { kind: 'login' as const, accountId: existing.id, lang: existing.lang, created: false, mailQueued: false }
+      return { kind: 'login' as const, accountId: proved.id, lang: proved.lang, created: false, mailQueued: false }
+    }
+    const claims = holders.filter((h) => !h.deleted)
+    if (claims.length) {
+      // The verified person gets the account that claimed their codice fiscale (the one already linked to this
+      // identity, else the one with the provider's verified address, else the oldest): its password, sessions and
+      // pending links end, and its address is the person's own (verified by the provider, or typed and confirmed).
+      const target =
+        claims.find((h) => h.linked) ??
+        claims.find((h) => identity.emailVerified && h.email.toLowerCase() === identity.email) ??
+        (claims[0] as (typeof claims)[number])
+      const email = chosenEmail ?? (identity.emailVerified ? identity.email : null)
+      if (!email) return { kind: 'needEmail' as const, reason: 'missing' as const }
+      const [taken] = await tx`select 1 from platform.accounts where lower(email) = ${email} and id <> ${target.id}`
+      if (taken) return { kind: 'needEmail' as const, reason: 'taken' as const }
+      const confirmed = chosenEmail === undefined && identity.emailVerified
+      await tx`
+        update platform.accounts set email = ${email}, email_confirmed_at = ${confirmed ? new Date() : null},
+          password_hash = null, given_name = ${identity.givenName}, family_name = ${identity.familyName},
+          cf_proved_at = now(), cf_proved_by = ${by}, updated_at = now()
+        where id = ${target.id}`
+      await tx`update platform.sessions set revoked_at = now() where account_id = ${target.id} and revoked_at is null`
+      await tx`update platform.email_tokens set used_at = now() where account_id = ${target.id} and used_at is null`
+      await tx`delete from platform.account_identities where account_id = ${target.id}`
+      await linkIdentity(tx, target.id, identity)
+      await tx`
+        insert into platform.platform_log (actor_account_id, actor_name, action, detail)
+        values (${target.id}, ${`${identity.givenName} ${identity.familyName}`}, 'account.cf_claim_taken_over',
+                ${tx.json({ by, passwordEnded: true })})`
+      if (!confirmed) await queueConfirmation(tx, config, target.id, identity.givenName, email, lang)
+      return { kind: 'login' as const, accountId: target.id, lang, created: false, mailQueued: !confirmed }
     }
     const email = chosenEmail ?? identity.email
     if (!email) return { kind: 'needEmail' as const, reason: 'missing' as const }
@@ -237,26 +286,29 @@ async function signInOnce(
     if (taken) return { kind: 'needEmail' as const, reason: 'taken' as const }
     const confirmed = chosenEmail === undefined && identity.emailVerified
     const [account] = await tx<{ id: number }[]>`
-      insert into platform.accounts (email, email_confirmed_at, given_name, family_name, codice_fiscale, lang)
+      insert into platform.accounts (email, email_confirmed_at, given_name, family_name, codice_fiscale, lang,
+                                     cf_proved_at, cf_proved_by)
       values (${email}, ${confirmed ? new Date() : null}, ${identity.givenName}, ${identity.familyName},
-              ${identity.codiceFiscale}, ${lang})
+              ${identity.codiceFiscale}, ${lang}, now(), ${by})
       returning id`
     const accountId = (account as { id: number }).id
     await linkIdentity(tx, accountId, identity)
-    if (!confirmed) {
-      const token = await createEmailToken(tx, config, accountId, 'confirm')
-      await enqueueMail(
-        tx,
-        composeMail(
-          lang,
-          'confirm',
-          { name: identity.givenName, link: `${config.baseUrl}/conferma-email/${token}`, hours: TOKEN_HOURS.confirm },
-          email,
-        ),
-      )
-    }
+    if (!confirmed) await queueConfirmation(tx, config, accountId, identity.givenName, email, lang)
     return { kind: 'login' as const, accountId, lang, created: true, mailQueued: !confirmed }
   }) as Promise<SignIn>
+}
+
+async function queueConfirmation(tx: Tx, config: Config, accountId: number, name: string, email: string, lang: Lang) {
+  const token = await createEmailToken(tx, config, accountId, 'confirm')
+  await enqueueMail(
+    tx,
+    composeMail(
+      lang,
+      'confirm',
+      { name, link: `${config.baseUrl}/conferma-email/${token}`, hours: TOKEN_HOURS.confirm },
+      email,
+    ),
+  )
 }
 
 async function linkIdentity(tx: Tx | Sql, accountId: number, identity: Identity) {

@@ -1,5 +1,6 @@
-// A new body joins: the public sign-up form with its check-your-answers page, the first administrator's
-// invitation link, the set-up wizard under /t/:tenant/ufficio/configurazione, and the tenant's logo.
+// A new body joins: the public sign-up form with its check-your-answers page, the set-up wizard under
+// /t/:tenant/ufficio/configurazione, and the tenant's logo. The first administrator's invitation link is the
+// staff's (src/features/staff/routes.ts, /invito/:token).
 import { type Context, Hono } from 'hono'
 import { actorOf } from '../../platform/audit.ts'
 import { todayRome } from '../../platform/dates.ts'
@@ -9,18 +10,16 @@ import { type FormValues, fieldError, formValues, parseWith } from '../../platfo
 import type { Env, SessionUser } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
 import { requireStaff } from '../../platform/roles.ts'
-import { clientIp, startSession } from '../../platform/session.ts'
+import { clientIp } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { checkThrottle, RULES, recordFailure } from '../../platform/throttle.ts'
 import { listTariffs } from '../canteen/queries.ts'
-import { acceptAsExistingAccount, acceptAsNewAccount, inspectInvite } from './invite.ts'
 import { checkLogo, LOGO_MAX_BYTES } from './logo.ts'
 import {
   brandingSchema,
   goLiveSchema,
   IDENTITY_ORDER,
   identitySchema,
-  inviteSchema,
   newServiceSchema,
   RULES_ORDER,
   rulesSchema,
@@ -130,77 +129,6 @@ onboardingRoutes.get('/adesione/inviata/:ref', async (c) => {
     select name, email, admin_email from platform.onboarding_requests where public_ref = ${ref}`
   if (!r) throw new NotFound()
   return render(c, 'onboarding/sent', { title: c.var.t('onboarding.sent.title'), ref, request: r })
-})
-
-// --- the first administrator's invitation ---------------------------------------------------------------
-
-onboardingRoutes.get('/invito/:token', async (c) => {
-  const { db, config } = c.var.deps
-  const check = await db.sql.begin((tx) => inspectInvite(tx, config, c.req.param('token')))
-  if (check.status !== 'ok') return invitationProblem(c, check.status)
-  return invitationPage(c, check.info)
-})
-
-function invitationProblem(c: Context<Env>, status: string) {
-  return render(
-    c,
-    'onboarding/invite-problem',
-    { title: c.var.t(`onboarding.invite.problem.${status}`), status },
-    status === 'unknown' ? 404 : status === 'otherAccount' ? 403 : 410,
-  )
-}
-
-function invitationPage(
-  c: Context<Env>,
-  info: Awaited<ReturnType<typeof inspectInvite>> extends infer R ? (R extends { info: infer I } ? I : never) : never,
-  errors?: FormErrors,
-) {
-  const user = c.var.user
-  return render(
-    c,
-    info.hasPassword ? 'onboarding/invite-existing' : 'onboarding/invite-new',
-    {
-      title: c.var.t(info.hasPassword ? 'onboarding.invite.existing.title' : 'onboarding.invite.new.title'),
-      info,
-      token: c.req.param('token'),
-      signedInAs: user ? (user.accountId === info.accountId ? 'same' : 'other') : 'nobody',
-      values: {},
-      errors,
-    },
-    errors ? 422 : 200,
-  )
-}
-
-onboardingRoutes.post('/invito/:token', async (c) => {
-  const { db, config } = c.var.deps
-  const token = c.req.param('token')
-  const peek = await db.sql.begin((tx) => inspectInvite(tx, config, token))
-  if (peek.status !== 'ok') return invitationProblem(c, peek.status)
-  const user = c.var.user
-  let slug: string | null
-  if (!peek.info.hasPassword) {
-    const parsed = parseWith(inviteSchema, await formValues(c), c.var.t, ['password', 'passwordConfirm'])
-    if (!parsed.ok) return invitationPage(c, peek.info, parsed.errors)
-    const done = await db.sql.begin(async (tx) => {
-      const r = await acceptAsNewAccount(tx, config, token, parsed.data.password)
-      if (r.status === 'ok') await startSession(c, tx, r.info.accountId)
-      return r
-    })
-    if (done.status === 'hasPassword') return invitationPage(c, { ...peek.info, hasPassword: true })
-    if (done.status !== 'ok') return invitationProblem(c, done.status)
-    slug = done.info.tenant?.slug ?? null
-  } else {
-    if (!user) return c.redirect(`/accesso?torna=${encodeURIComponent(`/invito/${token}`)}`, 303)
-    const done = await db.sql.begin(async (tx) => {
-      const r = await acceptAsExistingAccount(tx, config, token, user.accountId)
-      // a new privilege: a new session token
-      if (r.status === 'ok') await startSession(c, tx, user.accountId)
-      return r
-    })
-    if (done.status !== 'ok') return invitationProblem(c, done.status)
-    slug = done.info.tenant?.slug ?? null
-  }
-  return c.redirect(slug ? `/t/${slug}/ufficio/configurazione?benvenuto=1` : '/area-personale', 303)
 })
 
 // --- the tenant's logo ----------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ import { z } from 'zod'
 import { isValidCodiceFiscale, isValidPartitaIva, normalizeCodiceFiscale } from '../../platform/it/codice-fiscale.ts'
 import { parseMoney } from '../../platform/money.ts'
 import { SERVICE_KINDS } from '../../platform/tenancy.ts'
-import { newPassword } from '../account/schema.ts'
 import { SLUG_RE } from './defaults.ts'
 
 const K = 'onboarding.errors'
@@ -19,6 +18,18 @@ const always = (...keys: string[]) => ({
 const text = (key: string, max: number, min = 1) =>
   z.string().trim().min(min, `${K}.${key}Required`).max(max, `${K}.${key}TooLong`)
 
+/** Line breaks, tabs and other control or invisible format characters (bidi overrides, zero-width joiners). */
+const CONTROL = /[\p{Cc}\p{Cf}\u2028\u2029]/u
+
+/** A name or an address: one line, checked before trimming so a line break anywhere is refused. */
+const oneLine = (key: string, max: number, min = 1) =>
+  z
+    .string()
+    .refine((v) => !CONTROL.test(v), `${K}.${key}OneLine`)
+    .trim()
+    .min(min, `${K}.${key}Required`)
+    .max(max, `${K}.${key}TooLong`)
+
 const email = (key: string) =>
   z
     .string()
@@ -28,7 +39,7 @@ const email = (key: string) =>
     .pipe(z.email(`${K}.${key}Invalid`))
     .transform((e) => e.toLowerCase())
 
-const personName = (key: string) => text(key, 80).regex(/^[\p{L}\p{M}' .-]+$/u, `${K}.${key}Chars`)
+const personName = (key: string) => oneLine(key, 80).regex(/^[\p{L}\p{M}' .-]+$/u, `${K}.${key}Chars`)
 
 export const fiscalCodeField = z
   .string()
@@ -52,7 +63,7 @@ export const slugField = z
 export const signUpSchema = z
   .object({
     kind: z.enum(['scuola', 'comune'], { error: `${K}.kindRequired` }),
-    name: text('name', 160, 1).refine((s) => s.length >= 3, `${K}.nameTooShort`),
+    name: oneLine('name', 160).refine((s) => s.length >= 3, `${K}.nameTooShort`),
     fiscalCode: fiscalCodeField,
     codiceMeccanografico: z
       .string()
@@ -63,7 +74,7 @@ export const signUpSchema = z
       .transform((s) => s.replace(/\s+/g, ''))
       .pipe(z.string().regex(/^$|^[0-9]{6}$/, `${K}.istatFormat`))
       .default(''),
-    address: text('address', 200),
+    address: oneLine('address', 200),
     pec: email('pec'),
     email: email('email'),
     adminGivenName: personName('adminGivenName'),
@@ -121,6 +132,8 @@ export const segregationField = z
 
 export const approveSchema = z.object({
   segregationCode: segregationField,
+  // the operator may give the tenant another address than the one asked for (when a tenant already has it)
+  slug: slugField.default(''),
   message: z.string().trim().max(2000, `${K}.messageTooLong`).default(''),
 })
 
@@ -131,14 +144,6 @@ export const rejectSchema = z.object({
 export const suspendSchema = z.object({
   reason: text('suspendReason', 500),
 })
-
-export const inviteSchema = z
-  .object({ password: newPassword, passwordConfirm: z.string() })
-  .refine((v) => v.password === v.passwordConfirm, {
-    path: ['passwordConfirm'],
-    message: 'account.errors.passwordMismatch',
-    ...always('password', 'passwordConfirm'),
-  })
 
 // --- the set-up wizard ------------------------------------------------------------------------------------
 
@@ -161,9 +166,9 @@ const optionalUrl = (key: string) =>
     .default('')
 
 export const identitySchema = z.object({
-  name: text('name', 160, 1).refine((s) => s.length >= 3, `${K}.nameTooShort`),
-  shortName: text('shortName', 60, 1).refine((s) => s.length >= 2, `${K}.shortNameTooShort`),
-  address: text('address', 200),
+  name: oneLine('name', 160).refine((s) => s.length >= 3, `${K}.nameTooShort`),
+  shortName: oneLine('shortName', 60).refine((s) => s.length >= 2, `${K}.shortNameTooShort`),
+  address: oneLine('address', 200),
   email: email('email'),
   pec: optionalEmail('pec'),
   phone: z

@@ -4,56 +4,20 @@
 import type { Config } from '../../config.ts'
 import type { Actor } from '../../platform/audit.ts'
 import { audit } from '../../platform/audit.ts'
-import { assertSchemaName, type Db, type Sql, type TenantScope, type Tx, tenantRoleName } from '../../platform/db.ts'
+import { type Db, type Sql, type TenantScope, type Tx, tenantRoleName } from '../../platform/db.ts'
 import { type Lang, translator } from '../../platform/i18n.ts'
 import { enqueueMail, type MailMessage, textToHtml } from '../../platform/mail.ts'
 import { dropTenantSchema } from '../../platform/migrate.ts'
 import { onboardTenant, type TenantFile, tenantFileSchema, tenantSettingsSchema } from '../../platform/tenancy.ts'
 import { newToken } from '../../platform/tokens.ts'
-import { createEmailToken, TOKEN_HOURS } from '../account/service.ts'
+import { createInvitation, findInvitee, INVITATION_HOURS, type Invitee, openInvitations } from '../staff/invitations.ts'
 import { DEFAULT_ACCENT, defaultServices, logoTextFor, numberedSlug, shortNameFor, suggestSlug } from './defaults.ts'
+import { platformLog, platformThenTenant } from './platform-log.ts'
 import type { SignUp } from './schema.ts'
 
 // --- shared helpers -----------------------------------------------------------------------------------
 
-export async function platformLog(
-  tx: Tx | Sql,
-  actor: Actor,
-  entry: {
-    action: string
-    requestId?: number | null
-    tenantId?: number | null
-    tenantSlug?: string | null
-    detail?: Record<string, unknown>
-  },
-): Promise<void> {
-  await tx`
-    insert into platform.platform_log (actor_account_id, actor_name, action, request_id, tenant_id, tenant_slug, detail)
-    values (${actor.accountId}, ${actor.name}, ${entry.action}, ${entry.requestId ?? null}, ${entry.tenantId ?? null},
-            ${entry.tenantSlug ?? null},
-            ${entry.detail ? tx.json(entry.detail as Parameters<typeof tx.json>[0]) : null})`
-}
-
-/**
- * One transaction that first changes platform rows as the application role (the tenant role may only read
- * platform.tenants), then scopes itself to the tenant exactly as withTenant does, for the tenant's own audit
- * entry. So a change and its audit entry commit together (decision record 0063).
- */
-export async function platformThenTenant<T>(
-  sql: Sql,
-  tenant: TenantScope,
-  platform: (tx: Tx) => Promise<T>,
-  scoped: (tx: Tx, result: T) => Promise<void>,
-): Promise<T> {
-  assertSchemaName(tenant.schema)
-  if (!/^[a-z0-9_]{1,63}$/.test(tenant.role)) throw new Error('invalid tenant role')
-  return sql.begin(async (tx) => {
-    const result = await platform(tx)
-    await tx`select set_config('search_path', ${tenant.schema}, true), set_config('role', ${tenant.role}, true)`
-    await scoped(tx, result)
-    return result
-  }) as Promise<T>
-}
+export { platformLog, platformThenTenant }
 
 /** A message from onboarding.json: onboarding.mail.<key>.subject / .body, with the common signature. */
 export function onboardingMail(
@@ -79,27 +43,19 @@ export interface Duplicate {
   params: Record<string, string>
 }
 
-/** The first free address among the name's suggestion and its numbered variants. */
+/** The first address, among the name's suggestion and its numbered variants, that no tenant uses. */
 export async function freeSlug(sql: Sql | Tx, base: string): Promise<string> {
   if (!base) return ''
   const candidates = [base, ...Array.from({ length: 30 }, (_, i) => numberedSlug(base, i + 2))]
-  const taken = await sql<{ slug: string }[]>`
-    select slug from platform.tenants where slug = any(${candidates})
-    union select slug from platform.onboarding_requests where status = 'pending' and slug = any(${candidates})`
+  const taken = await sql<{ slug: string }[]>`select slug from platform.tenants where slug = any(${candidates})`
   const used = new Set(taken.map((r) => r.slug))
   return candidates.find((c) => !used.has(c)) ?? ''
 }
 
-export async function slugAvailable(sql: Sql | Tx, slug: string): Promise<boolean> {
-  const [row] = await sql<{ taken: boolean }[]>`
-    select exists (select 1 from platform.tenants where slug = ${slug})
-        or exists (select 1 from platform.onboarding_requests where status = 'pending' and slug = ${slug}) as taken`
-  return !row?.taken
-}
-
 /**
- * Resolves the address (the suggestion when left blank) and finds what already exists: a tenant or an open
- * request with the same fiscal code, codice meccanografico or address. Rejected requests block nothing.
+ * Resolves the address (the suggestion when left blank) and finds what a tenant already holds: the fiscal code,
+ * the codice meccanografico or the address. Requests block nothing, pending or not: anyone may ask, so a waiting
+ * request must not keep the real body out; the operator decides, and the tenants' keys apply on approval.
  */
 export async function checkSignUp(
   sql: Sql | Tx,
@@ -107,40 +63,21 @@ export async function checkSignUp(
 ): Promise<{ slug: string; suggested: boolean; duplicates: Duplicate[] }> {
   const duplicates: Duplicate[] = []
   const mecc = input.kind === 'scuola' ? input.codiceMeccanografico : ''
-  const rows = await sql<
-    { source: 'tenant' | 'request'; by: 'fiscal' | 'mecc' | 'slug'; name: string; created_at: Date }[]
-  >`
-    select 'tenant' as source, case when fiscal_code = ${input.fiscalCode} then 'fiscal'
-             when slug = ${input.slug} then 'slug' else 'mecc' end as by, name, created_at
+  const rows = await sql<{ by: 'fiscal' | 'mecc' | 'slug'; name: string }[]>`
+    select case when fiscal_code = ${input.fiscalCode} then 'fiscal' when slug = ${input.slug} then 'slug'
+             else 'mecc' end as by, name
     from platform.tenants
     where fiscal_code = ${input.fiscalCode} or slug = ${input.slug}
-       or (${mecc} <> '' and codice_meccanografico = ${mecc})
-    union all
-    select 'request', case when fiscal_code = ${input.fiscalCode} then 'fiscal'
-             when slug = ${input.slug} then 'slug' else 'mecc' end, name, created_at
-    from platform.onboarding_requests
-    where status = 'pending'
-      and (fiscal_code = ${input.fiscalCode} or slug = ${input.slug} or (${mecc} <> '' and codice_meccanografico = ${mecc}))`
+       or (${mecc} <> '' and codice_meccanografico = ${mecc})`
   const fiscal = rows.find((r) => r.by === 'fiscal')
   if (fiscal) {
-    duplicates.push(
-      fiscal.source === 'tenant'
-        ? { field: 'fiscalCode', key: 'onboarding.errors.fiscalCodeTenant', params: { name: fiscal.name } }
-        : {
-            field: 'fiscalCode',
-            key: 'onboarding.errors.fiscalCodePending',
-            params: { date: fiscal.created_at.toLocaleDateString('it-IT', { timeZone: 'Europe/Rome' }) },
-          },
-    )
+    duplicates.push({ field: 'fiscalCode', key: 'onboarding.errors.fiscalCodeTenant', params: { name: fiscal.name } })
   }
   const meccRow = rows.find((r) => r.by === 'mecc')
   if (meccRow && !fiscal) {
     duplicates.push({
       field: 'codiceMeccanografico',
-      key:
-        meccRow.source === 'tenant'
-          ? 'onboarding.errors.meccanograficoTenant'
-          : 'onboarding.errors.meccanograficoPending',
+      key: 'onboarding.errors.meccanograficoTenant',
       params: { name: meccRow.name },
     })
   }
@@ -149,7 +86,7 @@ export async function checkSignUp(
   if (!slug) {
     slug = await freeSlug(sql, suggestSlug(input.name))
     suggested = true
-  } else if (rows.some((r) => r.by === 'slug') || !(await slugAvailable(sql, slug))) {
+  } else if (rows.some((r) => r.by === 'slug')) {
     const alternative = await freeSlug(sql, slug)
     duplicates.push({ field: 'slug', key: 'onboarding.errors.slugTaken', params: { suggestion: alternative } })
   }
@@ -165,67 +102,61 @@ function publicRef(): string {
 
 export type SubmitResult = { ok: true; ref: string; id: number } | { ok: false; duplicates: Duplicate[] }
 
-/** Records a request and tells the applicant and the platform operators, in one transaction. */
+/**
+ * Records a request and tells the applicant and the platform operators, in one transaction. The mails are fixed
+ * text naming the request by its reference and the platform's own links: nothing the visitor wrote (names, the
+ * body's name) goes into a mail, so the form cannot relay a message from the platform's sender.
+ */
 export async function submitRequest(
   sql: Sql,
   config: Config,
   input: SignUp & { slug: string },
   lang: Lang,
 ): Promise<SubmitResult> {
-  try {
-    return (await sql.begin(async (tx) => {
-      const check = await checkSignUp(tx, input)
-      if (check.duplicates.length) return { ok: false, duplicates: check.duplicates }
-      const ref = publicRef()
-      const [row] = await tx<{ id: number }[]>`
-        insert into platform.onboarding_requests (public_ref, kind, name, fiscal_code, codice_meccanografico, istat_code,
-          address, pec, email, admin_given_name, admin_family_name, admin_codice_fiscale, admin_email, slug, lang)
-        values (${ref}, ${input.kind}, ${input.name}, ${input.fiscalCode},
-          ${input.kind === 'scuola' ? input.codiceMeccanografico : null},
-          ${input.kind === 'comune' && input.istatCode ? input.istatCode : null},
-          ${input.address}, ${input.pec}, ${input.email}, ${input.adminGivenName}, ${input.adminFamilyName},
-          ${input.adminCodiceFiscale}, ${input.adminEmail}, ${check.slug}, ${lang})
-        returning id`
-      const id = (row as { id: number }).id
-      const params = { name: input.name, ref, admin: `${input.adminGivenName} ${input.adminFamilyName}` }
-      for (const to of new Set([input.email, input.adminEmail])) {
-        await enqueueMail(tx, {
-          ...onboardingMail(lang, 'received', params, to),
-          dedupeKey: `onboarding:${id}:received:${to}`,
-        })
-      }
-      const operators = await tx<{ email: string; lang: Lang }[]>`
-        select email, lang from platform.accounts where operator and deletion_requested_at is null`
-      for (const op of operators) {
-        await enqueueMail(tx, {
-          ...onboardingMail(
-            op.lang,
-            'newRequest',
-            { name: input.name, ref, link: `${config.baseUrl}/piattaforma/richieste/${id}` },
-            op.email,
-          ),
-          dedupeKey: `onboarding:${id}:operator:${op.email}`,
-        })
-      }
-      await platformLog(
-        tx,
-        { accountId: null, name: `${input.adminGivenName} ${input.adminFamilyName}` },
-        {
-          action: 'request.submitted',
-          requestId: id,
-          detail: { ref, name: input.name, fiscalCode: input.fiscalCode, slug: check.slug },
-        },
-      )
-      return { ok: true, ref, id }
-    })) as SubmitResult
-  } catch (err) {
-    // two submissions racing past the check: the partial unique indexes decide, with the same clear answer
-    if (isUniqueViolation(err)) {
-      const check = await checkSignUp(sql, input)
-      if (check.duplicates.length) return { ok: false, duplicates: check.duplicates }
+  return (await sql.begin(async (tx) => {
+    const check = await checkSignUp(tx, input)
+    if (check.duplicates.length) return { ok: false, duplicates: check.duplicates }
+    const ref = publicRef()
+    const [row] = await tx<{ id: number }[]>`
+      insert into platform.onboarding_requests (public_ref, kind, name, fiscal_code, codice_meccanografico, istat_code,
+        address, pec, email, admin_given_name, admin_family_name, admin_codice_fiscale, admin_email, slug, lang)
+      values (${ref}, ${input.kind}, ${input.name}, ${input.fiscalCode},
+        ${input.kind === 'scuola' ? input.codiceMeccanografico : null},
+        ${input.kind === 'comune' && input.istatCode ? input.istatCode : null},
+        ${input.address}, ${input.pec}, ${input.email}, ${input.adminGivenName}, ${input.adminFamilyName},
+        ${input.adminCodiceFiscale}, ${input.adminEmail}, ${check.slug}, ${lang})
+      returning id`
+    const id = (row as { id: number }).id
+    for (const to of new Set([input.email, input.adminEmail])) {
+      await enqueueMail(tx, {
+        ...onboardingMail(lang, 'received', { ref }, to),
+        dedupeKey: `onboarding:${id}:received:${to}`,
+      })
     }
-    throw err
-  }
+    const operators = await tx<{ email: string; lang: Lang }[]>`
+      select email, lang from platform.accounts where operator and deletion_requested_at is null`
+    for (const op of operators) {
+      await enqueueMail(tx, {
+        ...onboardingMail(
+          op.lang,
+          'newRequest',
+          { ref, link: `${config.baseUrl}/piattaforma/richieste/${id}` },
+          op.email,
+        ),
+        dedupeKey: `onboarding:${id}:operator:${op.email}`,
+      })
+    }
+    await platformLog(
+      tx,
+      { accountId: null, name: `${input.adminGivenName} ${input.adminFamilyName}` },
+      {
+        action: 'request.submitted',
+        requestId: id,
+        detail: { ref, name: input.name, fiscalCode: input.fiscalCode, slug: check.slug },
+      },
+    )
+    return { ok: true, ref, id }
+  })) as SubmitResult
 }
 
 // --- requests for the operator --------------------------------------------------------------------------
@@ -278,27 +209,33 @@ export async function loadRequest(sql: Sql | Tx, id: number): Promise<RequestRow
   return row ?? null
 }
 
-export interface ExistingAccount {
-  id: number
-  email: string
-  hasPassword: boolean
-  byEmail: boolean
-  lang: Lang
+/**
+ * The account the first administrator already has: by the request's email, else by a PROVED codice fiscale (a
+ * claimed one matches nobody). The invitation then goes to that account's own address.
+ */
+export async function findAdminAccount(sql: Sql | Tx, email: string, cf: string): Promise<Invitee | null> {
+  return findInvitee(sql, email, cf)
 }
 
-/** The account the first administrator already has, found by email first and then by codice fiscale. */
-export async function findAdminAccount(sql: Sql | Tx, email: string, cf: string): Promise<ExistingAccount | null> {
-  const [a] = await sql<{ id: number; email: string; has_password: boolean; by_email: boolean; lang: Lang }[]>`
-    select id, email, password_hash is not null as has_password, lower(email) = ${email} as by_email, lang
-    from platform.accounts where lower(email) = ${email} or codice_fiscale = ${cf}
-    order by (lower(email) = ${email}) desc limit 1`
-  return a ? { id: a.id, email: a.email, hasPassword: a.has_password, byEmail: a.by_email, lang: a.lang } : null
+/** What the operator should know before deciding: tenants and other waiting requests with the same keys. */
+export async function requestClashes(sql: Sql | Tx, r: RequestRow) {
+  const [tenants, requests] = await Promise.all([
+    sql<{ slug: string; name: string; fiscal: boolean; sameSlug: boolean }[]>`
+      select slug, name, fiscal_code = ${r.fiscal_code} as fiscal, slug = ${r.slug} as "sameSlug"
+      from platform.tenants where fiscal_code = ${r.fiscal_code} or slug = ${r.slug}`,
+    sql<{ id: number; public_ref: string; created_at: Date; fiscal: boolean; sameSlug: boolean }[]>`
+      select id, public_ref, created_at, fiscal_code = ${r.fiscal_code} as fiscal, slug = ${r.slug} as "sameSlug"
+      from platform.onboarding_requests
+      where status = 'pending' and id <> ${r.id} and (fiscal_code = ${r.fiscal_code} or slug = ${r.slug})
+      order by created_at`,
+  ])
+  return { tenants, requests }
 }
 
 /** The tenant file an approved request becomes: identity from the form, defaults for everything else. */
-export function tenantFileFor(r: RequestRow, segregationCode: string): TenantFile {
+export function tenantFileFor(r: RequestRow, segregationCode: string, slug = r.slug): TenantFile {
   return tenantFileSchema.parse({
-    slug: r.slug,
+    slug,
     kind: r.kind,
     name: r.name,
     shortName: shortNameFor(r.name),
@@ -313,49 +250,90 @@ export function tenantFileFor(r: RequestRow, segregationCode: string): TenantFil
   })
 }
 
-export type Decision = { ok: true; tenantId: number; slug: string } | { ok: false; reason: 'decided' | 'taken' }
+export type Decision =
+  | { ok: true; tenantId: number; slug: string }
+  | { ok: false; reason: 'decided' }
+  | { ok: false; reason: 'fiscalTaken'; name: string }
+  | { ok: false; reason: 'slugTaken'; suggestion: string }
 
-/** Writes the invitation of an administrator (a new token replaces the unused ones) into the outbox. */
-async function sendInvite(
+/** Whether a tenant already holds the request's fiscal code or the address chosen for it. */
+async function approvalClash(sql: Sql, r: RequestRow, slug: string): Promise<Decision | null> {
+  const [fiscal] = await sql<{ name: string }[]>`select name from platform.tenants where fiscal_code = ${r.fiscal_code}`
+  if (fiscal) return { ok: false, reason: 'fiscalTaken', name: fiscal.name }
+  const [taken] = await sql<{ slug: string }[]>`select slug from platform.tenants where slug = ${slug}`
+  if (taken) return { ok: false, reason: 'slugTaken', suggestion: await freeSlug(sql, slug) }
+  return null
+}
+
+/**
+ * Invites the first administrator of an approved request: to the account found by the request's email or by a
+ * proved codice fiscale (at that account's own address, accepted only signed in), else to the address typed,
+ * where accepting creates the account. The mail names the request by its reference, nothing the visitor wrote.
+ */
+async function inviteFirstAdmin(
   tx: Tx,
   config: Config,
-  accountId: number,
-  opts: { to: string; lang: Lang; givenName: string; tenantName: string; newAccount: boolean; message: string },
+  actor: Actor,
+  r: {
+    id: number
+    public_ref: string
+    tenantId: number
+    admin_email: string
+    admin_codice_fiscale: string
+    admin_given_name: string
+    admin_family_name: string
+    lang: Lang
+  },
+  message: string,
 ) {
-  const token = await createEmailToken(tx, config, accountId, 'invite')
-  const key = opts.newAccount ? 'inviteNew' : 'inviteExisting'
+  const inv = await createInvitation(tx, config, actor, {
+    tenantId: r.tenantId,
+    role: 'admin',
+    email: r.admin_email,
+    codiceFiscale: r.admin_codice_fiscale,
+    givenName: r.admin_given_name,
+    familyName: r.admin_family_name,
+    requestId: r.id,
+    lang: r.lang,
+  })
   const params = {
-    name: opts.givenName,
-    tenant: opts.tenantName,
-    link: `${config.baseUrl}/invito/${token}`,
-    hours: TOKEN_HOURS.invite,
-    message: opts.message ? `\n\n${opts.message}\n` : '',
+    ref: r.public_ref,
+    link: inv.link,
+    hours: INVITATION_HOURS,
+    message: message ? `\n\n${message}\n` : '',
   }
-  await enqueueMail(tx, onboardingMail(opts.lang, key, params, opts.to))
+  await enqueueMail(tx, onboardingMail(inv.lang, inv.accountId ? 'inviteExisting' : 'inviteNew', params, inv.to))
+  return inv
 }
 
 /**
  * Approves a request: the tenant (schema, role, migrations, default services of its kind) in status 'setup',
- * then in one more transaction the request's decision, the administrator's account and membership, the
- * invitation, the mails and the log. If that second step fails the new tenant is removed again.
+ * then in one more transaction the request's decision, the first administrator's invitation, the mails and the
+ * log. No account and no membership yet: those come when the invitation is accepted. If that second step fails
+ * the new tenant is removed again. A tenant already holding the fiscal code or the address is a clear refusal.
  */
 export async function approveRequest(
   db: Db,
   config: Config,
   actor: Actor,
   id: number,
-  input: { segregationCode: string; message: string },
+  input: { segregationCode: string; message: string; slug?: string },
 ): Promise<Decision> {
   const request = await loadRequest(db.sql, id)
   if (request?.status !== 'pending') return { ok: false, reason: 'decided' }
-  const file = tenantFileFor(request, input.segregationCode)
+  const slug = input.slug || request.slug
+  const clash = await approvalClash(db.sql, request, slug)
+  if (clash) return clash
+  const file = tenantFileFor(request, input.segregationCode, slug)
   let created: { id: number; schema: string }
   try {
     created = await onboardTenant(db, file, { status: 'setup' })
   } catch (err) {
     if (isUniqueViolation(err)) {
       const again = await loadRequest(db.sql, id)
-      return { ok: false, reason: again?.status === 'pending' ? 'taken' : 'decided' }
+      if (again?.status !== 'pending') return { ok: false, reason: 'decided' }
+      const raced = await approvalClash(db.sql, request, slug)
+      if (raced) return raced
     }
     throw err
   }
@@ -367,76 +345,43 @@ export async function approveRequest(
       async (tx) => {
         const done = await tx`update platform.onboarding_requests
           set status = 'approved', decided_at = now(), decided_by = ${actor.accountId},
-              decision_message = ${input.message || null}, tenant_id = ${created.id}
+              decision_message = ${input.message || null}, tenant_id = ${created.id}, slug = ${slug}
           where id = ${id} and status = 'pending' returning id`
         if (done.length === 0) throw new AlreadyDecided()
-        let account = await findAdminAccount(tx, request.admin_email, request.admin_codice_fiscale)
-        const newAccount = !account?.hasPassword
-        if (!account) {
-          const [row] = await tx<{ id: number }[]>`
-            insert into platform.accounts (email, given_name, family_name, codice_fiscale, lang)
-            values (${request.admin_email}, ${request.admin_given_name}, ${request.admin_family_name},
-                    ${request.admin_codice_fiscale}, ${request.lang})
-            returning id`
-          account = {
-            id: (row as { id: number }).id,
-            email: request.admin_email,
-            hasPassword: false,
-            byEmail: true,
-            lang: request.lang,
-          }
-        }
-        await tx`insert into platform.memberships (account_id, tenant_id, role)
-                 values (${account.id}, ${created.id}, 'admin')
-                 on conflict (account_id, tenant_id) do update set role = 'admin'`
-        await tx`update platform.onboarding_requests set admin_account_id = ${account.id} where id = ${id}`
-        await sendInvite(tx, config, account.id, {
-          to: request.admin_email,
-          lang: request.lang,
-          givenName: request.admin_given_name,
-          tenantName: request.name,
-          newAccount,
-          message: input.message,
-        })
-        if (request.email !== request.admin_email) {
+        const inv = await inviteFirstAdmin(tx, config, actor, { ...request, tenantId: created.id }, input.message)
+        if (request.email.toLowerCase() !== inv.to) {
           await enqueueMail(
             tx,
             onboardingMail(
               request.lang,
               'approved',
-              {
-                name: request.name,
-                ref: request.public_ref,
-                admin: `${request.admin_given_name} ${request.admin_family_name}`,
-                message: input.message ? `\n\n${input.message}\n` : '',
-              },
+              { ref: request.public_ref, message: input.message ? `\n\n${input.message}\n` : '' },
               request.email,
             ),
           )
         }
-        const detail = {
-          ref: request.public_ref,
-          slug: request.slug,
-          segregationCode: input.segregationCode,
-          adminAccountId: account.id,
-          adminAccount: newAccount ? 'new' : 'existing',
-          message: input.message || undefined,
-        }
+        const account = inv.accountId ? 'existing' : 'new'
         await platformLog(tx, actor, {
           action: 'request.approved',
           requestId: id,
           tenantId: created.id,
-          tenantSlug: request.slug,
-          detail,
+          tenantSlug: slug,
+          detail: {
+            ref: request.public_ref,
+            slug,
+            segregationCode: input.segregationCode,
+            adminAccount: account,
+            message: input.message || undefined,
+          },
         })
         await platformLog(tx, actor, {
           action: 'admin.invited',
           requestId: id,
           tenantId: created.id,
-          tenantSlug: request.slug,
-          detail: { accountId: account.id, email: request.admin_email },
+          tenantSlug: slug,
+          detail: { invitationId: inv.id, accountId: inv.accountId, email: inv.to, account },
         })
-        return { accountId: account.id }
+        return { invitationId: inv.id, to: inv.to }
       },
       async (tx, r) => {
         await audit(tx, actor, {
@@ -448,13 +393,13 @@ export async function approveRequest(
         })
         await audit(tx, actor, {
           action: 'member.invited',
-          entity: 'membership',
-          entityId: r.accountId,
-          after: { role: 'admin', email: request.admin_email },
+          entity: 'invitation',
+          entityId: r.invitationId,
+          after: { role: 'admin', email: r.to },
         })
       },
     )
-    return { ok: true, tenantId: created.id, slug: request.slug }
+    return { ok: true, tenantId: created.id, slug }
   } catch (err) {
     await db.admin`delete from platform.tenants where id = ${created.id}`
     await dropTenantSchema(db.admin, db.roles, created.schema)
@@ -467,15 +412,15 @@ class AlreadyDecided extends Error {}
 
 export async function rejectRequest(sql: Sql, actor: Actor, id: number, reason: string): Promise<{ ok: boolean }> {
   return sql.begin(async (tx) => {
-    const [r] = await tx<{ name: string; email: string; admin_email: string; lang: Lang; public_ref: string }[]>`
+    const [r] = await tx<{ email: string; admin_email: string; lang: Lang; public_ref: string }[]>`
       update platform.onboarding_requests
       set status = 'rejected', decided_at = now(), decided_by = ${actor.accountId}, decision_message = ${reason}
       where id = ${id} and status = 'pending'
-      returning name, email, admin_email, lang, public_ref`
+      returning email, admin_email, lang, public_ref`
     if (!r) return { ok: false }
     for (const to of new Set([r.email, r.admin_email])) {
       await enqueueMail(tx, {
-        ...onboardingMail(r.lang, 'rejected', { name: r.name, ref: r.public_ref, reason }, to),
+        ...onboardingMail(r.lang, 'rejected', { ref: r.public_ref, reason }, to),
         dedupeKey: `onboarding:${id}:rejected:${to}`,
       })
     }
@@ -586,20 +531,12 @@ export async function loadTenantDetail(sql: Sql, slug: string) {
       schema_version, migration_error, migrated_at, created_at, contacts
     from platform.tenants where slug = ${slug} and status <> 'deleted'`
   if (!t) return null
-  const [members, log, size, request] = await Promise.all([
-    sql<
-      {
-        account_id: number
-        given_name: string
-        family_name: string
-        email: string
-        role: string
-        has_password: boolean
-      }[]
-    >`
-      select m.account_id, a.given_name, a.family_name, a.email, m.role, a.password_hash is not null as has_password
+  const [members, invitations, log, size, request] = await Promise.all([
+    sql<{ account_id: number; given_name: string; family_name: string; email: string; role: string }[]>`
+      select m.account_id, a.given_name, a.family_name, a.email, m.role
       from platform.memberships m join platform.accounts a on a.id = m.account_id
       where m.tenant_id = ${t.id} order by m.role, a.family_name`,
+    openInvitations(sql, t.id),
     sql<LogRow[]>`
       select id, at, actor_name, action, request_id, tenant_slug, detail from platform.platform_log
       where tenant_id = ${t.id} order by at desc, id desc limit 50`,
@@ -611,7 +548,14 @@ export async function loadTenantDetail(sql: Sql, slug: string) {
       select id, public_ref, admin_account_id from platform.onboarding_requests
       where tenant_id = ${t.id} and status = 'approved' order by decided_at desc limit 1`,
   ])
-  return { tenant: t, members, log, bytes: size[0]?.bytes ?? 0, request: request[0] ?? null }
+  return {
+    tenant: t,
+    members,
+    invitations,
+    log,
+    bytes: size[0]?.bytes ?? 0,
+    request: request[0] ?? null,
+  }
 }
 
 export interface LogRow {
@@ -686,41 +630,42 @@ export async function setSuspended(
   return changed
 }
 
-/** Sends the first administrator a fresh invitation (the old link stops working). */
+/**
+ * Sends the first administrator a fresh invitation from the approved request (the old link stops working),
+ * found again by the request's email or proved codice fiscale.
+ */
 export async function resendInvite(sql: Sql, config: Config, actor: Actor, tenantId: number): Promise<boolean> {
   return sql.begin(async (tx) => {
     const [r] = await tx<
       {
         id: number
-        name: string
+        public_ref: string
         admin_email: string
+        admin_codice_fiscale: string
         admin_given_name: string
+        admin_family_name: string
         lang: Lang
-        admin_account_id: number
-        has_password: boolean
         slug: string
       }[]
     >`
-      select r.id, t.name, r.admin_email, r.admin_given_name, r.lang, r.admin_account_id,
-        a.password_hash is not null as has_password, t.slug
+      select r.id, r.public_ref, r.admin_email, r.admin_codice_fiscale, r.admin_given_name, r.admin_family_name,
+        r.lang, t.slug
       from platform.onboarding_requests r join platform.tenants t on t.id = r.tenant_id
-      join platform.accounts a on a.id = r.admin_account_id
       where r.tenant_id = ${tenantId} and r.status = 'approved' order by r.decided_at desc limit 1`
     if (!r) return false
-    await sendInvite(tx, config, r.admin_account_id, {
-      to: r.admin_email,
-      lang: r.lang,
-      givenName: r.admin_given_name,
-      tenantName: r.name,
-      newAccount: !r.has_password,
-      message: '',
-    })
+    const inv = await inviteFirstAdmin(tx, config, actor, { ...r, tenantId }, '')
     await platformLog(tx, actor, {
       action: 'admin.invited',
       requestId: r.id,
       tenantId,
       tenantSlug: r.slug,
-      detail: { accountId: r.admin_account_id, email: r.admin_email, again: true },
+      detail: {
+        invitationId: inv.id,
+        accountId: inv.accountId,
+        email: inv.to,
+        account: inv.accountId ? 'existing' : 'new',
+        again: true,
+      },
     })
     return true
   }) as Promise<boolean>

@@ -471,7 +471,8 @@ async function queueCitizenReceipt(db: Db, tenant: Tenant, receiptId: string) {
     const n = await loadNotice(tx, rec.notice_number, false)
     if (!n) return null
     const [account] = await tx<{ email: string; lang: string }[]>`
-      select email, lang from platform.accounts where codice_fiscale = ${n.payer_cf} and email_confirmed_at is not null`
+      select email, lang from platform.accounts
+      where codice_fiscale = ${n.payer_cf} and email_confirmed_at is not null and cf_proved_at is not null`
     return { rec, n, account }
   })
   if (!found) return

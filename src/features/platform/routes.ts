@@ -4,7 +4,7 @@ import { type Context, Hono } from 'hono'
 import { z } from 'zod'
 import { actorOf } from '../../platform/audit.ts'
 import { NotFound } from '../../platform/errors.ts'
-import { formValues, parseWith } from '../../platform/forms.ts'
+import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
 import type { Env, SessionUser } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
 import { requireOperator } from '../../platform/roles.ts'
@@ -21,6 +21,7 @@ import {
   loadTenantDetail,
   PAGE_SIZE,
   rejectRequest,
+  requestClashes,
   resendInvite,
   setSuspended,
   TENANT_FILTERS,
@@ -89,11 +90,10 @@ async function requestPage(
   const sql = c.var.deps.db.sql
   const request = await loadRequest(sql, id)
   if (!request) throw new NotFound()
-  const [account, [clash]] = await Promise.all([
-    request.status === 'pending' ? findAdminAccount(sql, request.admin_email, request.admin_codice_fiscale) : null,
-    sql<{ fiscal: boolean; slug: boolean }[]>`
-      select bool_or(fiscal_code = ${request.fiscal_code}) as fiscal, bool_or(slug = ${request.slug}) as slug
-      from platform.tenants where fiscal_code = ${request.fiscal_code} or slug = ${request.slug}`,
+  const pending = request.status === 'pending'
+  const [account, clashes] = await Promise.all([
+    pending ? findAdminAccount(sql, request.admin_email, request.admin_codice_fiscale) : null,
+    pending ? requestClashes(sql, request) : null,
   ])
   return render(
     c,
@@ -102,8 +102,8 @@ async function requestPage(
       title: c.var.t('platform.request.title', { ref: request.public_ref }),
       request,
       account,
-      clash: request.status === 'pending' && clash && (clash.fiscal || clash.slug) ? clash : null,
-      values: opts.values ?? { segregationCode: DEFAULT_SEGREGATION_CODE },
+      clashes,
+      values: opts.values ?? { segregationCode: DEFAULT_SEGREGATION_CODE, slug: request.slug },
       errors: opts.errors,
       outcome: c.req.query('esito') ?? null,
     },
@@ -121,20 +121,27 @@ function decisionProblem(c: Context<Env>, key: string, href: string): FormErrors
 platformRoutes.post('/piattaforma/richieste/:id{[0-9]+}/approva', async (c) => {
   const id = requestId(c)
   const values = await formValues(c)
-  const parsed = parseWith(approveSchema, values, c.var.t, ['segregationCode', 'message'])
+  const parsed = parseWith(approveSchema, values, c.var.t, ['segregationCode', 'slug', 'message'])
   if (!parsed.ok) return requestPage(c, id, { values, errors: parsed.errors })
   const { db, config } = c.var.deps
   const result = await approveRequest(db, config, actorOf(c.var.user as SessionUser), id, parsed.data)
   if (!result.ok) {
-    return requestPage(c, id, {
-      values,
-      errors: decisionProblem(
-        c,
-        result.reason === 'taken' ? 'platform.request.errors.taken' : 'platform.request.errors.decided',
-        '#decision',
-      ),
-      status: 409,
-    })
+    // uniqueness is settled here, not when a request waits: say which key collides and what to do
+    const errors =
+      result.reason === 'slugTaken'
+        ? fieldError(c.var.t, 'slug', 'platform.request.errors.slugTaken', {
+            slug: parsed.data.slug || (await loadRequest(db.sql, id))?.slug || '',
+            suggestion: result.suggestion,
+          })
+        : result.reason === 'fiscalTaken'
+          ? {
+              summary: [
+                { text: c.var.t('platform.request.errors.fiscalTaken', { name: result.name }), href: '#decision' },
+              ],
+              fields: {},
+            }
+          : decisionProblem(c, 'platform.request.errors.decided', '#decision')
+    return requestPage(c, id, { values, errors, status: 409 })
   }
   c.var.deps.tenants.invalidate()
   c.var.deps.kickMail()
@@ -175,6 +182,7 @@ async function tenantPage(c: Context<Env>, opts: { values?: Record<string, unkno
       // not `tenant`: the layout reads that name as the tenant of the page
       target: detail.tenant,
       members: detail.members,
+      invitations: detail.invitations,
       log: detail.log,
       request: detail.request,
       size: formatBytes(detail.bytes, c.var.lang),

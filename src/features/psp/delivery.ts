@@ -40,7 +40,7 @@ export interface DeliveryOptions {
 /** Sends every due notification once; returns how many were delivered and how many failed this run. */
 export async function deliverPending(
   db: Pick<Db, 'sql'>,
-  config: Pick<Config, 'pspSandboxSecret'>,
+  config: Pick<Config, 'pspSandboxSecret' | 'baseUrl'>,
   opts: DeliveryOptions = {},
 ): Promise<{ delivered: number; failed: number }> {
   const fetchImpl = opts.fetchImpl ?? fetch
@@ -52,6 +52,9 @@ export async function deliverPending(
       const body = notificationBody(s)
       let error: string | null = null
       try {
+        // the API accepts only this server's notify address; a session stored before that rule is not sent
+        if (new URL(s.notifyUrl).origin !== new URL(config.baseUrl).origin)
+          throw new Error('notify address of another site')
         const res = await fetchImpl(s.notifyUrl, {
           method: 'POST',
           headers: {

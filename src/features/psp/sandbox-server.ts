@@ -28,6 +28,12 @@ export const SANDBOX_PATH = '/sandbox-psp'
 
 export const sandboxPspRoutes = new Hono<Env>()
 
+// Only in the demo or with PSP_SANDBOX=1 outside production (config.pspSandbox): otherwise nothing here exists.
+sandboxPspRoutes.use('*', async (c, next) => {
+  if (!c.var.deps.config.pspSandbox) throw new NotFound()
+  await next()
+})
+
 // Card data must never sit in a cache; the sandbox is not for search engines either.
 sandboxPspRoutes.use('*', async (c, next) => {
   await next()
@@ -41,6 +47,14 @@ sandboxPspRoutes.use('*', bodyLimit({ maxSize: 32 * 1024 }))
 function authorized(c: Context<Env>): boolean {
   const m = /^Bearer ([0-9a-f]{64})$/.exec(c.req.header('Authorization') ?? '')
   return !!m && safeEqual(m[1] as string, apiToken(c.var.deps.config.pspSandboxSecret))
+}
+
+function sameOrigin(url: string, baseUrl: string): boolean {
+  try {
+    return new URL(url).origin === new URL(baseUrl).origin
+  } catch {
+    return false
+  }
 }
 
 function sessionJson(s: SandboxSession) {
@@ -69,6 +83,12 @@ sandboxPspRoutes.post('/api/sessions', async (c) => {
     return c.json({ error: 'invalid_request', issues }, 400)
   }
   const req = parsed.data
+  // Only this server's own addresses: the sandbox never posts to, nor sends a citizen back to, another site.
+  const foreign = (['returnUrl', 'notifyUrl'] as const).filter((k) => !sameOrigin(req[k], c.var.deps.config.baseUrl))
+  if (foreign.length) {
+    const issues = foreign.map((path) => ({ path, message: 'must be an address of this server (BASE_URL)' }))
+    return c.json({ error: 'foreign_url', issues }, 422)
+  }
   const { session, created } = await createSession(c.var.deps.db.sql, randomBytes(18).toString('base64url'), req)
   // The same key with a different payment or amount is a bug on the caller's side, not a retry.
   if (!created && (session.paymentId !== req.paymentId || session.amountCents !== req.amountCents)) {

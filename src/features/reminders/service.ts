@@ -193,6 +193,7 @@ async function sendBatch(
       a.email_confirmed_at is not null as account_confirmed, a.reminders, a.lang
     from payers p
       left join platform.accounts a on a.codice_fiscale = p.codice_fiscale and a.deletion_requested_at is null
+        and a.cf_proved_at is not null
     where p.id = any(${payerIds})`
   const byPayer = new Map<number, Candidate[]>()
   for (const c of items) byPayer.set(c.payer_id, [...(byPayer.get(c.payer_id) ?? []), c])

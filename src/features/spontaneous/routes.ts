@@ -14,6 +14,7 @@ import { type FormErrors, render } from '../../platform/render.ts'
 import { requireUser } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { newToken } from '../../platform/tokens.ts'
+import { requireProvedCf } from '../account/proof-routes.ts'
 import { payIssuedNow } from '../payments/pay-now.ts'
 import { priceCheckout } from '../payments/service.ts'
 import { CAUSALE_MAX, FIELD_ORDER, MAX_QUANTITY, NO_PUPIL, spontaneousSchema, toInput } from './schema.ts'
@@ -41,8 +42,9 @@ const notSuspended = createMiddleware<Env>(async (c, next) => {
   await next()
 })
 
-spontaneousRoutes.use(BASE, requireUser, notSuspended)
-spontaneousRoutes.use(`${BASE}/*`, requireUser, notSuspended)
+// a spontaneous payment issues a document in the payer's name: only for a proved codice fiscale
+spontaneousRoutes.use(BASE, requireUser, requireProvedCf, notSuspended)
+spontaneousRoutes.use(`${BASE}/*`, requireUser, requireProvedCf, notSuspended)
 
 function base(tenant: Tenant) {
   return `/t/${tenant.slug}/pagamento-spontaneo`

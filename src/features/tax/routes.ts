@@ -7,6 +7,7 @@ import { parseWith } from '../../platform/forms.ts'
 import type { Env, SessionUser } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
 import { requireUser } from '../../platform/session.ts'
+import { requireProvedCf } from '../account/proof-routes.ts'
 import { citizenTenants } from '../debts/routes.ts'
 import { renderTaxCertificatePdf } from '../payments/tax-certificate-pdf.ts'
 import {
@@ -24,8 +25,8 @@ import {
 import { certificateRows, familyPupils, type PupilChoice } from './service.ts'
 
 export const taxRoutes = new Hono<Env>()
-taxRoutes.use('/certificazione', requireUser)
-taxRoutes.use('/certificazione.pdf', requireUser)
+taxRoutes.use('/certificazione', requireUser, requireProvedCf)
+taxRoutes.use('/certificazione.pdf', requireUser, requireProvedCf)
 
 const FORM_FIELDS = ['periodo', 'alunno', ...DATE_FIELDS]
 
