@@ -1,12 +1,53 @@
+// The suite in two groups (docs/testing.md): first the files that may run side by side, each worker with its own
+// database (test/helpers/workers.ts), then, one at a time on a quiet machine, the few whose assertions bound a
+// time (a 100,000-line import in 30 s, /health within a second under a flood, processes killed at chosen moments).
 import { defineConfig } from 'vitest/config'
+import { testWorkers } from './test/helpers/workers.ts'
+
+export const SERIAL_FILES = [
+  'test/integration/abuse.test.ts',
+  'test/integration/backoffice-import.test.ts',
+  'test/integration/db-restart.test.ts',
+  'test/integration/jobs-sigkill.test.ts',
+  'test/integration/jobs.test.ts',
+  'test/integration/reconciliation.test.ts',
+  'test/integration/reliability.test.ts',
+]
+
+const shared = {
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+  pool: 'forks' as const,
+  env: { NODE_ENV: 'test' },
+}
 
 export default defineConfig({
   test: {
+    ...shared,
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // runs once for the whole run; both groups inherit what it provides
     globalSetup: ['test/helpers/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
-    env: { NODE_ENV: 'test' },
+    maxWorkers: testWorkers(),
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'side-by-side',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: SERIAL_FILES,
+          maxWorkers: testWorkers(),
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'one-at-a-time',
+          include: SERIAL_FILES,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 })

@@ -26,6 +26,7 @@ import { paymentRoutes } from './features/payments/routes.ts'
 import { jobsRoutes } from './features/platform/jobs-routes.ts'
 import { platformRoutes } from './features/platform/routes.ts'
 import { sandboxPspRoutes } from './features/psp/sandbox-server.ts'
+import { DOCUMENT_LIMIT, publicationRoutes } from './features/publications/routes.ts'
 import {
   MAX_UPLOAD_BYTES as RECONCILIATION_UPLOAD_BYTES,
   reconciliationRoutes,
@@ -34,7 +35,6 @@ import { reminderRoutes } from './features/reminders/routes.ts'
 import { spontaneousRoutes } from './features/spontaneous/routes.ts'
 import { staffRoutes } from './features/staff/routes.ts'
 import { taxRoutes } from './features/tax/routes.ts'
-import { DOCUMENT_LIMIT, tenantDocRoutes } from './features/tenant-docs/routes.ts'
 import { type BodyRule, bodyLimits } from './platform/body-limit.ts'
 import { noStoreByDefault } from './platform/cache-control.ts'
 import { BadRequest, HttpError, NotFound } from './platform/errors.ts'
@@ -206,7 +206,7 @@ export function createApp(deps: Deps) {
   app.route('/', canteenOfficeRoutes)
   app.route('/', backofficeRoutes)
   app.route('/', controlRoutes)
-  app.route('/', tenantDocRoutes)
+  app.route('/', publicationRoutes)
   app.route('/', applicationRoutes)
   app.route('/', applicationStaffRoutes)
   app.route('/', reconciliationRoutes)

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path'
 import { serve } from '@hono/node-server'
 import { createApp, isDatabaseUnavailable } from './app.ts'
+import { seedIfEmpty } from './cli/demo-seed.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { selectProvider } from './features/pagopa/provider.ts'
 import { controlSocketPath, startJobControl } from './jobs/control.ts'
@@ -13,7 +14,6 @@ import { Assets } from './platform/assets.ts'
 import { openDatabase } from './platform/db.ts'
 import { createLogger } from './platform/log.ts'
 import { migratePlatform, migrateTenants } from './platform/migrate.ts'
-import { seedIfEmpty } from './platform/seed.ts'
 import { TenantRegistry } from './platform/tenancy.ts'
 
 async function main() {

@@ -1,51 +1,19 @@
 // Every scheduled job, by name: what it does and when (cron in Europe/Rome). The scheduler runs them; an
 // operator can run one now with `npm run job -- <name>`. Each returns counts for the run record.
 import { resolve } from 'node:path'
-import type { Logger } from 'pino'
-import type { Config } from '../config.ts'
 import { chargeMealsJob, lowBalanceJob } from '../features/canteen/jobs.ts'
 import { reconcilePayments } from '../features/payments/maintenance.ts'
 import { deliverPending } from '../features/psp/delivery.ts'
-import type { PaymentProvider } from '../features/psp/types.ts'
 import { importDropFolder } from '../features/reconciliation/folder.ts'
 import { linkSecret } from '../features/reminders/link.ts'
 import { runReminders } from '../features/reminders/service.ts'
 import { withdrawAbandoned } from '../features/spontaneous/service.ts'
 import { todayRome } from '../platform/dates.ts'
-import type { Db } from '../platform/db.ts'
+import { forEachTenant, type JobDefinition, JobFailure } from '../platform/jobs.ts'
 import { drainOutbox } from '../platform/mail.ts'
-import type { TenantRegistry } from '../platform/tenancy.ts'
 import { pruneRuns } from './runs.ts'
-import { forEachTenant, JobFailure } from './tenants.ts'
 
-export interface JobContext {
-  db: Db
-  config: Config
-  log: Logger
-  provider: PaymentProvider
-  tenants: TenantRegistry
-  /** the slot's time (for a scheduled run) or now */
-  now: Date
-  kickMail: () => void
-  /** only these tenants (slugs): `npm run job -- <name> --tenant <slug>`, and tests sharing one database */
-  onlyTenants?: string[]
-  /** where reporting flows and bank statements are dropped: <flowsDir>/<tenant slug>/ */
-  flowsDir?: string
-  /** per-tenant counts for the run record (forEachTenant in src/jobs/tenants.ts calls it) */
-  report?: (tenantSlug: string, counts: Record<string, number>) => void
-  /** tests: called between a job's steps; throwing simulates a crash at that point */
-  step?: (name: string) => void | Promise<void>
-}
-
-export interface JobDefinition {
-  name: string
-  /** node-cron expression, evaluated in Europe/Rome */
-  schedule: string
-  description: string
-  /** how long a run may take before another instance may consider it dead (default 15) */
-  leaseMinutes?: number
-  run(ctx: JobContext): Promise<Record<string, number>>
-}
+export type { JobContext, JobDefinition } from '../platform/jobs.ts'
 
 export const JOBS: JobDefinition[] = [
   {

@@ -3,12 +3,12 @@
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
-import type { PaymentProvider } from '../features/psp/types.ts'
 import type { Db } from '../platform/db.ts'
+import { JobFailure } from '../platform/jobs.ts'
+import type { PaymentProvider } from '../platform/payment-provider.ts'
 import type { TenantRegistry } from '../platform/tenancy.ts'
 import type { JobContext, JobDefinition } from './registry.ts'
 import { finishRun, startManualRun } from './runs.ts'
-import { JobFailure } from './tenants.ts'
 
 export interface JobDeps {
   db: Db

@@ -1,10 +1,10 @@
 // Request-scoped context shared by every feature: language, tenant, user, CSRF token, dependencies.
 import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
-import type { PaymentProvider } from '../features/psp/types.ts'
 import type { Assets } from './assets.ts'
 import type { Db } from './db.ts'
 import type { Lang, Translate } from './i18n.ts'
+import type { PaymentProvider } from './payment-provider.ts'
 import type { Tenant, TenantRegistry } from './tenancy.ts'
 
 export interface Deps {

@@ -2,9 +2,9 @@
 // login page with the buttons, the email page and the refusal page; the whole journey with JavaScript off.
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cf } from '../../src/cli/demo-seed.ts'
 import { startOidcProvider } from '../../src/features/oidc/test-provider.ts'
 import type { Db } from '../../src/platform/db.ts'
-import { cf } from '../../src/platform/seed.ts'
 import { startServer } from '../helpers/app.ts'
 import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
 import { openTestDb } from '../helpers/db.ts'

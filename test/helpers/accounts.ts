@@ -1,10 +1,10 @@
 // Accounts for tests, created straight in the database, and signed-in clients for them.
 import type { Hono } from 'hono'
 import { expect } from 'vitest'
+import { cf } from '../../src/cli/demo-seed.ts'
 import { hashPassword } from '../../src/features/account/passwords.ts'
 import type { Db } from '../../src/platform/db.ts'
 import type { Env } from '../../src/platform/http.ts'
-import { cf } from '../../src/platform/seed.ts'
 import { Client } from './client.ts'
 
 export const TEST_PASSWORD = 'una frase lunga e sicura'

@@ -12,8 +12,16 @@ import {
   tenantFileSchema,
 } from '../../src/platform/tenancy.ts'
 
+/** This worker's test database (VITEST_POOL_ID counts the workers from 1), or PGlite. */
+export function testTarget(): { kind: 'postgres' | 'pglite'; url: string } {
+  const t = inject('testDb')
+  if (t.kind === 'pglite' || !t.urls?.length) return { kind: t.kind, url: t.url }
+  const worker = Math.max(1, Number(process.env.VITEST_POOL_ID ?? '1') || 1)
+  return { kind: t.kind, url: t.urls[(worker - 1) % t.urls.length] as string }
+}
+
 export async function openTestDb(): Promise<Db> {
-  const target = inject('testDb')
+  const target = testTarget()
   const db =
     target.kind === 'pglite'
       ? await openEmbedded('memory://')

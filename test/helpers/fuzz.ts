@@ -3,7 +3,7 @@
 // arbitraries of field values: the form's own values, plausible values guessed from the field's name (a valid
 // codice fiscale, a date, an amount), and arbitrary strings.
 import fc from 'fast-check'
-import { cf } from '../../src/platform/seed.ts'
+import { cf } from '../../src/cli/demo-seed.ts'
 import type { Client } from './client.ts'
 
 export interface Field {

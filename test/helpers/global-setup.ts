@@ -5,10 +5,12 @@
 import postgres from 'postgres'
 import type { TestProject } from 'vitest/node'
 import { roleNames } from '../../src/platform/db.ts'
+import { testWorkers, workerDatabases } from './workers.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    testDb: { kind: 'postgres' | 'pglite'; url: string }
+    /** url: the first worker's database; urls: one per worker (test/helpers/db.ts testTarget picks this worker's) */
+    testDb: { kind: 'postgres' | 'pglite'; url: string; urls: string[] }
   }
 }
 
@@ -25,7 +27,7 @@ function testUrl(): { url: string; explicit: boolean; throwaway: boolean } {
 
 export default async function setup(project: TestProject) {
   if (process.env.SPORTELLO_TEST_DB === 'pglite') {
-    project.provide('testDb', { kind: 'pglite', url: '' })
+    project.provide('testDb', { kind: 'pglite', url: '', urls: [] })
     return
   }
   const { url, explicit, throwaway } = testUrl()
@@ -42,21 +44,29 @@ export default async function setup(project: TestProject) {
     await admin.end({ timeout: 1 }).catch(() => {})
     if (explicit) throw err
     console.warn('No PostgreSQL on 127.0.0.1:5432: running the tests on embedded PGlite.')
-    project.provide('testDb', { kind: 'pglite', url: '' })
+    project.provide('testDb', { kind: 'pglite', url: '', urls: [] })
     return
   }
-  const roles = roleNames(dbName)
-  // A clean slate: the test database and the cluster-wide roles it created last time.
+  // one database per worker, so that files run side by side never meet (the first keeps the given name)
+  const names = workerDatabases(dbName, testWorkers())
+  // A clean slate: the test databases and the cluster-wide roles they created last time.
   const reset = async (sql: postgres.Sql) => {
-    await sql.unsafe(`drop database if exists ${dbName} with (force)`)
-    const stale = await sql<{ rolname: string }[]>`
-      select rolname from pg_roles where rolname like ${`${roles.prefix}\\_%`}`
-    for (const r of stale) await sql.unsafe(`drop role if exists ${r.rolname}`)
+    for (const name of names) {
+      await sql.unsafe(`drop database if exists ${name} with (force)`)
+      const stale = await sql<{ rolname: string }[]>`
+        select rolname from pg_roles where rolname like ${`${roleNames(name).prefix}\\_%`}`
+      for (const r of stale) await sql.unsafe(`drop role if exists ${r.rolname}`)
+    }
   }
   await reset(admin)
-  await admin.unsafe(`create database ${dbName}`)
+  for (const name of names) await admin.unsafe(`create database ${name}`)
   await admin.end()
-  project.provide('testDb', { kind: 'postgres', url })
+  const urls = names.map((name) => {
+    const w = new URL(url)
+    w.pathname = `/${name}`
+    return w.toString()
+  })
+  project.provide('testDb', { kind: 'postgres', url: urls[0] as string, urls })
   if (!throwaway) return
   return async () => {
     const sql = postgres(maintenance.toString(), { max: 1, onnotice: () => {} })

@@ -1,6 +1,6 @@
 // Debt positions for tests: a payer with a codice fiscale in a tenant, documents with installments.
-import type { DocumentInput } from '../../src/features/documents/issue.ts'
-import { issueDocuments } from '../../src/features/documents/issue.ts'
+import type { DocumentInput } from '../../src/features/debts/issue.ts'
+import { issueDocuments } from '../../src/features/debts/issue.ts'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'

@@ -1,10 +1,10 @@
 // Registration, confirmation, login, sessions, CSRF, throttling, reset and change of password, profile.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { createApp } from '../../src/app.ts'
+import { cf } from '../../src/cli/demo-seed.ts'
 import type { Config } from '../../src/config.ts'
 import type { Db } from '../../src/platform/db.ts'
 import { drainOutbox } from '../../src/platform/mail.ts'
-import { cf } from '../../src/platform/seed.ts'
 import { testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
 import { openTestDb } from '../helpers/db.ts'

@@ -2,7 +2,7 @@
 // cancelling and correcting with their effects on the citizen's side, IUV retry and chunked issuing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { createApp } from '../../src/app.ts'
-import { issueDocuments } from '../../src/features/documents/issue.ts'
+import { issueDocuments } from '../../src/features/debts/issue.ts'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { baseFromSequence, buildNotice } from '../../src/platform/it/pagopa.ts'

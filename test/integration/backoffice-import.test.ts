@@ -2,9 +2,9 @@
 // encoding, a wrong separator and duplicates create nothing and the report names each line.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { createApp } from '../../src/app.ts'
+import { cf } from '../../src/cli/demo-seed.ts'
 import { parseImport, templateCsv } from '../../src/features/backoffice/csv-import.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
-import { cf } from '../../src/platform/seed.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import {
   addMembership,

@@ -1,10 +1,10 @@
 // The canteen's demo data on a demo tenant, and the enrollment seam the applications feature calls.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seedTenantDemo } from '../../src/cli/demo-seed.ts'
 import { seedCanteenDemo } from '../../src/features/canteen/demo.ts'
 import { enrollInCanteen } from '../../src/features/canteen/service.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { NotFound } from '../../src/platform/errors.ts'
-import { seedTenantDemo } from '../../src/platform/seed.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { canteenTenant } from '../helpers/canteen.ts'
 import { dropTestTenant, openTestDb } from '../helpers/db.ts'

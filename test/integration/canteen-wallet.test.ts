@@ -233,7 +233,7 @@ describe('pre-loading meals', () => {
 describe('canteen notices paid', () => {
   it('are credited to the pupil as "paid by notice"; a notice without a pupil to the payer\'s enrolled pupil', async () => {
     const withPupil = await withTenant(db.sql, t, async (tx) => {
-      const { issueDocuments } = await import('../../src/features/documents/issue.ts')
+      const { issueDocuments } = await import('../../src/features/debts/issue.ts')
       const [svc] = await tx<{ id: number }[]>`select id from services where code = 'mensa'`
       return issueDocuments(tx, t, [
         {

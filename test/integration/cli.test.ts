@@ -4,14 +4,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import { listTenantFiles, readTenantFile, TenantRegistry } from '../../src/platform/tenancy.ts'
-import { dropTestTenant, openTestDb, testTenantFile } from '../helpers/db.ts'
+import { dropTestTenant, openTestDb, testTarget, testTenantFile } from '../helpers/db.ts'
 
 const run = promisify(execFile)
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx')
-const target = inject('testDb')
+const target = testTarget()
 let dir: string
 
 // Vite puts BASE_URL, MODE, DEV, PROD and SSR into the test process's environment: children must not inherit them.

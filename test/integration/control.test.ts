@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { createApp } from '../../src/app.ts'
 import { parseFilter } from '../../src/features/control/routes.ts'
-import { issueDocuments } from '../../src/features/documents/issue.ts'
+import { issueDocuments } from '../../src/features/debts/issue.ts'
 import { settleInstallments } from '../../src/features/payments/settle.ts'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'

@@ -10,15 +10,15 @@
 // the answers by page and status, and the server's log.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { createTestTenant, dropTestTenant, openTestDb, testTarget } from '../helpers/db.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
 
-const target = inject('testDb')
+const target = testTarget()
 const { BASE_URL: _b, MODE: _m, DEV: _d, PROD: _p, SSR: _s, ...cleanEnv } = process.env
 /** the server's connections carry this name (both pools: a URL parameter overrides the pools' own names) */
 const appName = `st-restart-${Math.random().toString(36).slice(2, 10)}`

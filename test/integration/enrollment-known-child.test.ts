@@ -6,7 +6,7 @@
 // payers to pupils may do it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { createApp } from '../../src/app.ts'
-import { issueDocuments } from '../../src/features/documents/issue.ts'
+import { issueDocuments } from '../../src/features/debts/issue.ts'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'

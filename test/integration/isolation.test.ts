@@ -1,13 +1,13 @@
 // Two tenants with overlapping data under thousands of interleaved requests and direct transactions:
 // no row of one tenant ever appears in the other's results, and no connection carries a tenant onward.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { createApp } from '../../src/app.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { testApp } from '../helpers/app.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { createTestTenant, dropTestTenant, openTestDb, testTarget } from '../helpers/db.ts'
 
-const onPglite = inject('testDb').kind === 'pglite'
+const onPglite = testTarget().kind === 'pglite'
 const ROUNDS = Number(process.env.ISOLATION_ROUNDS ?? (onPglite ? 400 : 2000))
 
 let db: Db

@@ -18,9 +18,9 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
-import { type DocumentInput, type IssuedInstallment, issueDocuments } from '../../src/features/documents/issue.ts'
+import { type DocumentInput, type IssuedInstallment, issueDocuments } from '../../src/features/debts/issue.ts'
 import { startCheckout } from '../../src/features/payments/service.ts'
 import { completeSession } from '../../src/features/psp/queries.ts'
 import { findJob } from '../../src/jobs/registry.ts'
@@ -32,10 +32,10 @@ import { newToken } from '../../src/platform/tokens.ts'
 import { createAccount, randomCf, type TestAccount } from '../helpers/accounts.ts'
 import { startServer } from '../helpers/app.ts'
 import { setupCanteen } from '../helpers/canteen.ts'
-import { createTestTenant } from '../helpers/db.ts'
+import { createTestTenant, testTarget } from '../helpers/db.ts'
 import { startSmtp } from '../helpers/smtp.ts'
 
-const target = inject('testDb')
+const target = testTarget()
 const { BASE_URL: _b, MODE: _m, DEV: _d, PROD: _p, SSR: _s, ...cleanEnv } = process.env
 const run = Math.random().toString(36).slice(2, 10)
 const sideName = `sk_${run}_test`

@@ -8,27 +8,27 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/config.ts'
 import { controlSocketPath, runViaControl, startJobControl } from '../../src/jobs/control.ts'
 import { findJob, JOBS, type JobDefinition } from '../../src/jobs/registry.ts'
 import { runJobNow } from '../../src/jobs/runner.ts'
 import { Scheduler } from '../../src/jobs/scheduler.ts'
 import { loadJobSettings, scheduleVariable } from '../../src/jobs/settings.ts'
-import { forEachTenant } from '../../src/jobs/tenants.ts'
 import type { Db } from '../../src/platform/db.ts'
+import { forEachTenant } from '../../src/platform/jobs.ts'
 import { drainOutbox } from '../../src/platform/mail.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
 import { testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { createTestTenant, dropTestTenant, openTestDb, testTarget } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
 import { startSmtp } from '../helpers/smtp.ts'
 
 const exec = promisify(execFile)
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx')
-const target = inject('testDb')
+const target = testTarget()
 const { BASE_URL: _b, MODE: _m, DEV: _d, PROD: _p, SSR: _s, ...cleanEnv } = process.env
 
 let db: Db

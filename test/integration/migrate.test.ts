@@ -2,11 +2,11 @@ import { readdirSync } from 'node:fs'
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import { MIGRATIONS_DIR, migratePlatform, migrateTenants } from '../../src/platform/migrate.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { createTestTenant, dropTestTenant, openTestDb, testTarget } from '../helpers/db.ts'
 
 let db: Db
 let a: Tenant
@@ -86,7 +86,7 @@ describe('migrations', () => {
   })
 
   // PGlite is one connection: a second session holding a lock cannot exist there
-  it.skipIf(inject('testDb').kind === 'pglite')(
+  it.skipIf(testTarget().kind === 'pglite')(
     'a lock held elsewhere makes the tenant fail fast with the lock timeout, not hang',
     async () => {
       const reserved = await db.admin.reserve()

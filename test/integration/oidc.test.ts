@@ -1,9 +1,9 @@
 // SPID / CIE through OpenID Connect, end to end over real HTTP: Sportello on a loopback port, a real OpenID
 // provider (oidc-provider) on another, and a cookie-keeping fetch loop standing in for the browser.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cf } from '../../src/cli/demo-seed.ts'
 import { startOidcProvider } from '../../src/features/oidc/test-provider.ts'
 import type { Db } from '../../src/platform/db.ts'
-import { cf } from '../../src/platform/seed.ts'
 import { startServer, testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
 import { openTestDb } from '../helpers/db.ts'

@@ -6,16 +6,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { deflateSync } from 'node:zlib'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkLogo } from '../../src/features/onboarding/logo.ts'
 import { exportTenant } from '../../src/features/onboarding/tenant-file.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { readTenantFile, type Tenant, TenantRegistry } from '../../src/platform/tenancy.ts'
-import { createTestTenant, dropTestTenant, openTestDb, testTenantFile } from '../helpers/db.ts'
+import { createTestTenant, dropTestTenant, openTestDb, testTarget, testTenantFile } from '../helpers/db.ts'
 
 const run = promisify(execFile)
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx')
-const target = inject('testDb')
+const target = testTarget()
 const { BASE_URL: _b, MODE: _m, DEV: _d, PROD: _p, SSR: _s, ...cleanEnv } = process.env
 let db: Db
 let dir: string

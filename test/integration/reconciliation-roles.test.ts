@@ -2,7 +2,7 @@
 // log in, who is refused; another tenant's ids are 404; a reader sees no form that changes anything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { createApp } from '../../src/app.ts'
-import { type DocumentInput, issueDocuments } from '../../src/features/documents/issue.ts'
+import { type DocumentInput, issueDocuments } from '../../src/features/debts/issue.ts'
 import { importFile } from '../../src/features/reconciliation/service.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'

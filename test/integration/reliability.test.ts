@@ -1,7 +1,7 @@
 // The server killed (SIGKILL) at points of the payment journey, then restarted: the payment converges to
 // one outcome, the installment is paid once, nothing is lost or doubled.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { reconcilePayments } from '../../src/features/payments/maintenance.ts'
 import { deliverPending } from '../../src/features/psp/delivery.ts'
@@ -10,10 +10,10 @@ import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { createTestTenant, dropTestTenant, openTestDb, testTarget } from '../helpers/db.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
 
-const target = inject('testDb')
+const target = testTarget()
 const { BASE_URL: _b, MODE: _m, DEV: _d, PROD: _p, SSR: _s, ...cleanEnv } = process.env
 const port = 41_000 + Math.floor(Math.random() * 9000)
 const base = `http://127.0.0.1:${port}`

@@ -4,7 +4,7 @@
 // a crash at any step followed by a rerun loses and doubles nothing.
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DocumentInput, issueDocuments } from '../../src/features/documents/issue.ts'
+import { type DocumentInput, issueDocuments } from '../../src/features/debts/issue.ts'
 import { LINK_DAYS, linkSecret, signReminderLink } from '../../src/features/reminders/link.ts'
 import { applicableOffset, runReminders } from '../../src/features/reminders/service.ts'
 import { findJob } from '../../src/jobs/registry.ts'

@@ -3,8 +3,8 @@
 // the form's errors, the empty period, another family's pupil.
 import { inflateSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { issueDocuments } from '../../src/features/documents/issue.ts'
-import { pdfText } from '../../src/features/documents/pdf.ts'
+import { issueDocuments } from '../../src/features/debts/issue.ts'
+import { pdfText } from '../../src/features/debts/pdf.ts'
 import { settleInstallments } from '../../src/features/payments/settle.ts'
 import { todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'

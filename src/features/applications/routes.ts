@@ -11,7 +11,7 @@ import { type FormErrors, render } from '../../platform/render.ts'
 import { requireUser } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { requireProvedCf } from '../account/proof-routes.ts'
-import { contentDisposition, declaredTooBig, MB, readUpload, type Upload } from '../tenant-docs/files.ts'
+import { contentDisposition, declaredTooBig, MB, readUpload, type Upload } from '../publications/files.ts'
 import { loadChoices } from './catalog.ts'
 import { describe } from './mail.ts'
 import {

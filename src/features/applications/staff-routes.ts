@@ -13,7 +13,7 @@ import type { Env } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
 import { requireStaff, type StaffRole } from '../../platform/roles.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
-import { contentDisposition } from '../tenant-docs/files.ts'
+import { contentDisposition } from '../publications/files.ts'
 import { type Choices, loadChoices } from './catalog.ts'
 import { describe } from './mail.ts'
 import {

@@ -6,7 +6,7 @@ import { CsvError, parse } from 'csv-parse/sync'
 import type { Tx } from '../../platform/db.ts'
 import { isValidCodiceFiscale, normalizeCodiceFiscale } from '../../platform/it/codice-fiscale.ts'
 import { parseMoney, splitEvenly } from '../../platform/money.ts'
-import { type DocumentInput, issueDocuments } from '../documents/issue.ts'
+import { type DocumentInput, issueDocuments } from '../debts/issue.ts'
 import { parseItalianDate } from './common.ts'
 
 export const MAX_FILE_BYTES = 5 * 1024 * 1024

@@ -4,6 +4,8 @@ import { Hono } from 'hono'
 import type { Env } from '../../platform/http.ts'
 import { auditRoutes } from './audit-log.ts'
 import { catalogRoutes } from './catalog.ts'
+import { documentChangeRoutes } from './document-changes.ts'
+import { documentIssueRoutes } from './document-issue.ts'
 import { documentRoutes } from './documents.ts'
 import { identityRoutes } from './identity.ts'
 import { importRoutes } from './imports.ts'
@@ -15,4 +17,6 @@ backofficeRoutes.route('/', peopleRoutes)
 backofficeRoutes.route('/', identityRoutes)
 backofficeRoutes.route('/', importRoutes)
 backofficeRoutes.route('/', documentRoutes)
+backofficeRoutes.route('/', documentIssueRoutes)
+backofficeRoutes.route('/', documentChangeRoutes)
 backofficeRoutes.route('/', auditRoutes)

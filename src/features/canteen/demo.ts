@@ -3,7 +3,7 @@
 // pupils enrolled, the meals of the last weeks charged, a paid top-up, an opening debt and a few absences.
 import { addDays, todayRome } from '../../platform/dates.ts'
 import { type Db, type TenantScope, type Tx, withTenant } from '../../platform/db.ts'
-import { issueDocuments } from '../documents/issue.ts'
+import { issueDocuments } from '../debts/issue.ts'
 import { settleInstallments } from '../payments/settle.ts'
 import { schoolYearOf } from './rules.ts'
 import { canteenService, chargeDay, enrollInCanteen } from './service.ts'

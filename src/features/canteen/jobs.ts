@@ -1,11 +1,11 @@
 // The canteen's scheduled jobs: the daily meal charge (after each tenant's cut-off, once per day) and the
 // low-balance alert (one email per threshold crossing). Both walk the active tenants (suspended ones are
 // skipped by forEachTenant) and take (ctx, { date? }) so tests call them directly with their own clock.
-import type { JobContext } from '../../jobs/registry.ts'
-import { forEachTenant } from '../../jobs/tenants.ts'
+
 import { todayRome } from '../../platform/dates.ts'
 import { type Tx, withTenant } from '../../platform/db.ts'
 import { type Lang, translator } from '../../platform/i18n.ts'
+import { forEachTenant, type JobContext } from '../../platform/jobs.ts'
 import { enqueueMail, textToHtml } from '../../platform/mail.ts'
 import { formatMoney } from '../../platform/money.ts'
 import type { Tenant } from '../../platform/tenancy.ts'

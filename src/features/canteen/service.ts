@@ -11,7 +11,7 @@ import type { SessionUser } from '../../platform/http.ts'
 import { translator } from '../../platform/i18n.ts'
 import { formatMoney } from '../../platform/money.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
-import { issueDocuments } from '../documents/issue.ts'
+import { issueDocuments } from '../debts/issue.ts'
 import {
   type AttendanceStatus,
   type ChargeRow,

@@ -15,7 +15,7 @@ import {
 } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { cartIdsColumn } from '../cart/service.ts'
-import { renderNoticePdf } from '../documents/notice-pdf.ts'
+import { renderNoticePdf } from './notice-pdf.ts'
 import { type DocumentSummary, listDocuments, loadDocument, loadNotice } from './queries.ts'
 
 export const debtRoutes = new Hono<Env>()

@@ -6,7 +6,7 @@ import { NotFound } from '../../platform/errors.ts'
 import { type Env, safeReturnPath } from '../../platform/http.ts'
 import { isLang } from '../../platform/i18n.ts'
 import { render } from '../../platform/render.ts'
-import { publicDocuments } from '../tenant-docs/queries.ts'
+import { publicDocuments } from '../publications/queries.ts'
 
 export const homeRoutes = new Hono<Env>()
 

@@ -6,7 +6,7 @@
 import type { Config } from '../../config.ts'
 import type { Db } from '../../platform/db.ts'
 import { HttpError } from '../../platform/errors.ts'
-import type { PaymentProvider, StartRequest } from '../psp/types.ts'
+import type { PaymentProvider, StartRequest } from '../../platform/payment-provider.ts'
 import type { PagopaConfig } from './config.ts'
 import { clip } from './soap.ts'
 

@@ -3,8 +3,8 @@
 // message naming it.
 import type { Config } from '../../config.ts'
 import type { Db } from '../../platform/db.ts'
+import type { PaymentProvider } from '../../platform/payment-provider.ts'
 import { createSandboxProvider } from '../psp/sandbox.ts'
-import type { PaymentProvider } from '../psp/types.ts'
 import { createCheckoutProvider } from './checkout.ts'
 import { loadPagopaConfig } from './config.ts'
 

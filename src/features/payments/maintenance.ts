@@ -2,7 +2,7 @@
 // stale pending payments, expires abandoned ones (releasing their installments) and completes the tenant
 // side of final payments whose application was interrupted.
 import type { Db } from '../../platform/db.ts'
-import type { PaymentProvider } from '../psp/types.ts'
+import type { PaymentProvider } from '../../platform/payment-provider.ts'
 import { applyToTenants, finish, refreshFromProvider } from './service.ts'
 
 export interface ReconcileCounts {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { pdfText } from '../documents/pdf.ts'
+import { pdfText } from '../debts/pdf.ts'
 import { type ReceiptPdfData, renderReceiptPdf } from './receipt-pdf.ts'
 
 /** The PDF's text with wrapped lines joined (no-break spaces kept: amounts contain one). */

@@ -1,7 +1,7 @@
 // The receipt of one payment (one or more notices paid together) as a tagged A4 PDF. Pure: data in, bytes out.
 import { formatDateTime } from '../../platform/dates.ts'
 import { formatMoney } from '../../platform/money.ts'
-import { CONTENT_WIDTH, MARGIN, MUTED, type PdfLang, TaggedPdf } from '../documents/pdf.ts'
+import { CONTENT_WIDTH, MARGIN, MUTED, type PdfLang, TaggedPdf } from '../debts/pdf.ts'
 
 export interface ReceiptItem {
   tenantName: string

@@ -8,8 +8,8 @@ import { type Db, type Sql, type TenantScope, type Tx, withTenant } from '../../
 import type { Lang } from '../../platform/i18n.ts'
 import { composeMail, enqueueMail } from '../../platform/mail.ts'
 import { formatMoney } from '../../platform/money.ts'
+import type { PaymentProvider, ProviderNotification, ProviderStatus } from '../../platform/payment-provider.ts'
 import type { Tenant, TenantRegistry } from '../../platform/tenancy.ts'
-import type { PaymentProvider, ProviderNotification, ProviderStatus } from '../psp/types.ts'
 import { renderReceiptPdf } from './receipt-pdf.ts'
 import { settleInstallments } from './settle.ts'
 

@@ -2,7 +2,7 @@
 // (modello 730 / Redditi PF), as a tagged A4 PDF with the issuing platform's statement. Pure: data in, bytes out.
 import { formatDate, todayRome } from '../../platform/dates.ts'
 import { formatMoney } from '../../platform/money.ts'
-import { CONTENT_WIDTH, MARGIN, MUTED, type PdfLang, TaggedPdf } from '../documents/pdf.ts'
+import { CONTENT_WIDTH, MARGIN, MUTED, type PdfLang, TaggedPdf } from '../debts/pdf.ts'
 
 export interface TaxCertificateRow {
   /** payment date, 'YYYY-MM-DD' */

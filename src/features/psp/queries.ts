@@ -1,6 +1,6 @@
 // SQL of the sandbox PSP: platform.sandbox_psp_sessions, read and written by the application role.
 import type { Sql } from '../../platform/db.ts'
-import type { ProviderStatus, StartRequest } from './types.ts'
+import type { ProviderStatus, StartRequest } from '../../platform/payment-provider.ts'
 
 export const SESSION_MINUTES = 8
 

@@ -2,9 +2,9 @@
 // client would, and verifies its signed notifications.
 import type { Config } from '../../config.ts'
 import { HttpError } from '../../platform/errors.ts'
+import type { PaymentProvider, ProviderNotification, StartRequest } from '../../platform/payment-provider.ts'
 import { notificationBodySchema, startResultSchema, statusResultSchema } from './schema.ts'
 import { apiToken, SIGNATURE_HEADER, verifySignature } from './signature.ts'
-import type { PaymentProvider, ProviderNotification, StartRequest } from './types.ts'
 
 /** The provider did not answer as it should: a calm 503 for the citizen (nothing was charged; try again). */
 export class ProviderError extends HttpError {

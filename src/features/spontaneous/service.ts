@@ -6,7 +6,7 @@ import { todayRome } from '../../platform/dates.ts'
 import { type Db, type Tx, withTenant } from '../../platform/db.ts'
 import type { SessionUser } from '../../platform/http.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
-import { issueDocuments } from '../documents/issue.ts'
+import { issueDocuments } from '../debts/issue.ts'
 import type { SpontaneousInput } from './schema.ts'
 
 export interface ServiceRow {

@@ -2,8 +2,8 @@
 // audit entry; citizens list them on the tenant's page and download them with a safe file name.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { createApp } from '../../src/app.ts'
-import { detectType, safeFileName } from '../../src/features/tenant-docs/files.ts'
-import { formatSize } from '../../src/features/tenant-docs/queries.ts'
+import { detectType, safeFileName } from '../../src/features/publications/files.ts'
+import { formatSize } from '../../src/features/publications/queries.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { addMembership, createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'

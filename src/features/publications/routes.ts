@@ -1,4 +1,4 @@
-// Tenant documents: the office publishes PDFs (regulations, tariffs, privacy notice, diet forms, menus) and
+// Publications of the body ("documenti dell'ente"): the office publishes PDFs (regulations, tariffs, privacy notice, diet forms, menus) and
 // citizens read them from the tenant's home page. Admin and operatore upload, replace and delete; every role
 // of the office reads; anyone may download.
 import { type Context, Hono } from 'hono'
@@ -31,7 +31,7 @@ import {
   type TenantDocument,
 } from './queries.ts'
 
-export const tenantDocRoutes = new Hono<Env>()
+export const publicationRoutes = new Hono<Env>()
 
 export const DOCUMENT_LIMIT = 10 * MB
 
@@ -99,7 +99,7 @@ async function staffPage(
   const documents = await inTenant(c, (tx) => publicDocuments(tx, tenant, c.var.lang))
   return render(
     c,
-    'tenant-docs/staff',
+    'publications/staff',
     {
       title: c.var.t('tenantdocs.staff.title'),
       documents,
@@ -115,9 +115,9 @@ async function staffPage(
   )
 }
 
-tenantDocRoutes.get('/t/:tenant/ufficio/documenti-ente', readers, (c) => staffPage(c, {}))
+publicationRoutes.get('/t/:tenant/ufficio/documenti-ente', readers, (c) => staffPage(c, {}))
 
-tenantDocRoutes.post('/t/:tenant/ufficio/documenti-ente', writers, async (c) => {
+publicationRoutes.post('/t/:tenant/ufficio/documenti-ente', writers, async (c) => {
   if (declaredTooBig(c, DOCUMENT_LIMIT)) {
     return staffPage(c, { values: {}, errors: fileOnlyError(c, 'tenantdocs.errors.fileTooBig') }, 413)
   }
@@ -164,7 +164,7 @@ async function editPage(
   if (!doc) throw new NotFound()
   return render(
     c,
-    'tenant-docs/edit',
+    'publications/edit',
     {
       title: c.var.t('tenantdocs.edit.title'),
       doc,
@@ -180,9 +180,9 @@ async function editPage(
   )
 }
 
-tenantDocRoutes.get('/t/:tenant/ufficio/documenti-ente/:id', writers, (c) => editPage(c, idParam(c), {}))
+publicationRoutes.get('/t/:tenant/ufficio/documenti-ente/:id', writers, (c) => editPage(c, idParam(c), {}))
 
-tenantDocRoutes.post('/t/:tenant/ufficio/documenti-ente/:id', writers, async (c) => {
+publicationRoutes.post('/t/:tenant/ufficio/documenti-ente/:id', writers, async (c) => {
   const id = idParam(c)
   if (declaredTooBig(c, DOCUMENT_LIMIT)) {
     return editPage(c, id, { errors: fileOnlyError(c, 'tenantdocs.errors.fileTooBig') }, 413)
@@ -224,17 +224,17 @@ tenantDocRoutes.post('/t/:tenant/ufficio/documenti-ente/:id', writers, async (c)
   return c.redirect(`${staffBase(c)}?esito=modificato`, 303)
 })
 
-tenantDocRoutes.get('/t/:tenant/ufficio/documenti-ente/:id/elimina', writers, async (c) => {
+publicationRoutes.get('/t/:tenant/ufficio/documenti-ente/:id/elimina', writers, async (c) => {
   const doc = await inTenant(c, (tx) => findDocument(tx, idParam(c)))
   if (!doc) throw new NotFound()
-  return render(c, 'tenant-docs/delete', {
+  return render(c, 'publications/delete', {
     title: c.var.t('tenantdocs.delete.title', { title: doc.title }),
     doc,
     base: staffBase(c),
   })
 })
 
-tenantDocRoutes.post('/t/:tenant/ufficio/documenti-ente/:id/elimina', writers, async (c) => {
+publicationRoutes.post('/t/:tenant/ufficio/documenti-ente/:id/elimina', writers, async (c) => {
   const id = idParam(c)
   const found = await inTenant(c, async (tx) => {
     const [gone] = await tx<Snapshot[]>`
@@ -254,17 +254,17 @@ tenantDocRoutes.post('/t/:tenant/ufficio/documenti-ente/:id/elimina', writers, a
 
 // ---- citizens ----------------------------------------------------------------------------------------------
 
-tenantDocRoutes.get('/t/:tenant/documenti-ente', async (c) => {
+publicationRoutes.get('/t/:tenant/documenti-ente', async (c) => {
   const tenant = tenantOf(c)
   const documents = await inTenant(c, (tx) => publicDocuments(tx, tenant, c.var.lang))
-  return render(c, 'tenant-docs/public', {
+  return render(c, 'publications/public', {
     title: c.var.t('tenantdocs.public.title'),
     documents,
     categories: CATEGORIES,
   })
 })
 
-tenantDocRoutes.get('/t/:tenant/documenti-ente/:id/:name', async (c) => {
+publicationRoutes.get('/t/:tenant/documenti-ente/:id/:name', async (c) => {
   const id = idParam(c)
   const doc = await inTenant(c, (tx) => documentContent(tx, id))
   if (!doc) throw new NotFound()

@@ -4,11 +4,11 @@ import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
 import { hashPassword } from '../features/account/passwords.ts'
 import { seedCanteenDemo } from '../features/canteen/demo.ts'
-import { type DocumentInput, issueDocuments } from '../features/documents/issue.ts'
-import { addDays, todayRome } from './dates.ts'
-import { type Db, tenantRoleName, withTenant } from './db.ts'
-import { checkCharacter } from './it/codice-fiscale.ts'
-import { listTenantFiles, onboardTenant, readTenantFile } from './tenancy.ts'
+import { type DocumentInput, issueDocuments } from '../features/debts/issue.ts'
+import { addDays, todayRome } from '../platform/dates.ts'
+import { type Db, tenantRoleName, withTenant } from '../platform/db.ts'
+import { checkCharacter } from '../platform/it/codice-fiscale.ts'
+import { listTenantFiles, onboardTenant, readTenantFile } from '../platform/tenancy.ts'
 
 export interface DemoLogin {
   role: string

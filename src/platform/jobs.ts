@@ -1,7 +1,12 @@
+// What every scheduled job is given and how it walks the tenants: shared by src/jobs (the scheduler, the runner,
+// the registry) and the features whose jobs it lists, so it lives below both.
 // Jobs walk the tenants one by one: only active ones (suspended and half-onboarded tenants are skipped), each
 // in its own transactions, and a failure in one tenant does not stop the others.
-import type { Tenant } from '../platform/tenancy.ts'
-import type { JobContext } from './registry.ts'
+import type { Logger } from 'pino'
+import type { Config } from '../config.ts'
+import type { Db } from './db.ts'
+import type { PaymentProvider } from './payment-provider.ts'
+import type { Tenant, TenantRegistry } from './tenancy.ts'
 
 /** A run that did part of its work: the counts of what was done are recorded with the error. */
 export class JobFailure extends Error {
@@ -52,4 +57,33 @@ export async function forEachTenant(
     throw new JobFailure(`${failed.length} tenant(s) failed: ${failed.join('; ')}`, totals)
   }
   return totals
+}
+
+export interface JobContext {
+  db: Db
+  config: Config
+  log: Logger
+  provider: PaymentProvider
+  tenants: TenantRegistry
+  /** the slot's time (for a scheduled run) or now */
+  now: Date
+  kickMail: () => void
+  /** only these tenants (slugs): `npm run job -- <name> --tenant <slug>`, and tests sharing one database */
+  onlyTenants?: string[]
+  /** where reporting flows and bank statements are dropped: <flowsDir>/<tenant slug>/ */
+  flowsDir?: string
+  /** per-tenant counts for the run record (forEachTenant below calls it) */
+  report?: (tenantSlug: string, counts: Record<string, number>) => void
+  /** tests: called between a job's steps; throwing simulates a crash at that point */
+  step?: (name: string) => void | Promise<void>
+}
+
+export interface JobDefinition {
+  name: string
+  /** node-cron expression, evaluated in Europe/Rome */
+  schedule: string
+  description: string
+  /** how long a run may take before another instance may consider it dead (default 15) */
+  leaseMinutes?: number
+  run(ctx: JobContext): Promise<Record<string, number>>
 }
