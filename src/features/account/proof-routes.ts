@@ -7,6 +7,7 @@ import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
 import type { Env, SessionUser } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
 import { requireUser } from '../../platform/session.ts'
+import { citizenTenants } from '../debts/routes.ts'
 import { oidcButtons } from '../oidc/buttons.ts'
 import { type Claimant, EMAIL_CODE_MINUTES, normalizeProofCode, redeemCode, sendEmailCodes } from './proof.ts'
 
@@ -63,8 +64,9 @@ proofRoutes.get(PATH, (c) => proofPage(c))
 proofRoutes.post(`${PATH}/invia`, async (c) => {
   const user = c.var.user as SessionUser
   if (user.cfProved) return c.redirect(PATH, 303)
-  const { db, tenants, config } = c.var.deps
-  const outcome = await sendEmailCodes(db.sql, tenants, config, claimant(user))
+  const { db, config } = c.var.deps
+  const tenants = await citizenTenants(c, user.claimedCf)
+  const outcome = await sendEmailCodes(db.sql, config, claimant(user), tenants)
   if (outcome === 'throttled') return render(c, 'account/too-many', { title: c.var.t('errors.tooMany') }, 429)
   c.var.deps.kickMail()
   return c.redirect(`${PATH}?inviato=1`, 303)

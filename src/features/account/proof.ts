@@ -9,7 +9,8 @@ import { type Actor, audit } from '../../platform/audit.ts'
 import { type Sql, type Tx, withTenant } from '../../platform/db.ts'
 import type { Lang } from '../../platform/i18n.ts'
 import { composeMail, enqueueMail } from '../../platform/mail.ts'
-import type { Tenant, TenantRegistry } from '../../platform/tenancy.ts'
+import type { Tenant } from '../../platform/tenancy.ts'
+import { clearThrottle, reserveAttempt, type ThrottleRule } from '../../platform/throttle.ts'
 import { hashToken } from '../../platform/tokens.ts'
 
 /** Unambiguous letters and digits (no 0/O, 1/I): 32^8 ≈ 10^12 codes. */
@@ -17,26 +18,12 @@ const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
 export const EMAIL_CODE_MINUTES = 30
 export const LETTER_DAYS = 60
 
-export const PROOF_LIMITS = {
-  /** codes tried per account and hour (a right one clears the count) */
-  tries: { max: 4, windowMinutes: 60 },
-  /** rounds of codes mailed per account and hour */
-  sends: { max: 3, windowMinutes: 60 },
-}
-
-/**
- * Takes one attempt of a fixed window in a single statement, before the attempt is made: concurrent attempts each
- * get their own number, so no more than `max` are ever checked in a window.
- */
-async function takeAttempt(sql: Sql, key: string, limit: { max: number; windowMinutes: number }): Promise<boolean> {
-  const [row] = await sql<{ failures: number }[]>`
-    insert into platform.throttle as t (key, window_start, failures) values (${key}, now(), 1)
-    on conflict (key) do update set
-      failures = case when t.window_start > now() - make_interval(mins => ${limit.windowMinutes}) then t.failures + 1 else 1 end,
-      window_start = case when t.window_start > now() - make_interval(mins => ${limit.windowMinutes}) then t.window_start else now() end
-    returning failures`
-  return (row?.failures ?? Number.POSITIVE_INFINITY) <= limit.max
-}
+export const PROOF_RULES = {
+  /** codes tried per account: four an hour (a right one clears the count), counted before they are checked */
+  tries: { windowMinutes: 60, delayAfter: 1000, maxDelaySeconds: 0, lockAfter: 4, lockMinutes: 60 },
+  /** rounds of codes mailed per account: three an hour */
+  sends: { windowMinutes: 60, delayAfter: 1000, maxDelaySeconds: 0, lockAfter: 3, lockMinutes: 60 },
+} satisfies Record<string, ThrottleRule>
 
 export function newProofCode(): string {
   let s = ''
@@ -75,28 +62,20 @@ export interface Claimant {
   lang: Lang
 }
 
-/** Active bodies whose payers include this codice fiscale. */
-async function tenantsOf(sql: Sql, tenants: TenantRegistry, cf: string): Promise<Tenant[]> {
-  const rows = await sql<
-    { tenant_id: number }[]
-  >`select tenant_id from platform.payer_index where codice_fiscale = ${cf}`
-  const ids = new Set(rows.map((r) => r.tenant_id))
-  return (await tenants.list()).filter((t) => ids.has(t.id) && (t.status === 'active' || t.status === 'suspended'))
-}
-
 /**
  * Mails a fresh code to every address the bodies hold for this codice fiscale (the earlier unused codes end).
  * The visitor learns nothing of whether any address was found: the page says the same either way.
  */
 export async function sendEmailCodes(
   sql: Sql,
-  tenants: TenantRegistry,
   config: Config,
   who: Claimant,
+  /** the active bodies whose payers include the claimed codice fiscale (citizenTenants) */
+  tenants: Tenant[],
 ): Promise<'sent' | 'throttled'> {
-  if (!(await takeAttempt(sql, `cfproof:send:${who.accountId}`, PROOF_LIMITS.sends))) return 'throttled'
+  if (!(await reserveAttempt(sql, `cfproof:send:${who.accountId}`, PROOF_RULES.sends)).allowed) return 'throttled'
   const found = new Map<string, number>()
-  for (const tenant of await tenantsOf(sql, tenants, who.claimedCf)) {
+  for (const tenant of tenants) {
     const rows = await withTenant(
       sql,
       tenant,
@@ -129,7 +108,7 @@ export type Redeemed = 'proved' | 'wrong' | 'throttled' | 'taken'
 export async function redeemCode(sql: Sql, config: Config, who: Claimant, typed: string): Promise<Redeemed> {
   const key = `cfproof:try:${who.accountId}`
   // the attempt is counted before the code is looked at, so parallel guesses cannot pass the limit
-  if (!(await takeAttempt(sql, key, PROOF_LIMITS.tries))) return 'throttled'
+  if (!(await reserveAttempt(sql, key, PROOF_RULES.tries)).allowed) return 'throttled'
   const code = normalizeProofCode(typed)
   if (!code) return 'wrong'
   const result = await sql.begin(async (tx) => {
@@ -155,7 +134,7 @@ export async function redeemCode(sql: Sql, config: Config, who: Claimant, typed:
     })
     return 'proved' as const
   })
-  if (result === 'proved') await sql`delete from platform.throttle where key = ${key}`
+  if (result === 'proved') await clearThrottle(sql, key)
   return result
 }
 

@@ -5,33 +5,24 @@ import { type Context, Hono } from 'hono'
 import { z } from 'zod'
 import { actorOf } from '../../platform/audit.ts'
 import { formatDate, todayRome } from '../../platform/dates.ts'
-import type { Tx } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
 import type { Env } from '../../platform/http.ts'
 import type { FormErrors } from '../../platform/render.ts'
 import { claimsOf, confirmByOffice, createLetter, LETTER_DAYS } from '../account/proof.ts'
 import { idParam, inTenant, page, tenantOf, writers } from './common.ts'
+import { loadPayer } from './people.ts'
 
 export const identityRoutes = new Hono<Env>()
 
 const PAYER = '/t/:tenant/ufficio/anagrafiche/intestatari/:id'
-
-async function payerOf(tx: Tx, id: number) {
-  const [p] = await tx<
-    { id: number; codice_fiscale: string; given_name: string; family_name: string; address: string | null }[]
-  >`
-    select id, codice_fiscale, given_name, family_name, address from payers where id = ${id}`
-  if (!p) throw new NotFound()
-  return p
-}
 
 // a POST, not a GET: each letter ends the previous one and is written in the audit log
 identityRoutes.post(`${PAYER}/lettera`, writers, async (c) => {
   const tenant = tenantOf(c)
   const { config } = c.var.deps
   const letter = await inTenant(c, async (tx) => {
-    const payer = await payerOf(tx, idParam(c))
+    const payer = await loadPayer(tx, idParam(c))
     const made = await createLetter(tx, config, tenant.id, actorOf(c.var.user), payer)
     return { payer, ...made }
   })
@@ -57,7 +48,7 @@ const confirmSchema = z.object({
 async function confirmPage(c: Context<Env>, extra: { values?: Record<string, unknown>; errors?: FormErrors } = {}) {
   const accountId = idParam(c, 'account')
   const data = await inTenant(c, async (tx) => {
-    const payer = await payerOf(tx, idParam(c))
+    const payer = await loadPayer(tx, idParam(c))
     const claim = (await claimsOf(tx, payer.codice_fiscale)).find((a) => a.id === accountId && !a.proved)
     if (!claim) throw new NotFound()
     return { payer, claim }
@@ -79,7 +70,7 @@ identityRoutes.post(`${PAYER}/conferma-account/:account`, writers, async (c) => 
   const accountId = idParam(c, 'account')
   const payerId = idParam(c)
   const outcome = await inTenant(c, async (tx) => {
-    const payer = await payerOf(tx, payerId)
+    const payer = await loadPayer(tx, payerId)
     return confirmByOffice(tx, actorOf(c.var.user), payer, accountId, parsed.data.motivo)
   })
   if (outcome === 'unknown') throw new NotFound()

@@ -163,7 +163,7 @@ peopleRoutes.post('/t/:tenant/ufficio/anagrafiche/intestatari/nuovo', writers, a
   return c.redirect(officePath(c, `/anagrafiche/intestatari/${id}?salvato=1`), 303)
 })
 
-async function loadPayer(tx: Tx, id: number): Promise<PayerRow> {
+export async function loadPayer(tx: Tx, id: number): Promise<PayerRow> {
   const [row] = await tx<PayerRow[]>`select ${tx(PAYER_COLUMNS)} from payers where id = ${id}`
   if (!row) throw new NotFound()
   return row
