@@ -7,6 +7,13 @@ import type { FormErrors } from './render.ts'
 
 export type FormValues = Record<string, string | string[]>
 
+/** Length as PostgreSQL and a reader count it: characters, not UTF-16 units ("𝈛" is one, not two). */
+export const chars = (s: string): number => {
+  let n = 0
+  for (const _ of s) n++
+  return n
+}
+
 /** PostgreSQL text cannot hold NUL, and nobody types one: dropped from every value. */
 const noNul = (s: string) => (s.includes('\u0000') ? s.replaceAll('\u0000', '') : s)
 

@@ -1,7 +1,8 @@
 // What the fuzz suites (forms-fuzz, imports-fuzz) found, each pinned by a focused test:
 // - a NUL character in any form field reached PostgreSQL (which refuses it in text): a 500;
 // - a school, a closure or a canteen tariff named with one character passed the form and failed the database's
-//   "at least 2 characters" check: a 500 (the form counted UTF-16 units, the database counts characters);
+//   "at least 2 characters" check: a 500 (the form counted UTF-16 units, the database counts characters); the
+//   set-up wizard's tariff step later the same, with "𝈛" (now every minimum length counts with forms.ts's chars);
 // - a camt.053 file whose second statement declared a number of entries that is not a whole number an int
 //   column holds ("1.5", "99999999999"): a 500, after the first statement had been imported and committed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -101,6 +102,15 @@ describe('canteen names of one character', () => {
     })
     expect(tariff.status).toBe(422)
     expect(await tariff.text()).toContain('almeno 2 caratteri')
+    // the set-up wizard's tariff step counted the same way
+    for (const tariffName of ['Z', '𝈛']) {
+      const res = await office.submit(`/t/${tenant.slug}/ufficio/configurazione/tariffe`, {
+        tariffName,
+        price: '78,30',
+        isDefault: 'si',
+      })
+      expect(res.status).toBe(422)
+    }
     const [n] = await tenantRows(
       (tx) => tx<{ n: number }[]>`
       select (select count(*) from canteen_schools where length(name) < 2)::int

@@ -8,7 +8,7 @@ import { actorOf, audit } from '../../platform/audit.ts'
 import { addDays, isIsoDate, todayRome } from '../../platform/dates.ts'
 import { type Tx, withTenant } from '../../platform/db.ts'
 import { Forbidden, NotFound } from '../../platform/errors.ts'
-import { formErrors, formValues } from '../../platform/forms.ts'
+import { chars, formErrors, formValues } from '../../platform/forms.ts'
 import type { Env } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
 import { requireStaff, type StaffRole } from '../../platform/roles.ts'
@@ -292,7 +292,7 @@ const formSchema = z.object({
     .string()
     .trim()
     .min(1, 'applications.errors.formTitleRequired')
-    .min(3, 'applications.errors.formTitleShort')
+    .refine((s) => chars(s) >= 3, 'applications.errors.formTitleShort')
     .max(120, 'applications.errors.formTitleLong'),
   intro: z.string().trim().max(2000, 'applications.errors.formIntroLong'),
   fields: z.array(z.enum(FORM_FIELDS, { error: 'applications.errors.formFieldsInvalid' })),

@@ -4,7 +4,7 @@ import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { actorOf, audit } from '../../platform/audit.ts'
-import { formValues, parseWith } from '../../platform/forms.ts'
+import { chars, formValues, parseWith } from '../../platform/forms.ts'
 import type { Env } from '../../platform/http.ts'
 import { parseMoney } from '../../platform/money.ts'
 import type { FormErrors } from '../../platform/render.ts'
@@ -134,11 +134,21 @@ const correctSchema = z.object({
   description: z
     .string()
     .transform((s) => s.replace(/\s+/g, ' ').trim())
-    .pipe(z.string().min(3, 'backoffice.errors.descriptionRequired').max(200, 'backoffice.errors.descriptionTooLong')),
+    .pipe(
+      z
+        .string()
+        .refine((s) => chars(s) >= 3, 'backoffice.errors.descriptionRequired')
+        .max(200, 'backoffice.errors.descriptionTooLong'),
+    ),
   reason: z
     .string()
     .transform((s) => s.replace(/\s+/g, ' ').trim())
-    .pipe(z.string().min(5, 'backoffice.errors.reasonRequired').max(300, 'backoffice.errors.reasonTooLong')),
+    .pipe(
+      z
+        .string()
+        .refine((s) => chars(s) >= 5, 'backoffice.errors.reasonRequired')
+        .max(300, 'backoffice.errors.reasonTooLong'),
+    ),
 })
 
 documentChangeRoutes.post('/t/:tenant/ufficio/documenti/:id{[0-9]+}/correggi', writers, async (c) => {

@@ -2,7 +2,7 @@
 // (name-day, name-month, name-year) joined into one value by withDates before parsing.
 import { z } from 'zod'
 import { dateFromParts } from '../../platform/dates.ts'
-import type { FormValues } from '../../platform/forms.ts'
+import { chars, type FormValues } from '../../platform/forms.ts'
 import { parseMoney } from '../../platform/money.ts'
 import { SCHOOL_KINDS } from './queries.ts'
 import { isSchoolYear } from './rules.ts'
@@ -78,7 +78,7 @@ const text = (key: string, max: number, min = 1) =>
         .min(1, `${E}${key}Required`)
         .max(max, `${E}${key}TooLong`)
         .regex(/^[^\p{Cc}\p{Cf}<>]*$/u, `${E}${key}Chars`)
-        .refine((s) => s === '' || [...s].length >= min, `${E}${key}TooShort`),
+        .refine((s) => s === '' || chars(s) >= min, `${E}${key}TooShort`),
     )
 
 const optionalText = (key: string, max: number) =>

@@ -1,5 +1,7 @@
 // The onboarding forms: sign-up of a new body, the operator's decisions, the set-up wizard. Messages are i18n keys.
+
 import { z } from 'zod'
+import { chars } from '../../platform/forms.ts'
 import { isValidCodiceFiscale, isValidPartitaIva, normalizeCodiceFiscale } from '../../platform/it/codice-fiscale.ts'
 import { parseMoney } from '../../platform/money.ts'
 import { SERVICE_KINDS } from '../../platform/tenancy.ts'
@@ -57,13 +59,13 @@ export const slugField = z
   .trim()
   .toLowerCase()
   .max(40, `${K}.slugTooLong`)
-  .refine((s) => s === '' || s.length >= 3, `${K}.slugTooShort`)
+  .refine((s) => s === '' || chars(s) >= 3, `${K}.slugTooShort`)
   .refine((s) => s === '' || SLUG_RE.test(s), `${K}.slugFormat`)
 
 export const signUpSchema = z
   .object({
     kind: z.enum(['scuola', 'comune'], { error: `${K}.kindRequired` }),
-    name: oneLine('name', 160).refine((s) => s.length >= 3, `${K}.nameTooShort`),
+    name: oneLine('name', 160).refine((s) => chars(s) >= 3, `${K}.nameTooShort`),
     fiscalCode: fiscalCodeField,
     codiceMeccanografico: z
       .string()
@@ -166,8 +168,8 @@ const optionalUrl = (key: string) =>
     .default('')
 
 export const identitySchema = z.object({
-  name: oneLine('name', 160).refine((s) => s.length >= 3, `${K}.nameTooShort`),
-  shortName: oneLine('shortName', 60).refine((s) => s.length >= 2, `${K}.shortNameTooShort`),
+  name: oneLine('name', 160).refine((s) => chars(s) >= 3, `${K}.nameTooShort`),
+  shortName: oneLine('shortName', 60).refine((s) => chars(s) >= 2, `${K}.shortNameTooShort`),
   address: oneLine('address', 200),
   email: email('email'),
   pec: optionalEmail('pec'),
@@ -232,8 +234,8 @@ const moneyField = (key: string, required: boolean, max = 100_000_000) =>
     })
 
 const serviceFields = {
-  name: text('serviceName', 120, 1).refine((s) => s.length >= 2, `${K}.serviceNameTooShort`),
-  causale: text('causale', 140, 1).refine((s) => s.length >= 2, `${K}.causaleTooShort`),
+  name: text('serviceName', 120, 1).refine((s) => chars(s) >= 2, `${K}.serviceNameTooShort`),
+  causale: text('causale', 140, 1).refine((s) => chars(s) >= 2, `${K}.causaleTooShort`),
   spontaneous: z
     .literal('si')
     .optional()
@@ -348,7 +350,7 @@ export const tariffSchema = z.object({
     .trim()
     .min(1, `${K}.tariffNameRequired`)
     .max(60, `${K}.tariffNameTooLong`)
-    .refine((s) => s.length >= 2, `${K}.tariffNameTooShort`),
+    .refine((s) => chars(s) >= 2, `${K}.tariffNameTooShort`),
   price: moneyField('tariffPrice', true, 100_000),
   isDefault: z
     .literal('si')

@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { actorOf, audit } from '../../platform/audit.ts'
 import { type Tx, withTenant } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
-import { formErrors, formValues } from '../../platform/forms.ts'
+import { chars, formErrors, formValues } from '../../platform/forms.ts'
 import type { Env } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
 import { requireStaff } from '../../platform/roles.ts'
@@ -43,7 +43,7 @@ const docSchema = z.object({
     .string()
     .trim()
     .min(1, 'tenantdocs.errors.titleRequired')
-    .min(3, 'tenantdocs.errors.titleShort')
+    .refine((s) => chars(s) >= 3, 'tenantdocs.errors.titleShort')
     .max(150, 'tenantdocs.errors.titleLong'),
   category: z.enum(CATEGORIES, { error: 'tenantdocs.errors.categoryRequired' }),
 })
