@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { extname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { projectPath } from './paths.ts'
 
-const STATIC_DIR = fileURLToPath(new URL('../../static/', import.meta.url))
+const STATIC_DIR = projectPath('static')
 const VENDOR: Record<string, string> = {
   // pinned htmx 2.0 from node_modules: an enhancement only, never needed for first paint
   'js/htmx.min.js': fileURLToPath(import.meta.resolve('htmx.org/dist/htmx.min.js')),

@@ -1,17 +1,19 @@
 // Message catalogues: Italian by default, English available. No user-facing text lives in templates.
 import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { projectPath } from './paths.ts'
 
 export const LANGS = ['it', 'en'] as const
 export type Lang = (typeof LANGS)[number]
 
 /** Each feature keeps its messages in src/i18n/<lang>/<feature>.json; keys must not repeat across files. */
 function load(lang: Lang): Record<string, string> {
-  const dir = new URL(`../i18n/${lang}/`, import.meta.url)
+  const dir = projectPath('src', 'i18n', lang)
   const out: Record<string, string> = {}
   for (const f of readdirSync(dir)
     .filter((x) => x.endsWith('.json'))
     .sort()) {
-    const messages = JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as Record<string, string>
+    const messages = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, string>
     for (const [k, v] of Object.entries(messages)) {
       if (k in out) throw new Error(`message ${k} defined twice (${lang}/${f})`)
       out[k] = v

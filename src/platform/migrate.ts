@@ -1,8 +1,8 @@
 // Forward-only numbered SQL migrations: the platform schema first, then every tenant schema.
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { assertSchemaName, type RoleNames, type Sql, type Tx, tenantRoleName } from './db.ts'
+import { projectPath } from './paths.ts'
 
 export interface Migration {
   version: number
@@ -10,7 +10,7 @@ export interface Migration {
   sql: string
 }
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
+export const MIGRATIONS_DIR = projectPath('migrations')
 
 const cache = new Map<string, Migration[]>()
 

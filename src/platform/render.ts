@@ -1,14 +1,14 @@
 // Eta rendering: a page inside the base layout, or the bare fragment for a targeted htmx request.
-import { fileURLToPath } from 'node:url'
 import { Eta } from 'eta'
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { formatDate, formatDateTime } from './dates.ts'
 import type { Env } from './http.ts'
 import { formatMoney } from './money.ts'
+import { projectPath } from './paths.ts'
 import { STAFF_NAV } from './staff-nav.ts'
 
-export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url))
+export const VIEWS_DIR = projectPath('views')
 
 export const eta = new Eta({
   views: VIEWS_DIR,

@@ -1,12 +1,13 @@
 // Password hashing (argon2id, OWASP parameters) and the rules a new password must meet.
 import { readFileSync } from 'node:fs'
 import argon2 from 'argon2'
+import { projectPath } from '../../platform/paths.ts'
 
 /** OWASP Password Storage Cheat Sheet: argon2id, m = 19 MiB, t = 2, p = 1. */
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const
 
 const COMMON = new Set(
-  readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
+  readFileSync(projectPath('src/features/account/common-passwords.txt'), 'utf8')
     .split('\n')
     .map((l) => l.trim().toLowerCase())
     .filter(Boolean),

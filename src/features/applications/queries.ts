@@ -220,7 +220,7 @@ export interface KnownChild {
 /**
  * The pupil an enrollment application is about when the body already knows it: the pupil the applicant chose,
  * or the one with the codice fiscale they typed; null for a child new to the body. With `lock`, the pupil row
- * is locked, as every change of its links does first (backoffice/people.ts).
+ * is locked, as every change of its links does first (backoffice/people/pupils.ts).
  */
 export async function knownChild(
   tx: Tx,

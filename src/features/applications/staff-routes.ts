@@ -58,7 +58,7 @@ const base = (c: Context<Env>) => `/t/${tenantOf(c).slug}/ufficio/istanze`
 const canHandle = (c: Context<Env>) => c.var.staffRole === 'admin' || c.var.staffRole === 'operatore'
 /**
  * Who may link an applicant to a child the body knows: those who may link payers to pupils in the people
- * records (backoffice/people.ts), whatever the routes of applications let through.
+ * records (backoffice/people/pupils.ts), whatever the routes of applications let through.
  */
 const LINKERS: readonly StaffRole[] = ['admin', 'operatore']
 const canLink = (c: Context<Env>) => c.var.staffRole !== undefined && LINKERS.includes(c.var.staffRole)

@@ -1,19 +1,24 @@
-// The back office of a tenant under /t/:tenant/ufficio: catalog and settings, payers and pupils, documents
-// (issue, cancel, correct, import from CSV) and the audit log. The dashboard lives in src/features/staff.
+// The back office of a tenant under /t/:tenant/ufficio: catalog and settings, payers and pupils (people/: search,
+// payers, pupils, identity proofs), documents (documents/: list, issue, cancel and correct; imports/: import from
+// CSV) and the audit log. The dashboard lives in src/features/staff.
 import { Hono } from 'hono'
 import type { Env } from '../../platform/http.ts'
 import { auditRoutes } from './audit-log.ts'
 import { catalogRoutes } from './catalog.ts'
-import { documentChangeRoutes } from './document-changes.ts'
-import { documentIssueRoutes } from './document-issue.ts'
-import { documentRoutes } from './documents.ts'
-import { identityRoutes } from './identity.ts'
-import { importRoutes } from './imports.ts'
-import { peopleRoutes } from './people.ts'
+import { documentChangeRoutes } from './documents/changes.ts'
+import { documentIssueRoutes } from './documents/issue.ts'
+import { documentRoutes } from './documents/list.ts'
+import { importRoutes } from './imports/pages.ts'
+import { identityRoutes } from './people/identity.ts'
+import { payerRoutes } from './people/payers.ts'
+import { pupilRoutes } from './people/pupils.ts'
+import { searchRoutes } from './people/search.ts'
 
 export const backofficeRoutes = new Hono<Env>()
 backofficeRoutes.route('/', catalogRoutes)
-backofficeRoutes.route('/', peopleRoutes)
+backofficeRoutes.route('/', searchRoutes)
+backofficeRoutes.route('/', payerRoutes)
+backofficeRoutes.route('/', pupilRoutes)
 backofficeRoutes.route('/', identityRoutes)
 backofficeRoutes.route('/', importRoutes)
 backofficeRoutes.route('/', documentRoutes)

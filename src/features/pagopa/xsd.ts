@@ -5,6 +5,7 @@
 // of transcribing it keeps every field, pattern and length exactly as pagoPA wrote them; a new schema version
 // is a file swap. Anything outside that subset makes the compiler throw at start-up, never pass silently.
 import { readFileSync } from 'node:fs'
+import { projectPath } from '../../platform/paths.ts'
 import { parseXml, resolveQName, type XNode } from './xml.ts'
 
 const XS = 'http://www.w3.org/2001/XMLSchema'
@@ -421,7 +422,7 @@ let paForNode: SchemaSet | null = null
 export function paForNodeSchema(): SchemaSet {
   paForNode ??= compileSchemas(
     ['sac-common-types-1.0.xsd', 'paForNode.xsd'].map((f) =>
-      readFileSync(new URL(`xsd/${f}`, import.meta.url), 'utf8'),
+      readFileSync(projectPath('src/features/pagopa/xsd', f), 'utf8'),
     ),
   )
   return paForNode

@@ -8,24 +8,19 @@ import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
 import type { Env, SessionUser } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
 import { requireOperator } from '../../platform/roles.ts'
+import { approveRequest, rejectRequest, resendInvite } from '../onboarding/decisions.ts'
 import { DEFAULT_SEGREGATION_CODE } from '../onboarding/defaults.ts'
+import { findAdminAccount, listRequests, loadRequest, requestClashes } from '../onboarding/requests.ts'
 import { approveSchema, rejectSchema, suspendSchema } from '../onboarding/schema.ts'
 import {
-  approveRequest,
-  findAdminAccount,
   formatBytes,
   listLog,
-  listRequests,
   listTenants,
-  loadRequest,
   loadTenantDetail,
   PAGE_SIZE,
-  rejectRequest,
-  requestClashes,
-  resendInvite,
   setSuspended,
   TENANT_FILTERS,
-} from '../onboarding/service.ts'
+} from '../onboarding/tenants.ts'
 
 export const platformRoutes = new Hono<Env>()
 platformRoutes.use('/piattaforma', requireOperator)

@@ -1,14 +1,14 @@
 // Issuing one document from the office: the form with its installments, the check page, the confirmation.
 import type { Context } from 'hono'
 import { Hono } from 'hono'
-import { actorOf, audit } from '../../platform/audit.ts'
-import { todayRome } from '../../platform/dates.ts'
-import type { Tx } from '../../platform/db.ts'
-import { type FormValues, formValues, parseWith } from '../../platform/forms.ts'
-import type { Env } from '../../platform/http.ts'
-import { parseMoney, splitEvenly } from '../../platform/money.ts'
-import type { FormErrors } from '../../platform/render.ts'
-import { issueDocuments } from '../debts/issue.ts'
+import { actorOf, audit } from '../../../platform/audit.ts'
+import { todayRome } from '../../../platform/dates.ts'
+import type { Tx } from '../../../platform/db.ts'
+import { type FormValues, formValues, parseWith } from '../../../platform/forms.ts'
+import type { Env } from '../../../platform/http.ts'
+import { parseMoney, splitEvenly } from '../../../platform/money.ts'
+import type { FormErrors } from '../../../platform/render.ts'
+import { issueDocuments } from '../../debts/issue.ts'
 import {
   errorsFromMap,
   flatValues,
@@ -19,9 +19,9 @@ import {
   parseItalianDate,
   tenantOf,
   writers,
-} from './common.ts'
-import { normalizeDescription } from './csv-import.ts'
-import { ISSUE_ORDER, issueBaseSchema, MAX_INSTALLMENTS } from './schema.ts'
+} from '../common.ts'
+import { normalizeDescription } from '../imports/parse.ts'
+import { ISSUE_ORDER, issueBaseSchema, MAX_INSTALLMENTS } from '../schema.ts'
 
 export const documentIssueRoutes = new Hono<Env>()
 

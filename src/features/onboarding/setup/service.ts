@@ -4,17 +4,17 @@
 // (platformThenTenant); tenant tables change inside withTenant.
 
 import type { z } from 'zod'
-import type { Actor } from '../../platform/audit.ts'
-import { audit } from '../../platform/audit.ts'
-import type { CommissionRule } from '../../platform/commission.ts'
-import { contrastRatio } from '../../platform/contrast.ts'
-import { type Sql, type Tx, withTenant } from '../../platform/db.ts'
-import { parseMoney } from '../../platform/money.ts'
-import type { Tenant } from '../../platform/tenancy.ts'
-import { type CheckedLogo, logoKey } from './logo.ts'
-import type { brandingSchema, identitySchema, newServiceSchema, rulesSchema, serviceSchema } from './schema.ts'
-import { parseRate } from './schema.ts'
-import { platformLog, platformThenTenant } from './service.ts'
+import type { Actor } from '../../../platform/audit.ts'
+import { audit } from '../../../platform/audit.ts'
+import type { CommissionRule } from '../../../platform/commission.ts'
+import { contrastRatio } from '../../../platform/contrast.ts'
+import { type Sql, type Tx, withTenant } from '../../../platform/db.ts'
+import { parseMoney } from '../../../platform/money.ts'
+import type { Tenant } from '../../../platform/tenancy.ts'
+import { type CheckedLogo, logoKey } from '../logo.ts'
+import { platformLog, platformThenTenant } from '../platform-log.ts'
+import type { brandingSchema, identitySchema, newServiceSchema, rulesSchema, serviceSchema } from '../schema.ts'
+import { parseRate } from '../schema.ts'
 
 export const SECTIONS = ['ente', 'aspetto', 'servizi', 'regole'] as const
 export type Section = (typeof SECTIONS)[number]

@@ -3,11 +3,11 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { actorOf, audit } from '../../platform/audit.ts'
-import { chars, formValues, parseWith } from '../../platform/forms.ts'
-import type { Env } from '../../platform/http.ts'
-import { parseMoney } from '../../platform/money.ts'
-import type { FormErrors } from '../../platform/render.ts'
+import { actorOf, audit } from '../../../platform/audit.ts'
+import { chars, formValues, parseWith } from '../../../platform/forms.ts'
+import type { Env } from '../../../platform/http.ts'
+import { parseMoney } from '../../../platform/money.ts'
+import type { FormErrors } from '../../../platform/render.ts'
 import {
   errorsFromMap,
   flatValues,
@@ -19,9 +19,9 @@ import {
   parseItalianDate,
   splitDate,
   writers,
-} from './common.ts'
-import { type InstallmentRow, loadDocument } from './documents.ts'
-import { cancelSchema } from './schema.ts'
+} from '../common.ts'
+import { cancelSchema } from '../schema.ts'
+import { type InstallmentRow, loadDocument } from './list.ts'
 
 export const documentChangeRoutes = new Hono<Env>()
 

@@ -1,13 +1,13 @@
-// Documents as the office sees them: the list and one document with its notices. Issuing one is in
-// document-issue.ts, cancelling and correcting in document-changes.ts.
+// Documents as the office sees them: the list and one document with its notices, and the office's rows of
+// documents (documentsOf), also shown on a payer's and a pupil's page. Issuing one is in issue.ts, cancelling and
+// correcting in changes.ts.
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { todayRome } from '../../platform/dates.ts'
-import type { Tx } from '../../platform/db.ts'
-import { NotFound } from '../../platform/errors.ts'
-import type { Env } from '../../platform/http.ts'
-import { idParam, inTenant, labelOr, page, readers } from './common.ts'
-import { documentsOf } from './people.ts'
+import { todayRome } from '../../../platform/dates.ts'
+import type { Tx } from '../../../platform/db.ts'
+import { NotFound } from '../../../platform/errors.ts'
+import type { Env } from '../../../platform/http.ts'
+import { idParam, inTenant, labelOr, page, readers } from '../common.ts'
 
 export const documentRoutes = new Hono<Env>()
 
@@ -135,3 +135,38 @@ documentRoutes.get('/t/:tenant/ufficio/documenti/:id{[0-9]+}', readers, async (c
     done: c.req.query('fatto') ?? null,
   })
 })
+
+// ---- documents of a payer or pupil, as the office sees them
+
+export interface OfficeDocumentRow {
+  id: number
+  year: number
+  number: string
+  issue_date: string
+  description: string
+  total_cents: number
+  open_cents: number
+  service: string
+  payer: string
+  pupil: string | null
+  status: 'pagabile' | 'in_corso' | 'pagato' | 'scaduto' | 'annullato'
+}
+
+/** Documents matching a condition on `d`, newest first, with the status a citizen would see. */
+export async function documentsOf(tx: Tx, where: ReturnType<Tx>, limit = 100): Promise<OfficeDocumentRow[]> {
+  return tx<OfficeDocumentRow[]>`
+    select d.id, d.year, d.number, d.issue_date, d.description, d.total_cents,
+      coalesce(sum(i.amount_cents) filter (where i.status in ('da_pagare', 'in_corso') and d.cancelled_at is null), 0)::bigint as open_cents,
+      s.name as service, p.given_name || ' ' || p.family_name as payer,
+      pu.given_name || ' ' || pu.family_name as pupil,
+      case when d.cancelled_at is not null then 'annullato'
+        when bool_and(i.status in ('pagato', 'annullato')) then 'pagato'
+        when bool_or(i.status = 'in_corso') then 'in_corso'
+        when bool_or(i.status = 'da_pagare' and i.due_date < (now() at time zone 'Europe/Rome')::date) then 'scaduto'
+        else 'pagabile' end as status
+    from documents d join services s on s.id = d.service_id join payers p on p.id = d.payer_id
+      left join pupils pu on pu.id = d.pupil_id join installments i on i.document_id = d.id
+    where ${where}
+    group by d.id, s.name, p.given_name, p.family_name, pu.given_name, pu.family_name
+    order by d.issue_date desc, d.id desc limit ${limit}`
+}

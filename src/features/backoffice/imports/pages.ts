@@ -2,26 +2,24 @@
 // page ("N documents, M installments, total €"), then everything created in one transaction.
 import type { Context } from 'hono'
 import { Hono } from 'hono'
-import { actorOf, audit } from '../../platform/audit.ts'
-import { todayRome } from '../../platform/dates.ts'
-import { NotFound } from '../../platform/errors.ts'
-import type { Env } from '../../platform/http.ts'
-import type { FormErrors } from '../../platform/render.ts'
-import { idParam, inTenant, officePath, page, tenantOf, writers } from './common.ts'
+import { actorOf, audit } from '../../../platform/audit.ts'
+import { todayRome } from '../../../platform/dates.ts'
+import { NotFound } from '../../../platform/errors.ts'
+import type { Env } from '../../../platform/http.ts'
+import type { FormErrors } from '../../../platform/render.ts'
+import { idParam, inTenant, officePath, page, tenantOf, writers } from '../common.ts'
 import {
   COLUMNS,
   decode,
-  executeImport,
   MAX_FILE_BYTES,
   MAX_LINES,
   type ParsedFile,
   type Problem,
   parseImport,
-  planImport,
   REQUIRED_COLUMNS,
-  sha256,
   templateCsv,
-} from './csv-import.ts'
+} from './parse.ts'
+import { executeImport, planImport, sha256 } from './plan.ts'
 
 export const importRoutes = new Hono<Env>()
 

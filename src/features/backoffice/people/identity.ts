@@ -3,15 +3,15 @@
 // confirmation, after seeing an identity document at the counter, that one of those accounts is the payer's.
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
-import { actorOf } from '../../platform/audit.ts'
-import { formatDate, todayRome } from '../../platform/dates.ts'
-import { NotFound } from '../../platform/errors.ts'
-import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
-import type { Env } from '../../platform/http.ts'
-import type { FormErrors } from '../../platform/render.ts'
-import { claimsOf, confirmByOffice, createLetter, LETTER_DAYS } from '../account/proof.ts'
-import { idParam, inTenant, page, tenantOf, writers } from './common.ts'
-import { loadPayer } from './people.ts'
+import { actorOf } from '../../../platform/audit.ts'
+import { formatDate, todayRome } from '../../../platform/dates.ts'
+import { NotFound } from '../../../platform/errors.ts'
+import { fieldError, formValues, parseWith } from '../../../platform/forms.ts'
+import type { Env } from '../../../platform/http.ts'
+import type { FormErrors } from '../../../platform/render.ts'
+import { claimsOf, confirmByOffice, createLetter, LETTER_DAYS } from '../../account/proof.ts'
+import { idParam, inTenant, page, tenantOf, writers } from '../common.ts'
+import { loadPayer } from './common.ts'
 
 export const identityRoutes = new Hono<Env>()
 
