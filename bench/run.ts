@@ -4,7 +4,7 @@
 //
 //   npm run bench [-- --duration 10 --connections 64 --warmup 15 --pages tenant,position,document,cart
 //                     --scale 1 --generate --skip-ops --node-options "--max-semi-space-size=4"]
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import os from 'node:os'
@@ -93,8 +93,10 @@ function freePort(): Promise<number> {
   })
 }
 
+/** A bench script through tsx, or the compiled server (dist/server.mjs, as `npm start` runs it) as it is. */
 function startNode(script: string, env: Record<string, string>, args: string[] = []): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const runner = script.endsWith('.mjs') ? ['--enable-source-maps'] : ['--import', 'tsx']
+  return spawn(process.execPath, [...runner, script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -308,10 +310,11 @@ async function main() {
   await stop(hello)
   console.error(`hello world: ${fmt(helloResult.perSecond)} req/s`)
 
-  // the real server, as production runs it (jobs off: nothing else competes for the two cores)
+  // the real server, as production runs it (compiled by npm run build; jobs off: nothing else competes for the two cores)
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' })
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const server = startNode('src/server.ts', {
+  const server = startNode('dist/server.mjs', {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(port),

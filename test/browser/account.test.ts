@@ -4,43 +4,26 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import {
-  addMembership,
-  createAccount,
-  deleteAccounts,
-  randomCf,
-  TEST_PASSWORD,
-  type TestAccount,
-} from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { createAccount, deleteAccounts, randomCf, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext } from '../helpers/browser.ts'
+import type { World } from '../helpers/world.ts'
 
+const w = browserWorld({ roles: ['admin', 'operatorePiattaforma'] })
 let db: Db
 let tenant: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 let admin: TestAccount
 let operator: TestAccount
 const run = Math.random().toString(36).slice(2, 8)
 
-beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  server = await startServer(db)
-  browser = await launchBrowser()
-  admin = await createAccount(db)
-  operator = await createAccount(db, { operator: true })
-  await addMembership(db, admin.id, tenant.id, 'admin')
+beforeAll(() => {
+  ;({ db, tenant, server, browser } = w)
+  ;({ admin, operatorePiattaforma: operator } = w.accounts)
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await server?.close()
   await db.sql`delete from platform.accounts where email like ${`%.${run}@example.it`}`
-  await deleteAccounts(db, [admin, operator])
-  await dropTestTenant(db, tenant)
-  await db.close()
 })
 
 async function loginAs(page: Page, email: string, password = TEST_PASSWORD) {

@@ -2,51 +2,33 @@
 // visitor — axe (WCAG 2.0/2.1/2.2 A and AA), no sideways scrolling at 320 px and at 200% zoom, one h1 and
 // the landmarks — and the weight of each citizen page listed.
 import type { Browser, BrowserContext } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { axe, launchBrowser, newContext, pageWeight } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import type { TestAccount } from '../helpers/accounts.ts'
+import { axe, browserWorld, newContext, pageWeight } from '../helpers/browser.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import type { World } from '../helpers/world.ts'
 
+const w = browserWorld({ roles: ['cittadino', 'admin', 'operatorePiattaforma'] })
 let db: Db
 let tenant: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 const accounts: TestAccount[] = []
 const MAX_PAGES = Number(process.env.AUDIT_MAX_PAGES ?? 60)
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  server = await startServer(db)
-  browser = await launchBrowser()
-  const citizen = await createAccount(db)
-  const admin = await createAccount(db)
-  const operator = await createAccount(db, { operator: true })
+  ;({ db, tenant, server, browser } = w)
+  const { cittadino: citizen, admin, operatorePiattaforma: operator } = w.accounts
   accounts.push(citizen, admin, operator)
-  await addMembership(db, admin.id, tenant.id, 'admin')
   const payer = await givePayer(db, tenant, citizen.codiceFiscale)
   await issue(db, tenant, payer, [1000, 2000])
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await deleteAccounts(db, accounts)
-  await dropTestTenant(db, tenant)
-  await db.close()
-})
-
 async function signIn(context: BrowserContext, account: TestAccount) {
   const page = await context.newPage()
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', account.email)
-  await page.fill('#password', TEST_PASSWORD)
-  await page.click('main button[type=submit]')
-  await page.waitForURL(/area-personale/)
+  await w.signIn(page, account.email, { waitFor: /area-personale/ })
   await page.close()
 }
 

@@ -3,25 +3,18 @@
 // decision and forms, and the choice it must make for a child the body already knows (decision 0044); axe on
 // every page and error state, reflow at 320 px.
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import {
-  addMembership,
-  createAccount,
-  deleteAccounts,
-  randomCf,
-  TEST_PASSWORD,
-  type TestAccount,
-} from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { randomCf, type TestAccount } from '../helpers/accounts.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext } from '../helpers/browser.ts'
+import type { World } from '../helpers/world.ts'
 
+const w = browserWorld({ roles: { cittadino: { givenName: 'Giulia', familyName: 'Verdi' }, admin: {} } })
 let db: Db
 let tenant: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 let citizen: TestAccount
 let admin: TestAccount
@@ -32,14 +25,9 @@ let knownChildApp = 0
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n')
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  server = await startServer(db)
-  browser = await launchBrowser()
-  citizen = await createAccount(db, { givenName: 'Giulia', familyName: 'Verdi' })
-  admin = await createAccount(db)
-  stranger = await createAccount(db, { givenName: 'Ettore', familyName: 'Estraneo' })
-  await addMembership(db, admin.id, tenant.id, 'admin')
+  ;({ db, tenant, server, browser } = w)
+  ;({ cittadino: citizen, admin } = w.accounts)
+  stranger = await w.account({ givenName: 'Ettore', familyName: 'Estraneo' })
   await withTenant(db.sql, tenant, async (tx) => {
     const [p] = await tx<{ id: number }[]>`
       insert into payers (codice_fiscale, given_name, family_name) values (${citizen.codiceFiscale}, 'Giulia', 'Verdi')
@@ -55,20 +43,7 @@ beforeAll(async () => {
   })
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await deleteAccounts(db, [citizen, admin, stranger])
-  await dropTestTenant(db, tenant)
-  await db.close()
-})
-
-async function login(page: Page, account: TestAccount) {
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', account.email)
-  await page.fill('#password', TEST_PASSWORD)
-  await page.click('main button[type=submit]')
-}
+const login = (page: Page, account: TestAccount) => w.signIn(page, account.email)
 
 describe('applications in Chromium', () => {
   let appId = 0

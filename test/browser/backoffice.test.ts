@@ -1,26 +1,19 @@
 // The back office in Chromium: axe on every staff page and every error state (JavaScript on), reflow at
 // 320 px, and issuing a document with JavaScript off from the form to the success panel.
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import {
-  addMembership,
-  createAccount,
-  deleteAccounts,
-  randomCf,
-  TEST_PASSWORD,
-  type TestAccount,
-} from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { randomCf, type TestAccount } from '../helpers/accounts.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext } from '../helpers/browser.ts'
 import { issue } from '../helpers/payments.ts'
+import type { World } from '../helpers/world.ts'
 
+const w = browserWorld({ roles: ['admin', 'lettore'] })
 let db: Db
 let tenant: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 let admin: TestAccount
 let lettore: TestAccount
@@ -29,14 +22,8 @@ const payerCf = randomCf()
 const pupilCf = randomCf()
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  server = await startServer(db)
-  browser = await launchBrowser()
-  admin = await createAccount(db)
-  lettore = await createAccount(db)
-  await addMembership(db, admin.id, tenant.id, 'admin')
-  await addMembership(db, lettore.id, tenant.id, 'lettore')
+  ;({ db, tenant, server, browser } = w)
+  ;({ admin, lettore } = w.accounts)
   await withTenant(db.sql, tenant, async (tx) => {
     const [p] = await tx<{ id: number }[]>`
       insert into payers (codice_fiscale, given_name, family_name, email) values (${payerCf}, 'Mario', 'Rossi', 'mario@example.it') returning id`
@@ -50,20 +37,7 @@ beforeAll(async () => {
   await issue(db, tenant, ids.payer, [3500], { service: 'trasporto', firstDue: -3, description: 'Trasporto' })
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await deleteAccounts(db, [admin, lettore])
-  await dropTestTenant(db, tenant)
-  await db.close()
-})
-
-async function loginAs(page: Page, email: string) {
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', email)
-  await page.fill('#password', TEST_PASSWORD)
-  await page.click('main button[type=submit]')
-}
+const loginAs = (page: Page, email: string) => w.signIn(page, email)
 
 const office = (p = '') => `${server.url}/t/${tenant.slug}/ufficio${p}`
 

@@ -2,60 +2,38 @@
 // 10 meals through the sandbox provider and sees the balance change; the office's canteen pages; axe on every
 // page and error state, reflow at 320 px.
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext, pageWeight } from '../helpers/browser.ts'
-import { addPupil, type CanteenSetup, canteenTenant, enroll, setupCurrentYear } from '../helpers/canteen.ts'
-import { dropTestTenant, openTestDb } from '../helpers/db.ts'
+import type { TestAccount } from '../helpers/accounts.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext, pageWeight } from '../helpers/browser.ts'
+import { addPupil, type CanteenSetup, enroll, setupCurrentYear } from '../helpers/canteen.ts'
+import type { World } from '../helpers/world.ts'
 
+const w = browserWorld({ canteen: true, roles: { admin: { givenName: 'Ufficio', familyName: 'Scuola' } } })
 let db: Db
 let t: Tenant
 let s: CanteenSetup & { start: string }
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 let admin: TestAccount
-const accounts: TestAccount[] = []
 const today = todayRome()
 
 beforeAll(async () => {
-  db = await openTestDb()
-  t = await canteenTenant(db)
+  ;({ db, tenant: t, server, browser } = w)
   s = await setupCurrentYear(db, t)
-  server = await startServer(db)
-  browser = await launchBrowser()
-  admin = await createAccount(db, { givenName: 'Ufficio', familyName: 'Scuola' })
-  accounts.push(admin)
-  await addMembership(db, admin.id, t.id, 'admin')
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await db.sql`delete from platform.payments where account_id = any(${accounts.map((a) => a.id)})`
-  await deleteAccounts(db, accounts)
-  await dropTestTenant(db, t)
-  await db.close()
+  admin = w.accounts.admin
 })
 
 async function family() {
-  const me = await createAccount(db, { givenName: 'Alberto', familyName: 'Molteni' })
-  accounts.push(me)
+  const me = await w.account({ givenName: 'Alberto', familyName: 'Molteni' })
   const { pupilId } = await addPupil(db, t, { payerCf: me.codiceFiscale, given: 'Emma', family: 'Molteni' })
   await enroll(db, t, pupilId, { classId: s.classId, tariffId: s.residente, start: s.start })
   return { me, pupilId }
 }
 
-async function login(page: Page, email: string) {
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', email)
-  await page.fill('#password', TEST_PASSWORD)
-  await page.click('main button[type=submit]')
-  await page.waitForURL(`${server.url}/area-personale`)
-}
+const login = (page: Page, email: string) => w.signIn(page, email, { waitFor: '/area-personale' })
 
 async function marks(pupilId: number) {
   return withTenant(

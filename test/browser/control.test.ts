@@ -1,54 +1,30 @@
 // Payment control in Chromium: every view with axe, the filters with JavaScript off, reflow at 320 px.
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import {
-  addMembership,
-  createAccount,
-  deleteAccounts,
-  randomCf,
-  TEST_PASSWORD,
-  type TestAccount,
-} from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { randomCf, type TestAccount } from '../helpers/accounts.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext } from '../helpers/browser.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import type { World } from '../helpers/world.ts'
 
+const w = browserWorld({ roles: ['lettore'] })
 let db: Db
 let tenant: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 let reader: TestAccount
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  server = await startServer(db)
-  browser = await launchBrowser()
-  reader = await createAccount(db)
-  await addMembership(db, reader.id, tenant.id, 'lettore')
+  ;({ db, tenant, server, browser } = w)
+  reader = w.accounts.lettore
   const a = await givePayer(db, tenant, randomCf(), ['Mario', 'Rossi'])
   const b = await givePayer(db, tenant, randomCf(), ['Anna', 'Bianchi'])
   await issue(db, tenant, a, [1000, 2050], { firstDue: -20 })
   await issue(db, tenant, b, [12345], { service: 'trasporto', firstDue: -5, description: 'Trasporto' })
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await deleteAccounts(db, [reader])
-  await dropTestTenant(db, tenant)
-  await db.close()
-})
-
-async function login(page: Page) {
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', reader.email)
-  await page.fill('#password', TEST_PASSWORD)
-  await page.click('main button[type=submit]')
-}
+const login = (page: Page) => w.signIn(page, reader.email)
 
 describe('payment control in Chromium', () => {
   it('every view is accessible and the filters work with JavaScript off', async () => {

@@ -7,15 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { formatNoticeCode } from '../../src/platform/it/pagopa.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, launchBrowser, newContext } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { createAccount, deleteAccounts, type TestAccount } from '../helpers/accounts.ts'
+import { browserWorld, expectAccessible, newContext } from '../helpers/browser.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import type { World } from '../helpers/world.ts'
 
+const w = browserWorld()
 let db: Db
 let tenant: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 const accounts: TestAccount[] = []
 let citizen: TestAccount
@@ -24,14 +24,9 @@ let payerId: number
 let noticeCode: string
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  server = await startServer(db)
-  browser = await launchBrowser()
-  citizen = await createAccount(db, { proved: false, givenName: 'Vera', familyName: 'Titolare' })
-  office = await createAccount(db)
-  accounts.push(citizen, office)
-  await addMembership(db, office.id, tenant.id, 'operatore')
+  ;({ db, tenant, server, browser } = w)
+  citizen = await w.account({ proved: false, givenName: 'Vera', familyName: 'Titolare' })
+  office = await w.account({ role: 'operatore' })
   payerId = await givePayer(db, tenant, citizen.codiceFiscale, ['Vera', 'Titolare'])
   const doc = await issue(db, tenant, payerId, [4500], { description: 'Retta del nido di Vera' })
   const [row] = await withTenant(
@@ -46,11 +41,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await server?.close()
   await deleteAccounts(db, accounts)
-  await dropTestTenant(db, tenant)
-  await db.close()
 })
 
 /** Does what submits a form and waits for the page that answers it (the address may stay the same). */
@@ -59,13 +50,7 @@ async function submitting(page: Page, act: () => Promise<void>) {
   await page.waitForLoadState('load')
 }
 
-async function signIn(page: Page, account: TestAccount) {
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', account.email)
-  await page.fill('#password', TEST_PASSWORD)
-  await page.click('main button[type=submit]')
-  await page.waitForURL(/area-personale/)
-}
+const signIn = (page: Page, account: TestAccount) => w.signIn(page, account.email, { waitFor: /area-personale/ })
 
 describe('proving a codice fiscale', () => {
   it('the family, the office and the letter, by keyboard with JavaScript off', { timeout: 180_000 }, async () => {

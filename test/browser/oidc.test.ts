@@ -2,43 +2,34 @@
 // login page with the buttons, the email page and the refusal page; the whole journey with JavaScript off.
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cf } from '../../src/cli/demo-seed.ts'
 import { startOidcProvider } from '../../src/features/oidc/test-provider.ts'
 import type { Db } from '../../src/platform/db.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
-import { openTestDb } from '../helpers/db.ts'
+import { taggedCf } from '../helpers/accounts.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext } from '../helpers/browser.ts'
+import type { World } from '../helpers/world.ts'
 
 let db: Db
 let op: Awaited<ReturnType<typeof startOidcProvider>>
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 const run = Math.random().toString(36).slice(2, 8)
 const email = (who: string) => `${who}.${run}@oidc-browser.example.it`
 
-let n = 0
-function freshCf(): string {
-  n++
-  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
-  const r = Math.floor(Math.random() * 26 ** 3)
-  const pick = (i: number) => letters[Math.floor(r / 26 ** i) % 26]
-  return cf(`${pick(0)}${pick(1)}${pick(2)}BRW${String(n % 100).padStart(2, '0')}A01H501`)
-}
+const freshCf = () => taggedCf('BRW')
 
 beforeAll(async () => {
-  db = await openTestDb()
   op = await startOidcProvider()
-  server = await startServer(db, op.env)
+})
+const w = browserWorld({ tenant: false, env: () => op.env })
+
+beforeAll(() => {
+  ;({ db, server, browser } = w)
   op.register(server.url)
-  browser = await launchBrowser()
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await server?.close()
   await op?.close()
   await db.sql`delete from platform.accounts where email like ${`%.${run}@oidc-browser.example.it`}`
-  await db.close()
 })
 
 /** At the provider's development pages: sign in as `who` (any password), then consent. */

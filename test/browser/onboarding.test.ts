@@ -5,22 +5,28 @@
 import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { deflateSync } from 'node:zlib'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import { drainOutbox } from '../../src/platform/mail.ts'
 import { type Tenant, TenantRegistry } from '../../src/platform/tenancy.ts'
-import { createAccount, deleteAccounts, randomCf, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
-import { dropTestTenant, openTestDb, testTenantFile } from '../helpers/db.ts'
+import { randomCf, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext } from '../helpers/browser.ts'
+import { testTenantFile } from '../helpers/db.ts'
+import { dropOnboarded } from '../helpers/onboarding.ts'
 import { givePayer } from '../helpers/payments.ts'
-import { linkIn, startSmtp } from '../helpers/smtp.ts'
+import { solidPng } from '../helpers/png.ts'
+import { linkIn } from '../helpers/smtp.ts'
+import type { World } from '../helpers/world.ts'
 
+const w = browserWorld({
+  tenant: false,
+  smtp: true,
+  roles: { operatorePiattaforma: {}, cittadino: {} },
+})
 let db: Db
-let server: Awaited<ReturnType<typeof startServer>>
-let smtp: Awaited<ReturnType<typeof startSmtp>>
+let server: World['server']
+let smtp: World['smtp']
 let browser: Browser
 let operator: TestAccount
 let citizen: TestAccount
@@ -30,74 +36,21 @@ const run = Math.random().toString(36).slice(2, 8)
 const slugs: string[] = []
 
 beforeAll(async () => {
-  db = await openTestDb()
-  smtp = await startSmtp()
-  server = await startServer(db, { SMTP_URL: smtp.url })
-  browser = await launchBrowser()
-  operator = await createAccount(db, { operator: true })
-  citizen = await createAccount(db)
-  colleague = await createAccount(db, { givenName: 'Carla', familyName: 'Collega' })
+  ;({ db, server, smtp, browser } = w)
+  ;({ operatorePiattaforma: operator, cittadino: citizen } = w.accounts)
+  colleague = await w.account({ givenName: 'Carla', familyName: 'Collega' })
   logoPath = join(tmpdir(), `sportello-logo-${run}.png`)
   await writeFile(logoPath, png())
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await smtp?.close()
-  const registry = new TenantRegistry(db, 0)
-  for (const slug of slugs) {
-    const t = await registry.get(slug)
-    if (t) await dropTestTenant(db, t)
-  }
-  await db.admin`delete from platform.onboarding_requests where email like ${`%.${run}@example.it`}`
-  await db.sql`delete from platform.accounts where email like ${`%.${run}@example.it`}`
-  await deleteAccounts(db, [operator, citizen, colleague])
-  await db.sql`delete from platform.throttle where key like 'onboarding:%'`
-  await db.close()
+  await dropOnboarded(db, slugs, run)
 })
 
-/** A 64×32 PNG, built by hand. */
-function png(): Buffer {
-  const table = Array.from({ length: 256 }, (_, n) => {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    return c >>> 0
-  })
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff
-    for (const x of b) c = (table[(c ^ x) & 0xff] as number) ^ (c >>> 8)
-    return (c ^ 0xffffffff) >>> 0
-  }
-  const chunk = (type: string, data: Buffer) => {
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data])
-    const out = Buffer.alloc(12 + data.length)
-    out.writeUInt32BE(data.length, 0)
-    td.copy(out, 4)
-    out.writeUInt32BE(crc(td), 8 + data.length)
-    return out
-  }
-  const [w, h] = [64, 32]
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(w, 0)
-  ihdr.writeUInt32BE(h, 4)
-  ihdr.set([8, 2, 0, 0, 0], 8)
-  const raw = Buffer.alloc((w * 3 + 1) * h, 0xff)
-  for (let y = 0; y < h; y++) raw[y * (w * 3 + 1)] = 0
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
-  ])
-}
+/** A 64×32 white PNG. */
+const png = () => solidPng(64, 32, { fill: 0xff })
 
-async function login(page: Page, email: string, password = TEST_PASSWORD) {
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', email)
-  await page.fill('#password', password)
-  await page.click('main button[type=submit]')
-}
+const login = (page: Page, email: string, password = TEST_PASSWORD) => w.signIn(page, email, { password })
 
 async function submit(page: Page, name?: string) {
   if (name) await page.getByRole('button', { name, exact: true }).click()

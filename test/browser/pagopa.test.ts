@@ -7,58 +7,40 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { payNotice } from '../../src/features/pagopa/simulator.ts'
 import type { Db } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import type { TestAccount } from '../helpers/accounts.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext } from '../helpers/browser.ts'
+import { settings } from '../helpers/db.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import type { World } from '../helpers/world.ts'
 
 const KEY = 'chiave-del-nodo-per-il-browser-0001'
+beforeAll(() => {
+  process.env.PAGOPA_NODE_KEY = KEY
+})
+const w = browserWorld({
+  tenant: { settings: settings({ iban: 'IT60X0542811101000000123456' }) },
+  roles: { cittadino: { givenName: 'Giulia', familyName: 'Marrone' }, admin: {} },
+})
 let db: Db
 let tenant: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 let citizen: TestAccount
 let admin: TestAccount
 let documentId: number
 
 beforeAll(async () => {
-  process.env.PAGOPA_NODE_KEY = KEY
-  db = await openTestDb()
-  tenant = await createTestTenant(db, {
-    settings: {
-      cutoff: '09:15',
-      commission: { type: 'none' },
-      reminderDays: [-7, 0, 7],
-      lowBalanceMeals: 3,
-      iban: 'IT60X0542811101000000123456',
-    },
-  })
-  server = await startServer(db)
-  browser = await launchBrowser()
-  citizen = await createAccount(db, { givenName: 'Giulia', familyName: 'Marrone' })
-  admin = await createAccount(db)
-  await addMembership(db, admin.id, tenant.id, 'admin')
+  ;({ db, tenant, server, browser } = w)
+  ;({ cittadino: citizen, admin } = w.accounts)
   const payer = await givePayer(db, tenant, citizen.codiceFiscale, ['Giulia', 'Marrone'])
   documentId = (await issue(db, tenant, payer, [9250], { description: 'Retta nido marzo' })).documentId
 })
 
-afterAll(async () => {
+afterAll(() => {
   delete process.env.PAGOPA_NODE_KEY
-  await browser?.close()
-  await server?.close()
-  await db.sql`delete from platform.outbox where to_address = ${citizen.email}`
-  await deleteAccounts(db, [citizen, admin])
-  await dropTestTenant(db, tenant)
-  await db.close()
 })
 
-async function login(page: Page, email: string) {
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', email)
-  await page.fill('#password', TEST_PASSWORD)
-  await page.click('main button[type=submit]')
-}
+const login = (page: Page, email: string) => w.signIn(page, email)
 
 describe('paying a printed notice through pagoPA', () => {
   it('a citizen prints the notice, the simulator pays it, the archive shows it paid with its receipt', async () => {

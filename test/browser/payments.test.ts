@@ -2,50 +2,28 @@
 // installments from two tenants, cart, check, pay at the sandbox provider, back, receipt, archive — axe
 // on every page and error state.
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext, pageWeight } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext, pageWeight } from '../helpers/browser.ts'
+import { settings } from '../helpers/db.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import type { World } from '../helpers/world.ts'
 
+const w = browserWorld()
 let db: Db
 let a: Tenant
 let b: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
-const accounts: TestAccount[] = []
 
 beforeAll(async () => {
-  db = await openTestDb()
-  a = await createTestTenant(db)
-  b = await createTestTenant(db, {
-    settings: {
-      cutoff: '09:15',
-      commission: { type: 'grossup', basisPoints: 150 },
-      reminderDays: [-7, 0, 7],
-      lowBalanceMeals: 3,
-    },
-  })
-  server = await startServer(db)
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await db.sql`delete from platform.payments where account_id = any(${accounts.map((x) => x.id)})`
-  await deleteAccounts(db, accounts)
-  await dropTestTenant(db, a)
-  await dropTestTenant(db, b)
-  await db.close()
+  ;({ db, tenant: a, server, browser } = w)
+  b = await w.newTenant({ settings: settings({ commission: { type: 'grossup', basisPoints: 150 } }) })
 })
 
 async function family() {
-  const me = await createAccount(db, { givenName: 'Maria', familyName: 'Bruni' })
-  accounts.push(me)
+  const me = await w.account({ givenName: 'Maria', familyName: 'Bruni' })
   const pa = await givePayer(db, a, me.codiceFiscale, ['Maria', 'Bruni'])
   const pb = await givePayer(db, b, me.codiceFiscale, ['Maria', 'Bruni'])
   const docA = await issue(db, a, pa, [6400, 6400], { description: 'Mensa scolastica ottobre–novembre' })
@@ -53,13 +31,7 @@ async function family() {
   return { me, docA, docB }
 }
 
-async function login(page: Page, email: string) {
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', email)
-  await page.fill('#password', TEST_PASSWORD)
-  await page.click('main button[type=submit]')
-  await page.waitForURL(`${server.url}/area-personale`)
-}
+const login = (page: Page, email: string) => w.signIn(page, email, { waitFor: '/area-personale' })
 
 async function journey(js: boolean) {
   const { me, docA, docB } = await family()

@@ -5,19 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSandboxProvider } from '../../src/features/psp/sandbox.ts'
 import type { Db } from '../../src/platform/db.ts'
 import type { PaymentProvider } from '../../src/platform/payment-provider.ts'
-import { startServer } from '../helpers/app.ts'
 import { expectAccessible, expectReflow, launchBrowser, newContext, pageWeight } from '../helpers/browser.ts'
-import { openTestDb } from '../helpers/db.ts'
+import { type World, world } from '../helpers/world.ts'
 
+const w = world({ tenant: false, serve: true })
 let db: Db
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 let provider: PaymentProvider
 let seq = 0
 
 beforeAll(async () => {
-  db = await openTestDb()
-  server = await startServer(db)
+  ;({ db, server } = w)
   browser = await launchBrowser()
   provider = createSandboxProvider(server.deps.config)
 })
@@ -25,8 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
   await new Promise((r) => setTimeout(r, 200))
-  await server?.close()
-  await db?.close()
 })
 
 /** A fresh session; the citizen comes back to the home page (any page of the app would do). */

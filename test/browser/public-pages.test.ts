@@ -1,28 +1,16 @@
 import type { Browser } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Db } from '../../src/platform/db.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext, pageWeight } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext, pageWeight } from '../helpers/browser.ts'
+import type { World } from '../helpers/world.ts'
 
-let db: Db
+const w = browserWorld()
 let tenant: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 
-beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  server = await startServer(db)
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await dropTestTenant(db, tenant)
-  await db.close()
+beforeAll(() => {
+  ;({ tenant, server, browser } = w)
 })
 
 const pages = () => [

@@ -1,45 +1,26 @@
 // Tenant documents in Chromium with JavaScript off: publish (error state, then a PDF), edit, delete after a
 // confirmation; citizens see them on the tenant page and the documents page. axe on every page.
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Db } from '../../src/platform/db.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import type { TestAccount } from '../helpers/accounts.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext } from '../helpers/browser.ts'
+import type { World } from '../helpers/world.ts'
 
-let db: Db
+const w = browserWorld({ roles: ['operatore'] })
 let tenant: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 let operator: TestAccount
 
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n')
 
-beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  server = await startServer(db)
-  browser = await launchBrowser()
-  operator = await createAccount(db)
-  await addMembership(db, operator.id, tenant.id, 'operatore')
+beforeAll(() => {
+  ;({ tenant, server, browser } = w)
+  operator = w.accounts.operatore
 })
 
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await deleteAccounts(db, [operator])
-  await dropTestTenant(db, tenant)
-  await db.close()
-})
-
-async function login(page: Page) {
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', operator.email)
-  await page.fill('#password', TEST_PASSWORD)
-  await page.click('main button[type=submit]')
-}
+const login = (page: Page) => w.signIn(page, operator.email)
 
 describe('tenant documents in Chromium', () => {
   it('the office publishes, edits and deletes a PDF; citizens download it', async () => {

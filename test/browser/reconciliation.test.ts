@@ -10,14 +10,16 @@ import { importFile } from '../../src/features/reconciliation/service.ts'
 import { LINK_DAYS, linkSecret, signReminderLink } from '../../src/features/reminders/link.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext } from '../helpers/browser.ts'
+import type { World } from '../helpers/world.ts'
 
+const w = browserWorld({
+  roles: { admin: { givenName: 'Rita', familyName: 'Ragioneria' }, operatorePiattaforma: {}, cittadino: {} },
+})
 let db: Db
 let tenant: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
 let admin: TestAccount
 let operator: TestAccount
@@ -47,14 +49,8 @@ ${lines
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  server = await startServer(db)
-  browser = await launchBrowser()
-  admin = await createAccount(db, { givenName: 'Rita', familyName: 'Ragioneria' })
-  operator = await createAccount(db, { operator: true })
-  citizen = await createAccount(db)
-  await addMembership(db, admin.id, tenant.id, 'admin')
+  ;({ db, tenant, server, browser } = w)
+  ;({ admin, operatorePiattaforma: operator, cittadino: citizen } = w.accounts)
   dir = await mkdtemp(join(tmpdir(), 'sportello-browser-'))
   iuvs = await withTenant(db.sql, tenant, async (tx) => {
     const [p] = await tx<{ id: number }[]>`
@@ -87,21 +83,11 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await server?.close()
   await db.sql`delete from platform.outbox where to_address like ${`%.${run}@example.it`}`
-  await deleteAccounts(db, [admin, operator, citizen])
-  await dropTestTenant(db, tenant)
   await rm(dir, { recursive: true, force: true })
-  await db.close()
 })
 
-async function loginAs(page: Page, email: string) {
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', email)
-  await page.fill('#password', TEST_PASSWORD)
-  await page.click('main button[type=submit]')
-}
+const loginAs = (page: Page, email: string) => w.signIn(page, email)
 
 describe('reconciliation in Chromium', () => {
   it('uploads a flow, reads its discrepancies and resolves one, with JavaScript off; axe everywhere', async () => {

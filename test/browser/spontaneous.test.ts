@@ -2,28 +2,26 @@
 // service, the form and its errors, check (€ 154,60 + € 2,36 = € 156,96), change, pay at the sandbox provider,
 // back to "Pagamento riuscito"; then the certificate of the pupil paid for. axe on every page and error state.
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext } from '../helpers/browser.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext } from '../helpers/browser.ts'
 import { givePayer } from '../helpers/payments.ts'
+import type { World } from '../helpers/world.ts'
 
+const w = browserWorld({ tenant: false })
 let db: Db
 let m: Tenant
 let n: Tenant
 let s: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let browser: Browser
-const accounts: TestAccount[] = []
 const THIS_YEAR = Number(todayRome().slice(0, 4))
 
 beforeAll(async () => {
-  db = await openTestDb()
-  m = await createTestTenant(db, {
+  ;({ db, server, browser } = w)
+  m = await w.newTenant({
     settings: {
       cutoff: '09:15',
       commission: { type: 'grossup', basisPoints: 150 },
@@ -50,30 +48,18 @@ beforeAll(async () => {
       },
     ],
   })
-  n = await createTestTenant(db, {
+  n = await w.newTenant({
     services: [
       { code: 'nido', kind: 'nido', name: 'Nido', causale: 'Retta nido', spontaneous: false, amountMode: 'importo' },
     ],
   })
-  s = await createTestTenant(db)
+  s = await w.newTenant()
   await db.admin`update platform.tenants set status = 'suspended' where id = ${s.id}`
-  server = await startServer(db)
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await db.sql`delete from platform.payments where account_id = any(${accounts.map((x) => x.id)})`
-  await deleteAccounts(db, accounts)
-  for (const t of [m, n, s]) if (t) await dropTestTenant(db, t)
-  await db.close()
 })
 
 /** A parent with a child known to tenant m. */
 async function family(opts: { confirmed?: boolean } = {}) {
-  const me = await createAccount(db, { givenName: 'Mario', familyName: 'Rossi', confirmed: opts.confirmed })
-  accounts.push(me)
+  const me = await w.account({ givenName: 'Mario', familyName: 'Rossi', confirmed: opts.confirmed })
   const payer = await givePayer(db, m, me.codiceFiscale, ['Mario', 'Rossi'])
   const pupilId = await withTenant(db.sql, m, async (tx) => {
     const [p] = await tx<
@@ -87,13 +73,7 @@ async function family(opts: { confirmed?: boolean } = {}) {
   return { me, pupilId }
 }
 
-async function login(page: Page, email: string) {
-  await page.goto(`${server.url}/accesso`)
-  await page.fill('#email', email)
-  await page.fill('#password', TEST_PASSWORD)
-  await page.click('main button[type=submit]')
-  await page.waitForURL(`${server.url}/area-personale`)
-}
+const login = (page: Page, email: string) => w.signIn(page, email, { waitFor: '/area-personale' })
 
 async function journey(js: boolean) {
   const { me, pupilId } = await family()

@@ -1,9 +1,12 @@
-// Debian's Chromium driven by playwright-core, and axe-core run inside the page.
+// Debian's Chromium driven by playwright-core, axe-core run inside the page, and the browser files' world: the
+// app served on a loopback port, Chromium, signing in on the login page.
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { gzipSync } from 'node:zlib'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { expect } from 'vitest'
+import { TEST_PASSWORD } from './accounts.ts'
+import { made, type Person, TestWorld, type World, type WorldOptions } from './world.ts'
 
 const require = createRequire(import.meta.url)
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
@@ -123,4 +126,46 @@ export async function pageWeight(url: string, cookie = ''): Promise<{ html: numb
   }
   const h = gzipSync(html).length
   return { html: h, css, total: h + css }
+}
+
+export interface BrowserWorld<P extends Person = never> extends World<P> {
+  readonly browser: Browser
+  /** Signs in on the login page (email, password, the main form's button); then waits for that address (waitFor). */
+  signIn(page: Page, email: string, opts?: { password?: string; waitFor?: string | RegExp }): Promise<void>
+}
+
+class ChromiumWorld<P extends Person> extends TestWorld<P> implements BrowserWorld<P> {
+  #browser?: Browser
+
+  get browser(): Browser {
+    if (!this.#browser) throw new Error('world: no browser (used before the file’s beforeAll)')
+    return this.#browser
+  }
+
+  override async open() {
+    await super.open()
+    this.#browser = await launchBrowser()
+  }
+
+  override async close() {
+    await this.#browser?.close()
+    await super.close()
+  }
+
+  async signIn(page: Page, email: string, opts: { password?: string; waitFor?: string | RegExp } = {}) {
+    await page.goto(`${this.url}/accesso`)
+    await page.fill('#email', email)
+    await page.fill('#password', opts.password ?? TEST_PASSWORD)
+    await page.click('main button[type=submit]')
+    if (opts.waitFor)
+      await page.waitForURL(typeof opts.waitFor === 'string' ? `${this.url}${opts.waitFor}` : opts.waitFor)
+  }
+}
+
+/**
+ * world() for a browser file: the app served on a loopback port (w.url) and Chromium (w.browser), both closed with
+ * the rest after the file's tests.
+ */
+export function browserWorld<P extends Person = never>(opts: Omit<WorldOptions<P>, 'serve'> = {}): BrowserWorld<P> {
+  return made(new ChromiumWorld<P>({ ...opts, serve: true }))
 }

@@ -9,7 +9,9 @@ import {
   type Tenant,
   type TenantFile,
   TenantRegistry,
+  type TenantSettings,
   tenantFileSchema,
+  tenantSettingsSchema,
 } from '../../src/platform/tenancy.ts'
 
 /** This worker's test database (VITEST_POOL_ID counts the workers from 1), or PGlite. */
@@ -33,6 +35,11 @@ export async function openTestDb(): Promise<Db> {
 function randomPartitaIva(): string {
   const first10 = Array.from({ length: 10 }, () => Math.floor(Math.random() * 10)).join('')
   return first10 + partitaIvaCheckDigit(first10)
+}
+
+/** A tenant's settings: the defaults (cut-off 09:15, no commission, reminders at −7, 0 and 7 days, 3 meals) and these. */
+export function settings(these: Partial<TenantSettings> = {}): TenantSettings {
+  return tenantSettingsSchema.parse(these)
 }
 
 export function testTenantFile(overrides: Partial<TenantFile> = {}): TenantFile {

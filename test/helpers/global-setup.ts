@@ -2,6 +2,9 @@
 // TEST_DATABASE_URL (reset at start), else DATABASE_URL's server, else the local PostgreSQL on 127.0.0.1:5432,
 // where each run gets a database of its own (st_<random>, dropped at the end) so runs side by side never
 // meet. SPORTELLO_TEST_DB=pglite (or no reachable PostgreSQL) runs them on embedded PGlite.
+import { execFileSync } from 'node:child_process'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
 import postgres from 'postgres'
 import type { TestProject } from 'vitest/node'
 import { roleNames } from '../../src/platform/db.ts'
@@ -11,6 +14,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** url: the first worker's database; urls: one per worker (test/helpers/db.ts testTarget picks this worker's) */
     testDb: { kind: 'postgres' | 'pglite'; url: string; urls: string[] }
+    /** the folder of this run's compiled build (npm run build): what the tests start as child processes */
+    built: string
   }
 }
 
@@ -25,7 +30,27 @@ function testUrl(): { url: string; explicit: boolean; throwaway: boolean } {
   return { url: `postgres://postgres@127.0.0.1:5432/${run}`, explicit: false, throwaway: true }
 }
 
+/**
+ * The server and the command-line tools as `npm start` and `npm run <tool>` run them: `npm run build`, into a
+ * folder of this run's own (dist/.test-<random>) so that runs side by side never overwrite each other's.
+ */
+function build(): { dir: string; remove: () => void } {
+  const dir = join('dist', `.test-${Math.random().toString(36).slice(2, 10)}`)
+  execFileSync('npm', ['run', '-s', 'build', '--', `--outdir=${dir}`], { stdio: 'inherit' })
+  return { dir: join(process.cwd(), dir), remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
 export default async function setup(project: TestProject) {
+  const built = build()
+  project.provide('built', built.dir)
+  const databases = await prepareDatabases(project)
+  return async () => {
+    built.remove()
+    await databases?.()
+  }
+}
+
+async function prepareDatabases(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   if (process.env.SPORTELLO_TEST_DB === 'pglite') {
     project.provide('testDb', { kind: 'pglite', url: '', urls: [] })
     return

@@ -1,8 +1,10 @@
 // Debt positions for tests: a payer with a codice fiscale in a tenant, documents with installments.
 import type { DocumentInput } from '../../src/features/debts/issue.ts'
 import { issueDocuments } from '../../src/features/debts/issue.ts'
+import { deliverPending } from '../../src/features/psp/delivery.ts'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
+import type { Deps } from '../../src/platform/http.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import type { Client } from './client.ts'
 
@@ -64,4 +66,18 @@ export async function cancelAtSandbox(client: Client, redirectUrl: string) {
   const html = await (await client.get(path)).text()
   const token = /name="token" value="([^"]+)"/.exec(html)?.[1] ?? ''
   return client.post(`${path}/annulla`, { token }, null)
+}
+
+/** Delivers the sandbox provider's notifications to the server and waits until none is left in flight. */
+export async function deliverNotifications(db: Db, server: { url: string; deps: Deps }) {
+  for (let i = 0; i < 100; i++) {
+    await deliverPending(db, server.deps.config)
+    const [left] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from platform.sandbox_psp_sessions
+      where completed_at is not null and event_id is not null and notify_delivered_at is null
+        and notify_url like ${`${server.url}/%`}`
+    if (left?.n === 0) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error('notifications still in flight')
 }

@@ -1,32 +1,24 @@
 // Registration, confirmation, login, sessions, CSRF, throttling, reset and change of password, profile.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
-import { cf } from '../../src/cli/demo-seed.ts'
 import type { Config } from '../../src/config.ts'
 import type { Db } from '../../src/platform/db.ts'
 import { drainOutbox } from '../../src/platform/mail.ts'
-import { testApp } from '../helpers/app.ts'
+import { taggedCf } from '../helpers/accounts.ts'
 import { Client } from '../helpers/client.ts'
-import { openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
-import { linkIn, startSmtp } from '../helpers/smtp.ts'
+import { linkIn } from '../helpers/smtp.ts'
+import { type App, type World, world } from '../helpers/world.ts'
 
+const w = world({ tenant: false, smtp: true })
 let db: Db
-let app: ReturnType<typeof createApp>
+let app: App
 let config: Config
-let smtp: Awaited<ReturnType<typeof startSmtp>>
+let smtp: World['smtp']
 const run = Math.random().toString(36).slice(2, 8)
 const PASSWORD = 'una frase lunga e sicura'
 
 /** A fresh valid codice fiscale per call, so test files never collide. */
-let n = 0
-function freshCf(): string {
-  n++
-  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
-  const r = Math.floor(Math.random() * 26 ** 3)
-  const pick = (i: number) => letters[Math.floor(r / 26 ** i) % 26]
-  return cf(`${pick(0)}${pick(1)}${pick(2)}TST${String(n % 100).padStart(2, '0')}A01H501`)
-}
+const freshCf = () => taggedCf('TST')
 const email = (who: string) => `${who}.${run}@example.it`
 
 async function mails() {
@@ -59,18 +51,13 @@ async function login(who: string, password = PASSWORD) {
   return { client: c, res }
 }
 
-beforeAll(async () => {
-  db = await openTestDb()
-  smtp = await startSmtp()
-  const t = testApp(db, { SMTP_URL: smtp.url })
-  app = t.app
-  config = t.deps.config
+beforeAll(() => {
+  ;({ db, app, smtp } = w)
+  config = w.deps.config
 })
 
 afterAll(async () => {
-  await smtp.close()
   await db.sql`delete from platform.accounts where email like ${`%.${run}@example.it`}`
-  await db.close()
 })
 
 beforeEach(async () => {

@@ -2,32 +2,24 @@
 // a citizen fills it in (errors, attachment checks), checks the answers and sends it; the office takes it in
 // charge and decides; acceptance enrolls the pupil; the citizen sees the status and receives the email.
 // Another family's or another tenant's ids are 404.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { countWaitingApplications } from '../../src/features/applications/queries.ts'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Deps } from '../../src/platform/http.ts'
 import { drainOutbox } from '../../src/platform/mail.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import {
-  addMembership,
-  createAccount,
-  deleteAccounts,
-  randomCf,
-  signedIn,
-  type TestAccount,
-} from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
+import { addMembership, randomCf, type TestAccount } from '../helpers/accounts.ts'
 import type { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { createTestTenant, dropTestTenant } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
-import { startSmtp } from '../helpers/smtp.ts'
+import { type App, type World, world } from '../helpers/world.ts'
 
+const w = world({ smtp: true, other: true })
 let db: Db
-let app: ReturnType<typeof createApp>
+let app: App
 let deps: Deps
-let smtp: Awaited<ReturnType<typeof startSmtp>>
+let smtp: World['smtp']
 let x: Tenant
 let y: Tenant
 const accounts: Record<string, TestAccount> = {}
@@ -72,16 +64,14 @@ function location(res: Response): string {
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  smtp = await startSmtp()
-  ;({ app, deps } = testApp(db, { SMTP_URL: smtp.url }))
-  ;[x, y] = await Promise.all([createTestTenant(db), createTestTenant(db)])
-  for (const who of ['citizen', 'other', 'admin', 'operatore', 'lettore'])
-    accounts[who] = await createAccount(db, { givenName: who === 'citizen' ? 'Giulia' : 'Prova', familyName: 'Verdi' })
-  await addMembership(db, (accounts.admin as TestAccount).id, x.id, 'admin')
-  await addMembership(db, (accounts.operatore as TestAccount).id, x.id, 'operatore')
-  await addMembership(db, (accounts.lettore as TestAccount).id, x.id, 'lettore')
-  for (const [k, a] of Object.entries(accounts)) clients[k] = await signedIn(app, a)
+  ;({ db, app, deps, smtp, tenant: x, other: y } = w)
+  for (const who of ['citizen', 'other', 'admin', 'operatore', 'lettore'] as const)
+    accounts[who] = await w.account({
+      givenName: who === 'citizen' ? 'Giulia' : 'Prova',
+      familyName: 'Verdi',
+      role: who === 'citizen' || who === 'other' ? undefined : who,
+    })
+  for (const [k, a] of Object.entries(accounts)) clients[k] = await w.client(a)
   // the citizen is a payer of x with one pupil
   await withTenant(db.sql, x, async (tx) => {
     const [p] = await tx<{ id: number }[]>`
@@ -92,15 +82,6 @@ beforeAll(async () => {
     pupilId = (pu as { id: number }).id
     await tx`insert into pupil_payers (pupil_id, payer_id, holder) values (${pupilId}, ${(p as { id: number }).id}, true)`
   })
-})
-
-afterAll(async () => {
-  await db.sql`delete from platform.outbox where to_address = any(${Object.values(accounts).map((a) => a.email)})`
-  await deleteAccounts(db, Object.values(accounts))
-  await dropTestTenant(db, x)
-  await dropTestTenant(db, y)
-  await smtp?.close()
-  await db.close()
 })
 
 const citizen = () => clients.citizen as Client

@@ -1,29 +1,20 @@
 // Back office documents: payers and pupils with their links, issuing one document (form → check → issue),
 // cancelling and correcting with their effects on the citizen's side, IUV retry and chunked issuing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { issueDocuments } from '../../src/features/debts/issue.ts'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { baseFromSequence, buildNotice } from '../../src/platform/it/pagopa.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import {
-  addMembership,
-  createAccount,
-  deleteAccounts,
-  randomCf,
-  signedIn,
-  type TestAccount,
-} from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
+import { randomCf, signedIn, type TestAccount } from '../helpers/accounts.ts'
 import type { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { type App, world } from '../helpers/world.ts'
 
+const w = world({ roles: { operatore: { givenName: 'Olga', familyName: 'Operatrice' }, cittadino: {} } })
 let db: Db
-let app: ReturnType<typeof createApp>
+let app: App
 let tenant: Tenant
-let operator: TestAccount
 let citizen: TestAccount
 let office: Client
 const base = () => `/t/${tenant.slug}/ufficio`
@@ -38,19 +29,9 @@ async function q<T>(fn: (tx: Parameters<Parameters<typeof withTenant>[2]>[0]) =>
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  app = testApp(db).app
-  operator = await createAccount(db, { givenName: 'Olga', familyName: 'Operatrice' })
-  citizen = await createAccount(db)
-  await addMembership(db, operator.id, tenant.id, 'operatore')
-  office = await signedIn(app, operator)
-})
-
-afterAll(async () => {
-  await deleteAccounts(db, [operator, citizen])
-  await dropTestTenant(db, tenant)
-  await db.close()
+  ;({ db, app, tenant } = w)
+  citizen = w.accounts.cittadino
+  office = await w.client('operatore')
 })
 
 describe('payers and pupils', () => {

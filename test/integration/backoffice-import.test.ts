@@ -1,28 +1,19 @@
 // Bulk issue from CSV: a good file of 5,000 lines created in one go; files with each kind of bad line, a bad
 // encoding, a wrong separator and duplicates create nothing and the report names each line.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { cf } from '../../src/cli/demo-seed.ts'
-import { parseImport, templateCsv } from '../../src/features/backoffice/csv-import.ts'
+import { parseImport, templateCsv } from '../../src/features/backoffice/imports/parse.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import {
-  addMembership,
-  createAccount,
-  deleteAccounts,
-  randomCf,
-  signedIn,
-  type TestAccount,
-} from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
+import { randomCf, signedIn, type TestAccount } from '../helpers/accounts.ts'
 import type { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { type App, world } from '../helpers/world.ts'
 
+const w = world({ roles: ['admin', 'lettore'] })
 let db: Db
-let app: ReturnType<typeof createApp>
+let app: App
 let tenant: Tenant
-let admin: TestAccount
 let lettore: TestAccount
 let office: Client
 const base = () => `/t/${tenant.slug}/ufficio/documenti/importa`
@@ -71,20 +62,9 @@ function report(html: string): string[] {
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  app = testApp(db).app
-  admin = await createAccount(db)
-  lettore = await createAccount(db)
-  await addMembership(db, admin.id, tenant.id, 'admin')
-  await addMembership(db, lettore.id, tenant.id, 'lettore')
-  office = await signedIn(app, admin)
-})
-
-afterAll(async () => {
-  await deleteAccounts(db, [admin, lettore])
-  await dropTestTenant(db, tenant)
-  await db.close()
+  ;({ db, app, tenant } = w)
+  lettore = w.accounts.lettore
+  office = await w.client('admin')
 })
 
 describe('CSV template and parsing', () => {

@@ -1,29 +1,28 @@
 // The back office against every kind of visitor (who reads, who changes, who is refused), bad input of every
 // form (422, nothing saved), catalog and settings with their audit entries, the dashboard and the audit log.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import {
-  addMembership,
-  createAccount,
-  deleteAccounts,
-  randomCf,
-  signedIn,
-  type TestAccount,
-} from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
-import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { randomCf } from '../helpers/accounts.ts'
 import { expectValidHtml } from '../helpers/html.ts'
 import { issue } from '../helpers/payments.ts'
+import { type Route, roleMatrix } from '../helpers/roles.ts'
+import { world } from '../helpers/world.ts'
 
+const named = (givenName: string) => ({ givenName, familyName: 'Prova' })
+const w = world({
+  roles: {
+    cittadino: named('cittadino'),
+    lettore: named('lettore'),
+    operatore: named('operatore'),
+    admin: named('admin'),
+    adminAltroEnte: named('adminAltroEnte'),
+  },
+})
 let db: Db
-let app: ReturnType<typeof createApp>
 let x: Tenant
 let y: Tenant
-const accounts: Record<string, TestAccount> = {}
 const ids = { service: 0, payer: 0, pupil: 0, document: 0 }
 
 type Actor = 'anonimo' | 'cittadino' | 'lettore' | 'operatore' | 'admin' | 'adminAltroEnte'
@@ -37,14 +36,7 @@ async function q<T>(fn: (tx: Parameters<Parameters<typeof withTenant>[2]>[0]) =>
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  ;[x, y] = await Promise.all([createTestTenant(db), createTestTenant(db)])
-  app = testApp(db).app
-  for (const a of ACTORS.slice(1)) accounts[a] = await createAccount(db, { givenName: a, familyName: 'Prova' })
-  await addMembership(db, (accounts.lettore as TestAccount).id, x.id, 'lettore')
-  await addMembership(db, (accounts.operatore as TestAccount).id, x.id, 'operatore')
-  await addMembership(db, (accounts.admin as TestAccount).id, x.id, 'admin')
-  await addMembership(db, (accounts.adminAltroEnte as TestAccount).id, y.id, 'admin')
+  ;({ db, tenant: x, other: y } = w)
   await q(async (tx) => {
     const [s] = await tx<{ id: number }[]>`select id from services where code = 'mensa'`
     const [p] = await tx<{ id: number }[]>`
@@ -59,22 +51,8 @@ beforeAll(async () => {
   ids.document = (await issue(db, x, ids.payer, [5000, 5000], { firstDue: -20 })).documentId
 })
 
-afterAll(async () => {
-  await deleteAccounts(db, Object.values(accounts))
-  await dropTestTenant(db, x)
-  await dropTestTenant(db, y)
-  await db.close()
-})
-
-interface Route {
-  method: 'GET' | 'POST'
-  path: string
-  form?: Record<string, string>
-  allowed: Actor[]
-}
-
 const o = (p: string) => `/t/${x?.slug}/ufficio${p}`
-function routes(): Route[] {
+function routes(): Route<Actor>[] {
   return [
     { method: 'GET', path: o(''), allowed: readers },
     { method: 'GET', path: o('/catalogo'), allowed: readers },
@@ -134,41 +112,20 @@ function routes(): Route[] {
   ]
 }
 
-async function clientFor(actor: Actor): Promise<Client> {
-  if (actor === 'anonimo') return new Client(app)
-  return signedIn(app, accounts[actor] as TestAccount)
-}
-
 describe('back office route matrix', () => {
   it('answers each actor as its role allows, and changes nothing', async () => {
     const before = await q((tx) => tx<{ n: number }[]>`select count(*)::int as n from audit_log`)
-    const failures: string[] = []
-    for (const actor of ACTORS) {
-      const client = await clientFor(actor)
-      await client.get(actor === 'anonimo' ? '/accesso' : '/')
-      for (const route of routes()) {
-        const res =
-          route.method === 'GET' ? await client.get(route.path) : await client.post(route.path, route.form ?? {})
-        const allowed = route.allowed.includes(actor)
-        const notFound = route.path.includes('999999') || Object.values(route.form ?? {}).includes('999999')
-        const expected =
-          actor === 'anonimo'
-            ? [303]
-            : !allowed
-              ? [403]
-              : route.method === 'GET'
-                ? notFound
-                  ? [404]
-                  : [200]
-                : notFound
-                  ? [404]
-                  : [422]
-        if (!expected.includes(res.status))
-          failures.push(`${actor} ${route.method} ${route.path}: ${res.status}, expected ${expected}`)
-        if (actor === 'anonimo' && !(res.headers.get('location') ?? '').startsWith('/accesso'))
-          failures.push(`anonimo ${route.method} ${route.path}: not sent to log in`)
-      }
-    }
+    const failures = await roleMatrix(w, {
+      actors: ACTORS,
+      routes: routes(),
+      answers: (route, path, form) =>
+        path.includes('999999') || Object.values(form).includes('999999')
+          ? [404]
+          : route.method === 'GET'
+            ? [200]
+            : [422],
+      refresh: 'once',
+    })
     expect(failures).toEqual([])
     const after = await q((tx) => tx<{ n: number }[]>`select count(*)::int as n from audit_log`)
     expect(after).toEqual(before)
@@ -180,7 +137,7 @@ describe('back office route matrix', () => {
         insert into payers (codice_fiscale, given_name, family_name) values (${randomCf()}, 'Altro', 'Ente') returning id`
       return p?.id as number
     })
-    const admin = await clientFor('admin')
+    const admin = await w.client('admin')
     // ids that exist only in y: x answers 404 (ids may coincide across schemas, so pick beyond x's range)
     expect((await admin.get(o(`/anagrafiche/intestatari/${other + 1_000_000}`))).status).toBe(404)
     expect((await admin.get(o('/documenti/123456789'))).status).toBe(404)
@@ -188,7 +145,7 @@ describe('back office route matrix', () => {
   })
 
   it('a lettore sees the pages without any form that changes something', async () => {
-    const c = await clientFor('lettore')
+    const c = await w.client('lettore')
     for (const p of ['/catalogo', '/impostazioni', `/anagrafiche/alunni/${ids.pupil}`, `/documenti/${ids.document}`]) {
       const html = await (await c.get(o(p))).text()
       expect(html, p).not.toMatch(/<form method="post" action="\/t\/[^"]+\/ufficio/)
@@ -198,7 +155,7 @@ describe('back office route matrix', () => {
 
 describe('catalog and settings', () => {
   it('creates and edits a service with its commission rule; bad input is 422 and saves nothing', async () => {
-    const admin = await clientFor('admin')
+    const admin = await w.client('admin')
     let res = await admin.submit(o('/catalogo/servizi/nuovo'), {
       code: 'Gite Scolastiche',
       kind: '',
@@ -265,7 +222,7 @@ describe('catalog and settings', () => {
 
   it('saves the tenant settings, keeps keys it does not manage, and audits before/after', async () => {
     await db.admin`update platform.tenants set contacts = contacts || '{"website":"https://prova.example"}'::jsonb where id = ${x.id}`
-    const admin = await clientFor('admin')
+    const admin = await w.client('admin')
     const bad = await admin.submit(o('/impostazioni'), {
       email: 'non-una-email',
       pec: 'x@',
@@ -342,7 +299,7 @@ describe('catalog and settings', () => {
   })
 
   it('refuses bad payer, pupil and link input with 422 and saves nothing', async () => {
-    const op = await clientFor('operatore')
+    const op = await w.client('operatore')
     const before = await q(
       (tx) => tx<{ payers: number; pupils: number; links: number }[]>`
       select (select count(*) from payers)::int as payers, (select count(*) from pupils)::int as pupils,
@@ -405,7 +362,7 @@ describe('dashboard and audit log', () => {
       await tx`insert into installment_payments (installment_id, source, receipt_number, amount_cents, paid_at)
         values (${i?.id as number}, 'manuale', 'R-1', ${i?.amount_cents as number}, now())`
     })
-    const c = await clientFor('lettore')
+    const c = await w.client('lettore')
     const res = await c.get(o(''))
     expect(res.status).toBe(200)
     const html = await res.text()
@@ -427,8 +384,8 @@ describe('dashboard and audit log', () => {
   })
 
   it('filters the audit log by who, entity and period, and reports a bad date', async () => {
-    const c = await clientFor('admin')
-    const admin = accounts.admin as TestAccount
+    const c = await w.client('admin')
+    const admin = w.accounts.admin
     let html = await (await c.get(o(`/registro?chi=${admin.id}`))).text()
     expect(html).toContain('Servizio creato')
     html = await (await c.get(o('/registro?entita=payer'))).text()

@@ -6,16 +6,17 @@ import { familyMark } from '../../src/features/canteen/service.ts'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
+import type { TestAccount } from '../helpers/accounts.ts'
 import { addPupil, canteenTenant, enroll, rome, setupCanteen, setupCurrentYear } from '../helpers/canteen.ts'
 import { Client } from '../helpers/client.ts'
-import { dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { dropTestTenant } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { type App, world } from '../helpers/world.ts'
 
+const w = world({ canteen: true })
 let db: Db
 let t: Tenant
-let app: ReturnType<typeof testApp>['app']
+let app: App
 let me: TestAccount
 let client: Client
 let pupilId: number
@@ -36,24 +37,19 @@ async function marks(id = pupilId) {
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  t = await canteenTenant(db)
-  tenants.push(t)
+  ;({ db, app, tenant: t } = w)
   const s = await setupCurrentYear(db, t)
   yearId = s.yearId
-  app = testApp(db).app
-  me = await createAccount(db)
+  me = await w.account()
   ;({ pupilId } = await addPupil(db, t, { payerCf: me.codiceFiscale, given: 'Emma' }))
   await enroll(db, t, pupilId, { classId: s.classId, tariffId: s.residente, start: s.start })
   ;({ pupilId: otherPupil } = await addPupil(db, t, { given: 'Altro' }))
   await enroll(db, t, otherPupil, { classId: s.classId, tariffId: s.residente, start: s.start })
-  client = await signedIn(app, me)
+  client = await w.client(me)
 })
 
 afterAll(async () => {
-  await deleteAccounts(db, [me])
   for (const x of tenants) await dropTestTenant(db, x)
-  await db.close()
 })
 
 describe("the family's calendar", () => {

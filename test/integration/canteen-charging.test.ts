@@ -16,8 +16,10 @@ import {
   rome,
   setupCanteen,
 } from '../helpers/canteen.ts'
-import { dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { dropTestTenant } from '../helpers/db.ts'
+import { world } from '../helpers/world.ts'
 
+const w = world({ canteen: true })
 let db: Db
 let t: Tenant
 let s: CanteenSetup
@@ -31,9 +33,7 @@ async function charge(tenant: Tenant, date: string, at = `${date}T10:00`) {
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  t = await canteenTenant(db)
-  tenants.push(t)
+  ;({ db, tenant: t } = w)
   s = await setupCanteen(db, t)
   // A resident in a full-time class, B non-resident without a class, C an ISEE band (free light meals),
   // D in a Wednesday-only class, E absent, F enrolled from 20 October
@@ -51,7 +51,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const x of tenants) await dropTestTenant(db, x)
-  await db.close()
 })
 
 describe('charging a day', () => {

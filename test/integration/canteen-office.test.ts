@@ -1,35 +1,36 @@
 // The canteen in the office: who may open and change what (the role matrix), the pupils' list with its CSV,
 // the kitchen's counts, enrolling, a pupil's enrollment, tariff, adjustments and attendance, and the catalog
 // (schools, classes, school years, closures, tariffs, prices) with an audit entry for every change.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { chargeDay } from '../../src/features/canteen/service.ts'
 import { todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
-import { addPupil, type CanteenSetup, canteenTenant, enroll, ledger, setupCanteen } from '../helpers/canteen.ts'
-import { Client } from '../helpers/client.ts'
-import { dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { addPupil, type CanteenSetup, enroll, ledger, setupCanteen } from '../helpers/canteen.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { roleMatrix } from '../helpers/roles.ts'
+import { world } from '../helpers/world.ts'
 
+const anna = (familyName: string) => ({ givenName: 'Anna', familyName })
+const w = world({
+  canteen: true,
+  roles: {
+    cittadino: anna('cittadino'),
+    lettore: anna('lettore'),
+    operatore: anna('operatore'),
+    admin: anna('admin'),
+    adminAltroEnte: anna('adminAltroEnte'),
+  },
+})
 let db: Db
-let app: ReturnType<typeof createApp>
 let x: Tenant
 let y: Tenant
 let s: CanteenSetup
 let pupil: { pupilId: number; payerId: number; payerCf: string }
 let closureId: number
-const accounts: Record<string, TestAccount> = {}
 
 type Actor = 'anonimo' | 'cittadino' | 'lettore' | 'operatore' | 'admin' | 'adminAltroEnte'
 const ACTORS: Actor[] = ['anonimo', 'cittadino', 'lettore', 'operatore', 'admin', 'adminAltroEnte']
-
-async function clientFor(actor: Actor): Promise<Client> {
-  if (actor === 'anonimo') return new Client(app)
-  return signedIn(app, accounts[actor] as TestAccount)
-}
 
 async function auditActions(t: Tenant): Promise<string[]> {
   const rows = await withTenant(db.sql, t, (tx) => tx<{ action: string }[]>`select action from audit_log order by id`)
@@ -37,8 +38,7 @@ async function auditActions(t: Tenant): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  ;[x, y] = await Promise.all([canteenTenant(db), canteenTenant(db)])
+  ;({ db, tenant: x, other: y } = w)
   s = await setupCanteen(db, x)
   pupil = await addPupil(db, x, { given: 'Emma', family: 'Molteni' })
   await enroll(db, x, pupil.pupilId, { classId: s.classId, tariffId: s.residente })
@@ -48,19 +48,6 @@ beforeAll(async () => {
     (tx) => tx<{ id: number }[]>`select id from canteen_closures where school_year_id = ${s.yearId}`,
   )
   closureId = (z as { id: number }).id
-  app = testApp(db).app
-  for (const a of ACTORS.slice(1)) accounts[a] = await createAccount(db, { givenName: 'Anna', familyName: a })
-  await addMembership(db, (accounts.lettore as TestAccount).id, x.id, 'lettore')
-  await addMembership(db, (accounts.operatore as TestAccount).id, x.id, 'operatore')
-  await addMembership(db, (accounts.admin as TestAccount).id, x.id, 'admin')
-  await addMembership(db, (accounts.adminAltroEnte as TestAccount).id, y.id, 'admin')
-})
-
-afterAll(async () => {
-  await deleteAccounts(db, Object.values(accounts))
-  await dropTestTenant(db, x)
-  await dropTestTenant(db, y)
-  await db.close()
 })
 
 describe('canteen office route matrix', () => {
@@ -102,27 +89,19 @@ describe('canteen office route matrix', () => {
       { method: 'POST', path: () => `${o()}/tariffe/${s.residente}`, allowed: admins },
       { method: 'POST', path: () => `${o()}/tariffe/${s.residente}/prezzi`, allowed: admins },
     ]
-    const failures: string[] = []
-    for (const actor of ACTORS) {
-      const client = await clientFor(actor)
-      for (const route of routes) {
-        await client.get(actor === 'anonimo' ? '/accesso' : '/')
-        // empty forms: an allowed member gets the form back with its errors (or 404), nothing changes
-        const res = route.method === 'GET' ? await client.get(route.path()) : await client.post(route.path(), {})
-        const allowed = route.allowed.includes(actor)
-        const expected =
-          actor === 'anonimo' ? [303] : allowed ? (route.method === 'GET' ? [200] : [303, 404, 422]) : [403]
-        if (!expected.includes(res.status))
-          failures.push(`${actor} ${route.method} ${route.path()}: ${res.status}, expected ${expected}`)
-      }
-    }
+    // empty forms: an allowed member gets the form back with its errors (or 404), nothing changes
+    const failures = await roleMatrix(w, {
+      actors: ACTORS,
+      routes,
+      toLogin: false,
+    })
     expect(failures).toEqual([])
     // nothing was changed by the empty forms
     expect(await auditActions(x)).toEqual([])
   })
 
   it('unknown ids and ids of another tenant are not found', async () => {
-    const admin = await clientFor('admin')
+    const admin = await w.client('admin')
     const o = `/t/${x.slug}/ufficio/mensa`
     const [other] = await withTenant(
       db.sql,
@@ -152,7 +131,7 @@ describe('the pupils of the canteen', () => {
     })
     const other = await addPupil(db, x, { given: 'Luca', family: 'Verdi' })
     await enroll(db, x, other.pupilId, { classId: s.wednesdayClassId, tariffId: s.band })
-    const c = await clientFor('lettore')
+    const c = await w.client('lettore')
     const res = await c.get(`/t/${x.slug}/ufficio/mensa?anno=2026-2027`)
     const html = await res.text()
     await expectValidHtml(html)
@@ -201,7 +180,7 @@ describe('the pupils of the canteen', () => {
   })
 
   it("counts today's meals per school and class for the kitchen", async () => {
-    const c = await clientFor('lettore')
+    const c = await w.client('lettore')
     const res = await c.get(`/t/${x.slug}/ufficio/mensa/cucina?giorno-day=7&giorno-month=10&giorno-year=2026`)
     const html = await res.text()
     await expectValidHtml(html)
@@ -216,7 +195,7 @@ describe('the pupils of the canteen', () => {
 
 describe("a pupil's enrollment, tariff, wallet and attendance", () => {
   it('enrolls a pupil found by codice fiscale, once per school year', async () => {
-    const c = await clientFor('operatore')
+    const c = await w.client('operatore')
     const kid = await addPupil(db, x, { given: 'Sofia', family: 'Verdi' })
     const [row] = await withTenant(
       db.sql,
@@ -247,7 +226,7 @@ describe("a pupil's enrollment, tariff, wallet and attendance", () => {
   })
 
   it('records adjustments and the opening balance (once), changes the tariff and the enrollment', async () => {
-    const c = await clientFor('operatore')
+    const c = await w.client('operatore')
     const base = `/t/${x.slug}/ufficio/mensa/alunni/${pupil.pupilId}`
     const page = await c.get(`${base}?anno=2026-2027`)
     const html = await page.text()
@@ -337,7 +316,7 @@ describe("a pupil's enrollment, tariff, wallet and attendance", () => {
   })
 
   it('records attendance of any day; a charged day is corrected in the wallet at once', async () => {
-    const c = await clientFor('operatore')
+    const c = await w.client('operatore')
     const base = `/t/${x.slug}/ufficio/mensa/alunni/${pupil.pupilId}`
     const cal = await c.get(`${base}/presenze/2026-10`)
     const html = await cal.text()
@@ -349,7 +328,7 @@ describe("a pupil's enrollment, tariff, wallet and attendance", () => {
     const day = (await ledger(db, x, pupil.pupilId)).filter((l) => l.entry_date === '2026-10-05')
     expect(day.reduce((n, l) => n + l.amount_cents, 0)).toBe(0)
     // a reader sees the calendar without links
-    const reader = await clientFor('lettore')
+    const reader = await w.client('lettore')
     expect(await (await reader.get(`${base}/presenze/2026-10`)).text()).not.toContain(`href="${base}/giorno/`)
   })
 })
@@ -358,7 +337,7 @@ const weekdays = { 'giorni-1': 'si', 'giorni-2': 'si', 'giorni-3': 'si', 'giorni
 
 describe('the catalog', () => {
   it('schools, classes, school years, closures, tariffs and prices: created, edited, checked, audited', async () => {
-    const c = await clientFor('admin')
+    const c = await w.client('admin')
     const o = `/t/${x.slug}/ufficio/mensa`
     const before = (await auditActions(x)).length
     await c.get(`${o}/scuole`)

@@ -12,7 +12,6 @@ import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
 import {
   addPupil,
   type CanteenSetup,
@@ -25,13 +24,15 @@ import {
   setupCurrentYear,
 } from '../helpers/canteen.ts'
 import type { Client } from '../helpers/client.ts'
-import { dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { dropTestTenant } from '../helpers/db.ts'
 import { issue, payAtSandbox } from '../helpers/payments.ts'
+import { type World, world } from '../helpers/world.ts'
 
+const w = world({ canteen: true, serve: true })
 let db: Db
 let t: Tenant
 let s: CanteenSetup & { start: string }
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 let me: TestAccount
 let client: Client
 let pupilId: number
@@ -39,23 +40,16 @@ let payerId: number
 const tenants: Tenant[] = []
 
 beforeAll(async () => {
-  db = await openTestDb()
-  t = await canteenTenant(db)
-  tenants.push(t)
+  ;({ db, server, tenant: t } = w)
   s = await setupCurrentYear(db, t)
-  server = await startServer(db)
-  me = await createAccount(db, { givenName: 'Alberto', familyName: 'Molteni' })
+  me = await w.account({ givenName: 'Alberto', familyName: 'Molteni' })
   ;({ pupilId, payerId } = await addPupil(db, t, { payerCf: me.codiceFiscale, given: 'Emma', family: 'Molteni' }))
   await enroll(db, t, pupilId, { classId: s.classId, tariffId: s.residente, start: s.start })
-  client = await signedIn(server.app, me)
+  client = await w.client(me)
 })
 
 afterAll(async () => {
-  await server?.close()
-  await db.sql`delete from platform.payments where account_id = ${me.id}`
-  await deleteAccounts(db, [me])
   for (const x of tenants) await dropTestTenant(db, x)
-  await db.close()
 })
 
 /** Waits until the installment's settlement is recorded (by the status page or the provider's notification). */

@@ -1,31 +1,21 @@
 // Payment control: totals, per payer and per pupil, debtors, payments with their provider status, filters by
 // service, school year, period and state, CSV exports that a spreadsheet in Italian opens as they are.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
 import { parseFilter } from '../../src/features/control/routes.ts'
 import { issueDocuments } from '../../src/features/debts/issue.ts'
 import { settleInstallments } from '../../src/features/payments/settle.ts'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import {
-  addMembership,
-  createAccount,
-  deleteAccounts,
-  randomCf,
-  signedIn,
-  type TestAccount,
-} from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
+import { randomCf } from '../helpers/accounts.ts'
 import type { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { world } from '../helpers/world.ts'
 
+const w = world({ roles: ['lettore'], other: true })
 let db: Db
-let app: ReturnType<typeof createApp>
 let x: Tenant
 let y: Tenant
-let reader: TestAccount
 let staff: Client
 const cfA = randomCf()
 const cfB = randomCf()
@@ -36,12 +26,8 @@ let futureInstallment = 0
 const today = todayRome()
 
 beforeAll(async () => {
-  db = await openTestDb()
-  ;[x, y] = await Promise.all([createTestTenant(db), createTestTenant(db)])
-  app = testApp(db).app
-  reader = await createAccount(db)
-  await addMembership(db, reader.id, x.id, 'lettore')
-  staff = await signedIn(app, reader)
+  ;({ db, tenant: x, other: y } = w)
+  staff = await w.client('lettore')
 
   await withTenant(db.sql, x, async (tx) => {
     const svc = Object.fromEntries(
@@ -152,10 +138,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db.sql`delete from platform.payments where id = any(${paymentIds})`
-  await deleteAccounts(db, [reader])
-  await dropTestTenant(db, x)
-  await dropTestTenant(db, y)
-  await db.close()
 })
 
 const base = () => `/t/${x.slug}/ufficio/pagamenti`

@@ -13,10 +13,12 @@ import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
+import { TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
+import { nodeArgs } from '../helpers/built.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb, testTarget } from '../helpers/db.ts'
+import { testTarget } from '../helpers/db.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import { world } from '../helpers/world.ts'
 
 const target = testTarget()
 const { BASE_URL: _b, MODE: _m, DEV: _d, PROD: _p, SSR: _s, ...cleanEnv } = process.env
@@ -26,6 +28,7 @@ const STORM_MS = 4000
 const WORKERS = 8
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+const w = world()
 let db: Db
 let tenant: Tenant
 let account: TestAccount
@@ -64,8 +67,8 @@ async function startServer() {
     // DATABASE_URL alone is production: this is the demo on PostgreSQL (its sandbox provider pays)
     SPORTELLO_DEMO: '1',
   }
-  // node itself with tsx as a loader: one process, whose fate the test watches
-  const c = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env })
+  // node on the build, as npm start runs it: one process, whose fate the test watches
+  const c = spawn(process.execPath, nodeArgs('server'), { env })
   child = c
   c.stdout?.on('data', (d: Buffer) => {
     output += d.toString()
@@ -103,9 +106,8 @@ async function terminateAll(): Promise<number> {
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  account = await createAccount(db)
+  ;({ db, tenant } = w)
+  account = await w.account()
   const payer = await givePayer(db, tenant, account.codiceFiscale)
   const doc = await issue(
     db,
@@ -126,9 +128,6 @@ afterAll(async () => {
     await gone
   }
   await db.sql`delete from platform.cart_items where account_id = ${account.id}`
-  await deleteAccounts(db, [account])
-  await dropTestTenant(db, tenant)
-  await db.close()
 })
 
 interface Outcome {

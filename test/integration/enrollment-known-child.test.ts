@@ -4,28 +4,20 @@
 // canteen wallet, attendance, pre-loading, the pupils offered by applications, the tax certificate); linked on
 // purpose, the link and its reason are on the application and in the activity log; only those who may link
 // payers to pupils may do it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { issueDocuments } from '../../src/features/debts/issue.ts'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import {
-  addMembership,
-  createAccount,
-  deleteAccounts,
-  randomCf,
-  signedIn,
-  type TestAccount,
-} from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
-import { addPupil, canteenTenant, enroll, setupCurrentYear } from '../helpers/canteen.ts'
+import { createAccount, deleteAccounts, randomCf, signedIn, type TestAccount } from '../helpers/accounts.ts'
+import { addPupil, enroll, setupCurrentYear } from '../helpers/canteen.ts'
 import type { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { type App, world } from '../helpers/world.ts'
 
+const w = world({ canteen: true })
 let db: Db
-let app: ReturnType<typeof createApp>
+let app: App
 let x: Tenant
 let y: Tenant
 let formId = 0
@@ -87,19 +79,14 @@ const applicationRow = (id: number) =>
   })
 
 beforeAll(async () => {
-  db = await openTestDb()
-  x = await canteenTenant(db)
-  y = await createTestTenant(db)
+  ;({ db, app, tenant: x } = w)
+  y = await w.newTenant()
   const s = await setupCurrentYear(db, x)
-  ;({ app } = testApp(db))
-  accounts.parent = await createAccount(db, { givenName: 'Maria', familyName: 'Bianchi' })
-  accounts.stranger = await createAccount(db, { givenName: 'Ettore', familyName: 'Estraneo' })
-  for (const who of ['operatore', 'lettore', 'admin', 'operatoreAltroEnte']) accounts[who] = await createAccount(db)
-  accounts.operatorePiattaforma = await createAccount(db, { operator: true })
-  await addMembership(db, account('operatore').id, x.id, 'operatore')
-  await addMembership(db, account('lettore').id, x.id, 'lettore')
-  await addMembership(db, account('admin').id, x.id, 'admin')
-  await addMembership(db, account('operatoreAltroEnte').id, y.id, 'operatore')
+  accounts.parent = await w.account({ givenName: 'Maria', familyName: 'Bianchi' })
+  accounts.stranger = await w.account({ givenName: 'Ettore', familyName: 'Estraneo' })
+  for (const role of ['operatore', 'lettore', 'admin'] as const) accounts[role] = await w.account({ role })
+  accounts.operatoreAltroEnte = await w.account({ role: 'operatore', of: y })
+  accounts.operatorePiattaforma = await w.account({ operator: true })
   // the Bianchi family: three children in the canteen, the mother holds their notices
   for (const [child, given] of [
     [sofia, 'Sofia'],
@@ -135,15 +122,7 @@ beforeAll(async () => {
       values (${(svc as { id: number }).id}, 'Iscrizione alla mensa', '{}') returning id`
     formId = (f as { id: number }).id
   })
-  for (const [who, a] of Object.entries(accounts)) clients[who] = await signedIn(app, a)
-})
-
-afterAll(async () => {
-  await db.sql`delete from platform.outbox where to_address = any(${Object.values(accounts).map((a) => a.email)})`
-  await deleteAccounts(db, Object.values(accounts))
-  await dropTestTenant(db, x)
-  await dropTestTenant(db, y)
-  await db.close()
+  for (const [who, a] of Object.entries(accounts)) clients[who] = await w.client(a)
 })
 
 describe('an application naming a child the body already has', () => {

@@ -12,15 +12,13 @@
 // FUZZ_VERBOSE=1 prints the answers per form and the POST routes no form led to.
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
 import { importFile } from '../../src/features/reconciliation/service.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { type Tenant, TenantRegistry } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
+import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
 import { addPupil, enroll, setupCanteen } from '../helpers/canteen.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { dropTestTenant } from '../helpers/db.ts'
 import { fdrXml } from '../helpers/flows.ts'
 import {
   crawl,
@@ -36,6 +34,7 @@ import {
 } from '../helpers/fuzz.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
 import { changedTables, type Snapshot, snapshotter } from '../helpers/snapshot.ts'
+import { type App, world } from '../helpers/world.ts'
 
 const TOTAL = Number(process.env.FUZZ_SUBMISSIONS ?? 10_000)
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -48,25 +47,19 @@ const SKIPPED_ACTIONS = [/^\/esci/, /^\/piattaforma\/lavori\/posta\//]
 // the tag of this run's emails, slugs and onboarding data: recognizable, and removed at the end
 const TAG = `r${SEED.toString(36)}`
 
+// served on a port, so the sandbox provider the payment forms call is reachable; submissions go in-process
+const w = world({ serve: true, roles: ['cittadino', 'admin', 'operatorePiattaforma'] })
 let db: Db
-let app: ReturnType<typeof createApp>
-let server: Awaited<ReturnType<typeof startServer>>
+let app: App
 let tenant: Tenant
 let requestId: number
 const accounts: TestAccount[] = []
 const known = { cfs: [] as string[], emails: [] as string[] }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  // served on a port, so the sandbox provider the payment forms call is reachable; submissions go in-process
-  server = await startServer(db)
-  app = server.app
-  const citizen = await createAccount(db)
-  const admin = await createAccount(db)
-  const operator = await createAccount(db, { operator: true })
+  ;({ db, app, tenant } = w)
+  const { cittadino: citizen, admin, operatorePiattaforma: operator } = w.accounts
   accounts.push(citizen, admin, operator)
-  await addMembership(db, admin.id, tenant.id, 'admin')
   // something of everything, so the pages hold the forms that act on it
   const payer = await givePayer(db, tenant, citizen.codiceFiscale)
   await issue(db, tenant, payer, [1000, 2000])
@@ -116,10 +109,6 @@ afterAll(async () => {
   await db.admin`delete from platform.payments where account_id = any(${ids})`
   await db.admin`delete from platform.accounts where email like ${like}`
   await db.admin`delete from platform.outbox where to_address like ${like} or to_address = any(${accounts.map((a) => a.email)})`
-  await deleteAccounts(db, accounts)
-  await dropTestTenant(db, tenant)
-  await server?.close()
-  await db.close()
 })
 
 /** May the crawl visit this path, or a submission go there? Only this run's tenant and request. */

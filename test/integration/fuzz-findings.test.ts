@@ -5,41 +5,29 @@
 //   set-up wizard's tariff step later the same, with "𝈛" (now every minimum length counts with forms.ts's chars);
 // - a camt.053 file whose second statement declared a number of entries that is not a whole number an int
 //   column holds ("1.5", "99999999999"): a 500, after the first statement had been imported and committed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
+import { signedIn, type TestAccount } from '../helpers/accounts.ts'
 import { addPupil, setupCanteen } from '../helpers/canteen.ts'
 import type { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { camtXml } from '../helpers/flows.ts'
+import { type App, world } from '../helpers/world.ts'
 
+const w = world({ roles: ['admin', 'cittadino'] })
 let db: Db
-let app: ReturnType<typeof createApp>
+let app: App
 let tenant: Tenant
-let admin: TestAccount
 let citizen: TestAccount
 let office: Client
 let yearId: number
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  app = testApp(db).app
-  admin = await createAccount(db)
-  citizen = await createAccount(db)
-  await addMembership(db, admin.id, tenant.id, 'admin')
+  ;({ db, app, tenant } = w)
+  citizen = w.accounts.cittadino
   yearId = (await setupCanteen(db, tenant)).yearId
   await addPupil(db, tenant, { payerCf: citizen.codiceFiscale, given: 'Emma' })
-  office = await signedIn(app, admin)
-})
-
-afterAll(async () => {
-  await deleteAccounts(db, [admin, citizen])
-  await dropTestTenant(db, tenant)
-  await db.close()
+  office = await w.client('admin')
 })
 
 const tenantRows = <T>(q: (tx: Parameters<Parameters<typeof withTenant>[2]>[0]) => Promise<T>) =>

@@ -3,24 +3,22 @@
 // activation letter and by the office's confirmation; the email change needs the password; a notice is payable by
 // its code without any proof.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
 import type { Config } from '../../src/config.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { formatNoticeCode } from '../../src/platform/it/pagopa.ts'
 import { drainOutbox } from '../../src/platform/mail.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { addMembership, createAccount, randomCf, signedIn, TEST_PASSWORD } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
-import { startSmtp } from '../helpers/smtp.ts'
+import { type App, type World, world } from '../helpers/world.ts'
 
+const w = world({ smtp: true })
 let db: Db
-let app: ReturnType<typeof createApp>
+let app: App
 let config: Config
 let tenant: Tenant
-let smtp: Awaited<ReturnType<typeof startSmtp>>
+let smtp: World['smtp']
 const run = Math.random().toString(36).slice(2, 8)
 const email = (who: string) => `${who}.${run}@example.it`
 
@@ -77,20 +75,13 @@ async function seesData(c: Client, v: Awaited<ReturnType<typeof victim>>) {
   }
 }
 
-beforeAll(async () => {
-  db = await openTestDb()
-  smtp = await startSmtp()
-  const t = testApp(db, { SMTP_URL: smtp.url })
-  app = t.app
-  config = t.deps.config
-  tenant = await createTestTenant(db)
+beforeAll(() => {
+  ;({ db, app, smtp, tenant } = w)
+  config = w.deps.config
 })
 
 afterAll(async () => {
-  await smtp.close()
   await db.sql`delete from platform.accounts where email like ${`%.${run}@example.it`}`
-  await dropTestTenant(db, tenant)
-  await db.close()
 })
 
 beforeEach(async () => {

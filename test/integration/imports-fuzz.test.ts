@@ -8,25 +8,23 @@
 // There is no canteen import (the canteen office exports CSV, it does not read it). FUZZ_IMPORTS (default
 // 150) is the number of files of each of the three kinds; FUZZ_SEED replays a run (the seed is printed).
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { cf } from '../../src/cli/demo-seed.ts'
-import { COLUMNS, type Column } from '../../src/features/backoffice/csv-import.ts'
+import { COLUMNS, type Column } from '../../src/features/backoffice/imports/parse.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
+import type { TestAccount } from '../helpers/accounts.ts'
 import type { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { type CamtEntry, type CamtStatement, camtXml, euros, type FdrLine, fdrXml } from '../helpers/flows.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
 import { changedTables, type Snapshot, snapshotter } from '../helpers/snapshot.ts'
+import { world } from '../helpers/world.ts'
 
 const FILES = Number(process.env.FUZZ_IMPORTS ?? 150)
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
 
+const w = world({ roles: ['admin', 'cittadino'] })
 let db: Db
-let app: ReturnType<typeof createApp>
 let tenant: Tenant
 let admin: TestAccount
 let citizen: TestAccount
@@ -36,12 +34,8 @@ let snap: Awaited<ReturnType<typeof snapshotter>>
 const pool: { iuv: string; cents: number }[] = []
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  app = testApp(db).app
-  admin = await createAccount(db)
-  citizen = await createAccount(db)
-  await addMembership(db, admin.id, tenant.id, 'admin')
+  ;({ db, tenant } = w)
+  ;({ admin, cittadino: citizen } = w.accounts)
   const payer = await givePayer(db, tenant, citizen.codiceFiscale)
   for (let i = 0; i < 40; i++) {
     const cents = 1000 + i * 37
@@ -55,15 +49,9 @@ beforeAll(async () => {
     (tx) => tx`insert into services (code, kind, name, causale, active)
     values ('vecchio', 'contributo', 'Servizio dismesso', 'Servizio dismesso', false)`,
   )
-  office = await signedIn(app, admin)
+  office = await w.client('admin')
   snap = await snapshotter(db.admin, tenant.schema, { tenantId: tenant.id, accountIds: [admin.id, citizen.id] })
 }, 120_000)
-
-afterAll(async () => {
-  await deleteAccounts(db, [admin, citizen])
-  await dropTestTenant(db, tenant)
-  await db.close()
-})
 
 async function upload(path: string, name: string, type: string, body: string | Uint8Array) {
   await office.get(path)

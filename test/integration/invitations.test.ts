@@ -4,7 +4,6 @@
 // and adds nobody until that person accepts, signed in; public form mails carry none of the visitor's text; and
 // pending requests block nobody (the operator decides, with a clear message when a key collides).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { type Tenant, TenantRegistry } from '../../src/platform/tenancy.ts'
 import {
@@ -16,14 +15,16 @@ import {
   TEST_PASSWORD,
   type TestAccount,
 } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb, testTenantFile } from '../helpers/db.ts'
+import { createTestTenant, testTenantFile } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { dropOnboarded, signUp as sendSignUp } from '../helpers/onboarding.ts'
 import { linkIn } from '../helpers/smtp.ts'
+import { type App, world } from '../helpers/world.ts'
 
+const w = world({ roles: { operatorePiattaforma: { givenName: 'Olga', familyName: 'Operatrice' }, admin: {} } })
 let db: Db
-let app: ReturnType<typeof createApp>
+let app: App
 let operator: TestAccount
 let tenant: Tenant
 let admin: TestAccount
@@ -31,28 +32,14 @@ const run = Math.random().toString(36).slice(2, 8)
 const accounts: TestAccount[] = []
 const slugs: string[] = []
 
-beforeAll(async () => {
-  db = await openTestDb()
-  ;({ app } = testApp(db))
-  operator = await createAccount(db, { operator: true, givenName: 'Olga', familyName: 'Operatrice' })
-  admin = await createAccount(db)
-  tenant = await createTestTenant(db)
-  await addMembership(db, admin.id, tenant.id, 'admin')
-  accounts.push(operator, admin)
+beforeAll(() => {
+  ;({ db, app, tenant } = w)
+  ;({ operatorePiattaforma: operator, admin } = w.accounts)
 })
 
 afterAll(async () => {
-  const registry = new TenantRegistry(db, 0)
-  for (const slug of slugs) {
-    const t = await registry.get(slug)
-    if (t) await dropTestTenant(db, t)
-  }
-  await dropTestTenant(db, tenant)
-  await db.admin`delete from platform.onboarding_requests where email like ${`%.${run}@example.it`}`
-  await db.sql`delete from platform.accounts where email like ${`%.${run}@example.it`}`
+  await dropOnboarded(db, slugs, run)
   await deleteAccounts(db, accounts)
-  await db.sql`delete from platform.throttle where key like 'onboarding:%'`
-  await db.close()
 })
 
 function form(overrides: Record<string, string> = {}): Record<string, string> {
@@ -76,24 +63,11 @@ function form(overrides: Record<string, string> = {}): Record<string, string> {
   }
 }
 
-/** The public sign-up (form, check page, send): the request's id, reference and address. */
-async function signUp(values: Record<string, string>): Promise<{ id: number; ref: string; slug: string }> {
-  const c = new Client(app)
-  await c.get('/adesione')
-  const check = await c.post('/adesione', values)
-  expect(check.status, c.lastHtml.slice(0, 3000)).toBe(200)
-  const hidden = Object.fromEntries(
-    [...c.lastHtml.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)]
-      .filter((m) => m[1] !== '_csrf')
-      .map((m) => [m[1] as string, (m[2] as string).replace(/&amp;/g, '&').replace(/&#39;/g, "'")]),
-  )
-  const sent = await c.post('/adesione/invia', hidden)
-  expect(sent.status, c.lastHtml.slice(0, 2000)).toBe(303)
-  const ref = (sent.headers.get('location') ?? '').split('/').pop() as string
-  const [row] = await db.sql<{ id: number; slug: string }[]>`
-    select id, slug from platform.onboarding_requests where public_ref = ${ref}`
-  slugs.push((row as { slug: string }).slug)
-  return { id: (row as { id: number }).id, ref, slug: (row as { slug: string }).slug }
+/** The whole public sign-up (test/helpers/onboarding.ts); its tenant is dropped at the end. */
+async function signUp(values: Record<string, string>) {
+  const request = await sendSignUp(app, db, values)
+  slugs.push(request.slug)
+  return request
 }
 
 async function approve(id: number, extra: Record<string, string> = {}) {

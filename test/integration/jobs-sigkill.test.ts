@@ -1,6 +1,6 @@
 // SIGKILL of each job that moves money or sends something, at points drawn from a seeded generator, then a
 // rerun to completion: nothing is lost and nothing is done twice. Each job runs as `npm run job` does (a real
-// child process: node --import tsx src/cli/job.ts <job> --tenant <slug>), with enough work seeded that a
+// child process of the build: node dist/cli/job.mjs <job> --tenant <slug>), with enough work seeded that a
 // kill lands mid-run: right after the run's record appears, or once a share of the work is visible in the
 // database. The outbox sends to a real SMTP server; the sandbox provider's notifications and status calls go
 // to a test server of the app on the same database.
@@ -31,6 +31,7 @@ import type { Tenant } from '../../src/platform/tenancy.ts'
 import { newToken } from '../../src/platform/tokens.ts'
 import { createAccount, randomCf, type TestAccount } from '../helpers/accounts.ts'
 import { startServer } from '../helpers/app.ts'
+import { nodeArgs } from '../helpers/built.ts'
 import { setupCanteen } from '../helpers/canteen.ts'
 import { createTestTenant, testTarget } from '../helpers/db.ts'
 import { startSmtp } from '../helpers/smtp.ts'
@@ -151,7 +152,7 @@ async function runJob(
   point: KillPoint | null,
   progress?: () => Promise<number>,
 ): Promise<Round> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/job.ts', job, '--tenant', tenant.slug, ...args], {
+  const child = spawn(process.execPath, nodeArgs('cli/job', job, '--tenant', tenant.slug, ...args), {
     env: childEnv,
   })
   children.add(child)
@@ -724,7 +725,7 @@ ${rows}
       await db.sql`insert into platform.outbox (to_address, subject, text_body)
                    select 'sig' || g || '.' || ${run} || '@example.it', 'Segnale ' || g, 'Messaggio ' || g
                    from generate_series(1, 40) g`
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/job.ts', 'outbox'], { env: childEnv })
+      const child = spawn(process.execPath, nodeArgs('cli/job', 'outbox'), { env: childEnv })
       children.add(child)
       const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
       const instance = `cli:${hostname()}:${child.pid}`

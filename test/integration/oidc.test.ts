@@ -1,28 +1,21 @@
 // SPID / CIE through OpenID Connect, end to end over real HTTP: Sportello on a loopback port, a real OpenID
 // provider (oidc-provider) on another, and a cookie-keeping fetch loop standing in for the browser.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cf } from '../../src/cli/demo-seed.ts'
 import { startOidcProvider } from '../../src/features/oidc/test-provider.ts'
 import type { Db } from '../../src/platform/db.ts'
-import { startServer, testApp } from '../helpers/app.ts'
+import { taggedCf } from '../helpers/accounts.ts'
+import { testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
-import { openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { type World, world } from '../helpers/world.ts'
 
 let db: Db
 let op: Awaited<ReturnType<typeof startOidcProvider>>
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 const run = Math.random().toString(36).slice(2, 8)
 const email = (who: string) => `${who}.${run}@oidc.example.it`
 
-let n = 0
-function freshCf(): string {
-  n++
-  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
-  const r = Math.floor(Math.random() * 26 ** 3)
-  const pick = (i: number) => letters[Math.floor(r / 26 ** i) % 26]
-  return cf(`${pick(0)}${pick(1)}${pick(2)}SPD${String(n % 100).padStart(2, '0')}A01H501`)
-}
+const freshCf = () => taggedCf('SPD')
 
 /** A browser in miniature: one cookie jar (names do not collide between the two servers), manual redirects. */
 class Browser {
@@ -144,17 +137,18 @@ async function confirmMails(to: string) {
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
   op = await startOidcProvider()
-  server = await startServer(db, op.env)
+})
+const w = world({ tenant: false, serve: true, env: () => op.env })
+
+beforeAll(() => {
+  ;({ db, server } = w)
   op.register(server.url)
 })
 
 afterAll(async () => {
-  await server?.close()
   await op?.close()
   await db.sql`delete from platform.accounts where email like ${`%.${run}@oidc.example.it`}`
-  await db.close()
 })
 
 describe('the login page', () => {

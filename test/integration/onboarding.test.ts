@@ -6,9 +6,7 @@ import { readdirSync } from 'node:fs'
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { deflateSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
 import { loadCart } from '../../src/features/cart/service.ts'
 import { NotPayable, startCheckout } from '../../src/features/payments/service.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
@@ -25,15 +23,21 @@ import {
   TEST_PASSWORD,
   type TestAccount,
 } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb, testTenantFile } from '../helpers/db.ts'
+import { createTestTenant, dropTestTenant, testTenantFile } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { dropOnboarded, signUp as sendSignUp } from '../helpers/onboarding.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import { solidPng } from '../helpers/png.ts'
 import { linkIn } from '../helpers/smtp.ts'
+import { type App, world } from '../helpers/world.ts'
 
+const w = world({
+  tenant: false,
+  roles: { operatorePiattaforma: { givenName: 'Olga', familyName: 'Operatrice' }, cittadino: {} },
+})
 let db: Db
-let app: ReturnType<typeof createApp>
+let app: App
 let deps: Deps
 let operator: TestAccount
 let citizen: TestAccount
@@ -41,24 +45,14 @@ const run = Math.random().toString(36).slice(2, 8)
 const createdSlugs: string[] = []
 const extraAccounts: TestAccount[] = []
 
-beforeAll(async () => {
-  db = await openTestDb()
-  ;({ app, deps } = testApp(db))
-  operator = await createAccount(db, { operator: true, givenName: 'Olga', familyName: 'Operatrice' })
-  citizen = await createAccount(db)
+beforeAll(() => {
+  ;({ db, app, deps } = w)
+  ;({ operatorePiattaforma: operator, cittadino: citizen } = w.accounts)
 })
 
 afterAll(async () => {
-  const registry = new TenantRegistry(db, 0)
-  for (const slug of createdSlugs) {
-    const t = await registry.get(slug)
-    if (t) await dropTestTenant(db, t)
-  }
-  await db.admin`delete from platform.onboarding_requests where email like ${`%.${run}@example.it`}`
-  await db.sql`delete from platform.accounts where email like ${`%.${run}@example.it`}`
-  await deleteAccounts(db, [operator, citizen, ...extraAccounts])
-  await db.sql`delete from platform.throttle where key like 'onboarding:%'`
-  await db.close()
+  await dropOnboarded(db, createdSlugs, run)
+  await deleteAccounts(db, extraAccounts)
 })
 
 function randomMecc(): string {
@@ -107,61 +101,15 @@ function form(overrides: Partial<Form> = {}): Form {
   }
 }
 
-/** The whole public sign-up: form, check page, send. Returns the request id. */
-async function signUp(values: Form): Promise<{ id: number; ref: string; slug: string }> {
-  const c = new Client(app)
-  await c.get('/adesione')
-  const check = await c.post('/adesione', values)
-  expect(check.status, c.lastHtml.slice(0, 3000)).toBe(200)
-  const hidden = Object.fromEntries(
-    [...c.lastHtml.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)]
-      .filter((m) => m[1] !== '_csrf')
-      .map((m) => [m[1] as string, (m[2] as string).replace(/&amp;/g, '&').replace(/&#39;/g, "'")]),
-  )
-  const sent = await c.post('/adesione/invia', hidden)
-  expect(sent.status, c.lastHtml.slice(0, 2000)).toBe(303)
-  const ref = (sent.headers.get('location') ?? '').split('/').pop() as string
-  const [row] = await db.sql<{ id: number; slug: string }[]>`
-    select id, slug from platform.onboarding_requests where public_ref = ${ref}`
-  createdSlugs.push((row as { slug: string }).slug)
-  return { id: (row as { id: number }).id, ref, slug: (row as { slug: string }).slug }
+/** The whole public sign-up (test/helpers/onboarding.ts); its tenant is dropped at the end. */
+async function signUp(values: Form) {
+  const request = await sendSignUp(app, db, values)
+  createdSlugs.push(request.slug)
+  return request
 }
 
-/** A 20×20 PNG built by hand (zlib-compressed scanlines, CRCs), so no image library is needed. */
-function tinyPng(): Buffer {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    return c >>> 0
-  })
-  const crc = (buf: Buffer) => {
-    let c = 0xffffffff
-    for (const b of buf) c = (crcTable[(c ^ b) & 0xff] as number) ^ (c >>> 8)
-    return (c ^ 0xffffffff) >>> 0
-  }
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4)
-    len.writeUInt32BE(data.length)
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data])
-    const c = Buffer.alloc(4)
-    c.writeUInt32BE(crc(td))
-    return Buffer.concat([len, td, c])
-  }
-  const w = 20
-  const h = 20
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(w, 0)
-  ihdr.writeUInt32BE(h, 4)
-  ihdr.set([8, 2, 0, 0, 0], 8)
-  const raw = Buffer.alloc((w * 3 + 1) * h, 0x7a)
-  for (let y = 0; y < h; y++) raw[y * (w * 3 + 1)] = 0
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
-  ])
-}
+/** A 20×20 PNG of one colour. */
+const tinyPng = () => solidPng(20, 20, { fill: 0x7a })
 
 /** A multipart form post with the client's cookies and the CSRF token of its last page. */
 async function upload(c: Client, path: string, body: Buffer, name: string): Promise<Response> {

@@ -1,32 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.ts'
 import { type Db, openEmbedded } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { testApp, testDeps } from '../helpers/app.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { testDeps } from '../helpers/app.ts'
+import { settings } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { type App, world } from '../helpers/world.ts'
 
+const w = world({ tenant: { settings: settings({ accessibilityUrl: 'https://form.agid.gov.it/view/prova' }) } })
 let db: Db
 let tenant: Tenant
-let app: ReturnType<typeof createApp>
+let app: App
 
-beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db, {
-    settings: {
-      cutoff: '09:15',
-      commission: { type: 'none' },
-      reminderDays: [-7, 0, 7],
-      lowBalanceMeals: 3,
-      accessibilityUrl: 'https://form.agid.gov.it/view/prova',
-    },
-  })
-  app = testApp(db).app
-})
-
-afterAll(async () => {
-  await dropTestTenant(db, tenant)
-  await db.close()
+beforeAll(() => {
+  ;({ db, tenant, app } = w)
 })
 
 describe('public pages', () => {

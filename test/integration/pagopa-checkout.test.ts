@@ -11,16 +11,17 @@ import { reconcilePayments } from '../../src/features/payments/maintenance.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { PaymentProvider } from '../../src/platform/payment-provider.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
+import { createAccount, signedIn, type TestAccount } from '../helpers/accounts.ts'
 import { testDeps } from '../helpers/app.ts'
 import type { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import { world } from '../helpers/world.ts'
 
 const KEY = 'chiave-del-nodo-per-il-checkout-0001'
 const CHECKOUT_KEY = 'sottoscrizione-checkout-di-prova'
 
+const w = world({ tenant: false })
 let db: Db
 let a: Tenant
 let b: Tenant
@@ -92,16 +93,16 @@ beforeAll(async () => {
   fake = createServer(fakeCheckout)
   await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()))
   fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`
-  db = await openTestDb()
+  db = w.db
   const settings = {
     cutoff: '09:15',
     reminderDays: [-7, 0, 7],
     lowBalanceMeals: 3,
     iban: 'IT60X0542811101000000123456',
   }
-  a = await createTestTenant(db, { settings: { ...settings, commission: { type: 'none' } } })
-  b = await createTestTenant(db, { settings: { ...settings, commission: { type: 'none' } } })
-  withCommission = await createTestTenant(db, {
+  a = await w.newTenant({ settings: { ...settings, commission: { type: 'none' } } })
+  b = await w.newTenant({ settings: { ...settings, commission: { type: 'none' } } })
+  withCommission = await w.newTenant({
     settings: { ...settings, commission: { type: 'grossup', basisPoints: 150 } },
   })
   const deps = testDeps(db)
@@ -111,18 +112,13 @@ beforeAll(async () => {
   })
   deps.provider = provider
   app = createApp(deps)
-  me = await createAccount(db, { givenName: 'Paolo', familyName: 'Gialli' })
+  me = await w.account({ givenName: 'Paolo', familyName: 'Gialli' })
   client = await signedIn(app, me)
 })
 
 afterAll(async () => {
   delete process.env.PAGOPA_NODE_KEY
   await new Promise<void>((r) => fake.close(() => r()))
-  await db.sql`delete from platform.payments where account_id = ${me.id}`
-  await db.sql`delete from platform.outbox where to_address = ${me.email}`
-  await deleteAccounts(db, [me])
-  for (const t of [a, b, withCommission]) await dropTestTenant(db, t)
-  await db.close()
 })
 
 async function pay(selection: { tenant: Tenant; ids: number[] }[]) {

@@ -1,23 +1,19 @@
 // The office's pagoPA page: who may read, resolve and configure; receipts flagged for staff; settings form with
 // its errors; every change audited; another tenant's receipts are 404.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
 import { payNotice } from '../../src/features/pagopa/simulator.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
-import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import { roleMatrix } from '../helpers/roles.ts'
+import { type App, world } from '../helpers/world.ts'
 
 const KEY = 'chiave-del-nodo-per-l-ufficio-0001'
 let db: Db
-let app: ReturnType<typeof createApp>
+let app: App
 let x: Tenant
 let y: Tenant
-const accounts: Record<string, TestAccount> = {}
 let flaggedId: number
 let otherTenantReceipt: number
 
@@ -33,7 +29,7 @@ const settings = {
 }
 
 async function paidReceipt(t: Tenant, amountCents?: number) {
-  const cf = (accounts.cittadino as TestAccount).codiceFiscale
+  const cf = w.accounts.cittadino.codiceFiscale
   const payer = await givePayer(db, t, cf)
   const doc = await issue(db, t, payer, [5000])
   const r = await payNotice({
@@ -53,31 +49,20 @@ async function paidReceipt(t: Tenant, amountCents?: number) {
   return (row as { id: number }).id
 }
 
-beforeAll(async () => {
+beforeAll(() => {
   process.env.PAGOPA_NODE_KEY = KEY
-  db = await openTestDb()
-  ;[x, y] = await Promise.all([createTestTenant(db, { settings }), createTestTenant(db, { settings })])
-  app = testApp(db).app
-  for (const a of ACTORS.slice(1)) accounts[a] = await createAccount(db)
-  await addMembership(db, (accounts.lettore as TestAccount).id, x.id, 'lettore')
-  await addMembership(db, (accounts.operatore as TestAccount).id, x.id, 'operatore')
-  await addMembership(db, (accounts.admin as TestAccount).id, x.id, 'admin')
-  await addMembership(db, (accounts.adminAltroEnte as TestAccount).id, y.id, 'admin')
+})
+const w = world({ tenant: { settings }, roles: ['cittadino', 'lettore', 'operatore', 'admin', 'adminAltroEnte'] })
+
+beforeAll(async () => {
+  ;({ db, app, tenant: x, other: y } = w)
   flaggedId = await paidReceipt(x, 4500)
   otherTenantReceipt = await paidReceipt(y, 4000)
 })
 
-afterAll(async () => {
+afterAll(() => {
   delete process.env.PAGOPA_NODE_KEY
-  await db.sql`delete from platform.outbox where to_address = ${(accounts.cittadino as TestAccount).email}`
-  await deleteAccounts(db, Object.values(accounts))
-  await dropTestTenant(db, x)
-  await dropTestTenant(db, y)
-  await db.close()
 })
-
-const clientFor = async (actor: Actor) =>
-  actor === 'anonimo' ? new Client(app) : signedIn(app, accounts[actor] as TestAccount)
 
 describe('pagoPA office routes', () => {
   it('answer each actor as its role allows', async () => {
@@ -98,25 +83,18 @@ describe('pagoPA office routes', () => {
         allowed: ['admin'],
       },
     ]
-    const failures: string[] = []
-    for (const actor of ACTORS) {
-      const client = await clientFor(actor)
-      for (const route of routes) {
-        await client.get(actor === 'anonimo' ? '/accesso' : '/')
-        const res =
-          route.method === 'GET' ? await client.get(route.path()) : await client.post(route.path(), route.form ?? {})
-        const allowed = route.allowed.includes(actor)
-        // allowed posts here carry invalid input on purpose: 422, nothing changes
-        const expected = actor === 'anonimo' ? [303] : allowed ? (route.method === 'GET' ? [200] : [422]) : [403]
-        if (!expected.includes(res.status))
-          failures.push(`${actor} ${route.method} ${route.path()}: ${res.status}, expected ${expected}`)
-      }
-    }
+    const failures = await roleMatrix(w, {
+      actors: ACTORS,
+      routes,
+      // allowed posts here carry invalid input on purpose: 422, nothing changes
+      answers: (route) => (route.method === 'GET' ? [200] : [422]),
+      toLogin: false,
+    })
     expect(failures).toEqual([])
   })
 
   it("lists the flagged receipt; another tenant's receipt is 404", async () => {
-    const admin = await clientFor('admin')
+    const admin = await w.client('admin')
     const page = await admin.get(`/t/${x.slug}/ufficio/pagopa`)
     const html = await page.text()
     await expectValidHtml(html)
@@ -131,7 +109,7 @@ describe('pagoPA office routes', () => {
   })
 
   it('resolves a flagged receipt with a note, audited; the note is required', async () => {
-    const operator = await clientFor('operatore')
+    const operator = await w.client('operatore')
     const path = `/t/${x.slug}/ufficio/pagopa/ricevute/${flaggedId}`
     await operator.get(path)
     const missing = await operator.post(`${path}/risolvi`, { note: '   ' })
@@ -159,7 +137,7 @@ describe('pagoPA office routes', () => {
     expect(log).toEqual([
       {
         action: 'pagopa.receipt.resolve',
-        actor_account_id: (accounts.operatore as TestAccount).id,
+        actor_account_id: w.accounts.operatore.id,
         reason: 'Emesso nuovo avviso per i 5,00 € mancanti',
       },
     ])
@@ -177,7 +155,7 @@ describe('pagoPA office routes', () => {
   })
 
   it('an admin saves the settings (IBAN, payable days, taxonomy code), audited; errors keep the input', async () => {
-    const admin = await clientFor('admin')
+    const admin = await w.client('admin')
     const path = `/t/${x.slug}/ufficio/pagopa`
     await admin.get(path)
     const bad = await admin.post(`${path}/impostazioni`, {

@@ -3,7 +3,6 @@
 // messages; every answer checked against the schema (paForNode.xsd) with the same validator the server uses.
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
 import { payNotice } from '../../src/features/pagopa/simulator.ts'
 import { SOAP_NS } from '../../src/features/pagopa/soap.ts'
 import { parseXml, type XNode } from '../../src/features/pagopa/xml.ts'
@@ -11,53 +10,38 @@ import { PA_FOR_NODE_NS, paForNodeSchema, validateElement } from '../../src/feat
 import { refreshFromProvider } from '../../src/features/payments/service.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { signedIn, type TestAccount } from '../helpers/accounts.ts'
+import { settings } from '../helpers/db.ts'
 import { givePayer, issue, payAtSandbox } from '../helpers/payments.ts'
+import { type App, type World, world } from '../helpers/world.ts'
 
 const KEY = 'chiave-di-prova-del-nodo-0123456789'
 const IBAN = 'IT60X0542811101000000123456'
 const EX = new URL('../fixtures/pagopa/examples/', import.meta.url)
 const example = (f: string) => readFileSync(new URL(f, EX), 'utf8')
 
+beforeAll(() => {
+  process.env.PAGOPA_NODE_KEY = KEY
+})
+const w = world({ tenant: { settings: settings({ iban: IBAN }) }, serve: true })
 let db: Db
 let a: Tenant
 let noIban: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
-let app: ReturnType<typeof createApp>
+let server: World['server']
+let app: App
 let me: TestAccount
 let payerId: number
 
 beforeAll(async () => {
-  process.env.PAGOPA_NODE_KEY = KEY
-  db = await openTestDb()
-  a = await createTestTenant(db, {
-    settings: {
-      cutoff: '09:15',
-      commission: { type: 'none' },
-      reminderDays: [-7, 0, 7],
-      lowBalanceMeals: 3,
-      iban: IBAN,
-    },
-  })
-  noIban = await createTestTenant(db)
-  server = await startServer(db)
-  app = server.app
-  me = await createAccount(db, { givenName: 'Lucia', familyName: 'Neri' })
+  ;({ db, tenant: a, server, app } = w)
+  noIban = await w.newTenant()
+  me = await w.account({ givenName: 'Lucia', familyName: 'Neri' })
   payerId = await givePayer(db, a, me.codiceFiscale, ['Lucia', 'Neri'])
 })
 
-afterAll(async () => {
+afterAll(() => {
   delete process.env.PAGOPA_NODE_KEY
   delete process.env.PAGOPA_BROKER_ID
-  await server?.close()
-  await db.sql`delete from platform.payments where account_id = ${me.id}`
-  await db.sql`delete from platform.outbox where to_address = ${me.email}`
-  await deleteAccounts(db, [me])
-  await dropTestTenant(db, a)
-  await dropTestTenant(db, noIban)
-  await db.close()
 })
 
 async function post(xml: string, headers: Record<string, string> = {}) {

@@ -1,23 +1,22 @@
 // The payment journey against the sandbox provider over real HTTP: debt position, cart across two tenants,
 // check, pay, notification, receipt email with PDF, archive; refusal, cancel, expiry, replays, double submit.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { reconcilePayments } from '../../src/features/payments/maintenance.ts'
-import { deliverPending } from '../../src/features/psp/delivery.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { drainOutbox } from '../../src/platform/mail.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
 import type { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
-import { cancelAtSandbox, givePayer, issue, payAtSandbox } from '../helpers/payments.ts'
-import { startSmtp } from '../helpers/smtp.ts'
+import { createTestTenant, dropTestTenant, settings } from '../helpers/db.ts'
+import { cancelAtSandbox, deliverNotifications, givePayer, issue, payAtSandbox } from '../helpers/payments.ts'
+import { type World, world } from '../helpers/world.ts'
 
+const w = world({ smtp: true, serve: true })
 let db: Db
 let a: Tenant
 let b: Tenant
-let server: Awaited<ReturnType<typeof startServer>>
-let smtp: Awaited<ReturnType<typeof startSmtp>>
+let server: World['server']
+let smtp: World['smtp']
 let me: TestAccount
 let other: TestAccount
 let client: Client
@@ -41,46 +40,14 @@ async function checkout(c: Client) {
   return { res, key, html }
 }
 
-/** Delivers the provider's notifications and waits until none is left in flight. */
-async function deliver() {
-  for (let i = 0; i < 100; i++) {
-    await deliverPending(db, server.deps.config)
-    const [left] = await db.sql<{ n: number }[]>`
-      select count(*)::int as n from platform.sandbox_psp_sessions
-      where completed_at is not null and event_id is not null and notify_delivered_at is null
-        and notify_url like ${`${server.url}/%`}`
-    if (left?.n === 0) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('notifications still in flight')
-}
+const deliver = () => deliverNotifications(db, server)
 
 beforeAll(async () => {
-  db = await openTestDb()
-  smtp = await startSmtp()
-  a = await createTestTenant(db)
-  b = await createTestTenant(db, {
-    settings: {
-      cutoff: '09:15',
-      commission: { type: 'grossup', basisPoints: 150 },
-      reminderDays: [-7, 0, 7],
-      lowBalanceMeals: 3,
-    },
-  })
-  server = await startServer(db, { SMTP_URL: smtp.url })
-  me = await createAccount(db)
-  other = await createAccount(db)
-  client = await signedIn(server.app, me)
-})
-
-afterAll(async () => {
-  await server?.close()
-  await smtp?.close()
-  await db.sql`delete from platform.payments where account_id = any(${[me.id, other.id]})`
-  await deleteAccounts(db, [me, other])
-  await dropTestTenant(db, a)
-  await dropTestTenant(db, b)
-  await db.close()
+  ;({ db, smtp, server, tenant: a } = w)
+  b = await w.newTenant({ settings: settings({ commission: { type: 'grossup', basisPoints: 150 } }) })
+  me = await w.account()
+  other = await w.account()
+  client = await w.client(me)
 })
 
 describe('paying from two tenants', () => {

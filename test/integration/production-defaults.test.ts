@@ -2,7 +2,6 @@
 // the demo, the sandbox talks only to this server, one-time tokens stay out of the request log, and nothing
 // signed-in or personal is cacheable.
 import { execFile } from 'node:child_process'
-import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,11 +11,12 @@ import { apiToken } from '../../src/features/psp/signature.ts'
 import type { Db } from '../../src/platform/db.ts'
 import { createLogger } from '../../src/platform/log.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
+import { signedIn, type TestAccount } from '../helpers/accounts.ts'
 import { startServer, testApp, testDeps } from '../helpers/app.ts'
+import { nodeArgs } from '../helpers/built.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { givePayer, issue, payAtSandbox } from '../helpers/payments.ts'
+import { world } from '../helpers/world.ts'
 
 /** Everything production asks for, so that only the mode differs from the suite's own configuration. */
 const PRODUCTION = {
@@ -33,21 +33,14 @@ const PRODUCTION = {
   PAGOPA_NODE_KEY: '3b7e9d1f0a2c4e6b8d0f1a3c5e7b9d2f',
 }
 
+const w = world()
 let db: Db
 let tenant: Tenant
 let account: TestAccount
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  account = await createAccount(db)
-})
-
-afterAll(async () => {
-  await db.sql`delete from platform.payments where account_id = ${account.id}`
-  await deleteAccounts(db, [account])
-  await dropTestTenant(db, tenant)
-  await db.close()
+  ;({ db, tenant } = w)
+  account = await w.account()
 })
 
 async function sandboxStart(app: ReturnType<typeof testApp>['app'], secret: string, body: Record<string, unknown>) {
@@ -79,7 +72,7 @@ describe('start-up', () => {
   it('`DATABASE_URL=… npm start` with nothing else refuses to start, naming each missing setting', async () => {
     const env = { ...cleanEnv, NODE_ENV: '', DATABASE_URL: 'postgres://127.0.0.1:1/sportello', JOBS: 'false' }
     const run = promisify(execFile)
-    const started = run(join(process.cwd(), 'node_modules/.bin/tsx'), ['src/server.ts'], { env, timeout: 60_000 })
+    const started = run(process.execPath, nodeArgs('server'), { env, timeout: 60_000 })
     const failure = (await started.then(
       () => null,
       (err: unknown) => err,

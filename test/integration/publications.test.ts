@@ -1,22 +1,19 @@
 // Tenant documents: staff publish PDFs (type by content, at most 10 MB), replace and delete them with an
 // audit entry; citizens list them on the tenant's page and download them with a safe file name.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { detectType, safeFileName } from '../../src/features/publications/files.ts'
 import { formatSize } from '../../src/features/publications/queries.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { type App, world } from '../helpers/world.ts'
 
+const w = world({ roles: ['operatore'], other: true })
 let db: Db
-let app: ReturnType<typeof createApp>
+let app: App
 let x: Tenant
 let y: Tenant
-let operator: TestAccount
 let staff: Client
 
 const pdf = (body: string) => new TextEncoder().encode(`%PDF-1.7\n${body}\ntrailer <<>>\n%%EOF\n`)
@@ -43,19 +40,8 @@ const docs = (tenant: Tenant) =>
   )
 
 beforeAll(async () => {
-  db = await openTestDb()
-  ;[x, y] = await Promise.all([createTestTenant(db), createTestTenant(db)])
-  app = testApp(db).app
-  operator = await createAccount(db)
-  await addMembership(db, operator.id, x.id, 'operatore')
-  staff = await signedIn(app, operator)
-})
-
-afterAll(async () => {
-  await deleteAccounts(db, [operator])
-  await dropTestTenant(db, x)
-  await dropTestTenant(db, y)
-  await db.close()
+  ;({ db, app, tenant: x, other: y } = w)
+  staff = await w.client('operatore')
 })
 
 const base = () => `/t/${x.slug}/ufficio/documenti-ente`

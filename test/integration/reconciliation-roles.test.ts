@@ -1,44 +1,22 @@
 // The reconciliation and jobs routes against every kind of visitor: who reads, who changes, who is sent to
 // log in, who is refused; another tenant's ids are 404; a reader sees no form that changes anything.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { createApp } from '../../src/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { type DocumentInput, issueDocuments } from '../../src/features/debts/issue.ts'
 import { importFile } from '../../src/features/reconciliation/service.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { addMembership, createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
-import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { type Route, roleMatrix } from '../helpers/roles.ts'
+import { ACTORS, type Actor, PEOPLE, world } from '../helpers/world.ts'
 
+const w = world({ roles: PEOPLE })
 let db: Db
-let app: ReturnType<typeof createApp>
 let x: Tenant
 let y: Tenant
-const accounts: Record<string, TestAccount> = {}
 let importId = 0
 let lineId = 0
 
-type Actor = 'anonimo' | 'cittadino' | 'lettore' | 'operatore' | 'admin' | 'adminAltroEnte' | 'operatorePiattaforma'
-const ACTORS: Actor[] = [
-  'anonimo',
-  'cittadino',
-  'lettore',
-  'operatore',
-  'admin',
-  'adminAltroEnte',
-  'operatorePiattaforma',
-]
-
 beforeAll(async () => {
-  db = await openTestDb()
-  ;[x, y] = await Promise.all([createTestTenant(db), createTestTenant(db)])
-  app = testApp(db).app
-  for (const a of ACTORS.slice(1)) accounts[a] = await createAccount(db, { operator: a === 'operatorePiattaforma' })
-  await addMembership(db, (accounts.lettore as TestAccount).id, x.id, 'lettore')
-  await addMembership(db, (accounts.operatore as TestAccount).id, x.id, 'operatore')
-  await addMembership(db, (accounts.admin as TestAccount).id, x.id, 'admin')
-  await addMembership(db, (accounts.adminAltroEnte as TestAccount).id, y.id, 'admin')
+  ;({ db, tenant: x, other: y } = w)
   // one imported flow with one discrepancy (unknown IUV)
   const xml = `<FlussoRiversamento xmlns="http://www.digitpa.gov.it/schemas/2011/Pagamenti/"><versioneOggetto>1.0</versioneOggetto>
     <identificativoFlusso>RUOLI-${x.id}</identificativoFlusso><dataOraFlusso>2031-03-15T07:00:00</dataOraFlusso>
@@ -81,20 +59,6 @@ beforeAll(async () => {
   })
 })
 
-afterAll(async () => {
-  await deleteAccounts(db, Object.values(accounts))
-  await dropTestTenant(db, x)
-  await dropTestTenant(db, y)
-  await db.close()
-})
-
-interface Route {
-  method: 'GET' | 'POST'
-  path: () => string
-  form?: () => Record<string, string>
-  allowed: Actor[]
-}
-
 const staffAll: Actor[] = ['lettore', 'operatore', 'admin']
 const changers: Actor[] = ['operatore', 'admin']
 const base = () => `/t/${x.slug}/ufficio/riconciliazione`
@@ -115,41 +79,22 @@ const ROUTES: Route[] = [
   },
 ]
 
-async function clientFor(actor: Actor): Promise<Client> {
-  if (actor === 'anonimo') return new Client(app)
-  return signedIn(app, accounts[actor] as TestAccount)
-}
-
 describe('reconciliation and jobs route matrix', () => {
   it('answers each actor as its role allows', async () => {
-    const failures: string[] = []
-    for (const actor of ACTORS) {
-      const client = await clientFor(actor)
-      for (const route of ROUTES) {
-        await client.get(actor === 'anonimo' ? '/accesso' : '/')
-        const res =
-          route.method === 'GET'
-            ? await client.get(route.path())
-            : await client.post(route.path(), route.form?.() ?? {})
-        const allowed = route.allowed.includes(actor)
-        const expected =
-          actor === 'anonimo' ? [303] : allowed ? (route.method === 'GET' ? [200] : [303, 404, 422]) : [403]
-        if (!expected.includes(res.status))
-          failures.push(`${actor} ${route.method} ${route.path()}: ${res.status}, expected ${expected}`)
-        if (actor === 'anonimo' && !(res.headers.get('location') ?? '').startsWith('/accesso'))
-          failures.push(`anonimo ${route.method} ${route.path()}: not sent to log in`)
-      }
-    }
+    const failures = await roleMatrix(w, {
+      actors: ACTORS,
+      routes: ROUTES,
+    })
     expect(failures).toEqual([])
   })
 
   it('a reader sees no upload or resolve form; another tenant’s ids are 404 in its own office', async () => {
-    const reader = await clientFor('lettore')
+    const reader = await w.client('lettore')
     expect(await (await reader.get(base())).text()).not.toContain('enctype="multipart/form-data"')
     expect(await (await reader.get(`${base()}/discrepanze/${lineId}`)).text()).not.toContain('name="nota"')
-    const admin = await clientFor('admin')
+    const admin = await w.client('admin')
     expect(await (await admin.get(`${base()}/discrepanze/${lineId}`)).text()).toContain('name="nota"')
-    const other = await clientFor('adminAltroEnte')
+    const other = await w.client('adminAltroEnte')
     const ybase = `/t/${y.slug}/ufficio/riconciliazione`
     expect((await other.get(`${ybase}/flussi/${importId}`)).status).toBe(404)
     expect((await other.get(`${ybase}/discrepanze/${lineId}`)).status).toBe(404)

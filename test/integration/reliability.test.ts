@@ -8,10 +8,12 @@ import { deliverPending } from '../../src/features/psp/delivery.ts'
 import { createSandboxProvider } from '../../src/features/psp/sandbox.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
+import { TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
+import { nodeArgs } from '../helpers/built.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb, testTarget } from '../helpers/db.ts'
+import { testTarget } from '../helpers/db.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import { world } from '../helpers/world.ts'
 
 const target = testTarget()
 const { BASE_URL: _b, MODE: _m, DEV: _d, PROD: _p, SSR: _s, ...cleanEnv } = process.env
@@ -30,14 +32,15 @@ const env = {
   SPORTELLO_DEMO: '1',
 }
 
+const w = world()
 let db: Db
 let tenant: Tenant
 let account: TestAccount
 let child: ChildProcess | null = null
 
 async function startProcess() {
-  // node itself with tsx as a loader: one process, so SIGKILL really kills the server
-  const c = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env })
+  // node on the build, as npm start runs it: one process, so SIGKILL really kills the server
+  const c = spawn(process.execPath, nodeArgs('server'), { env })
   child = c
   const started = Date.now()
   while (Date.now() - started < 30_000) {
@@ -69,17 +72,12 @@ function httpClient(): Client {
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  account = await createAccount(db)
+  ;({ db, tenant } = w)
+  account = await w.account()
 })
 
 afterAll(async () => {
   await kill()
-  await db.sql`delete from platform.payments where account_id = ${account.id}`
-  await deleteAccounts(db, [account])
-  await dropTestTenant(db, tenant)
-  await db.close()
 })
 
 describe.skipIf(target.kind !== 'postgres')('killed and restarted', () => {

@@ -4,27 +4,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { createAccount, deleteAccounts, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
+import { TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
 import { testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { openTestDb } from '../helpers/db.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import { world } from '../helpers/world.ts'
 
+const w = world()
 let db1: Db
 let db2: Db
 let tenant: Tenant
 let account: TestAccount
 
 beforeAll(async () => {
-  db1 = await openTestDb()
+  ;({ db: db1, tenant } = w)
   db2 = await openTestDb()
-  tenant = await createTestTenant(db1)
-  account = await createAccount(db1)
+  account = await w.account()
 })
 afterAll(async () => {
-  await deleteAccounts(db1, [account])
-  await dropTestTenant(db1, tenant)
-  await db1.close()
   await db2.close()
 })
 

@@ -1,17 +1,17 @@
 // The signed-in pages that read the session in the first statement of their own transaction (debt position of
 // one tenant, document detail, cart: docs/performance.md) answer exactly as the middleware's lookup did.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
+import { signedIn, type TestAccount } from '../helpers/accounts.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import { type App, world } from '../helpers/world.ts'
 
+const w = world()
 let db: Db
 let tenant: Tenant
-let app: ReturnType<typeof testApp>['app']
+let app: App
 let me: TestAccount
 let other: TestAccount
 let client: Client
@@ -19,20 +19,12 @@ let mine: { documentId: number; installments: { id: number }[] }
 let theirs: { documentId: number }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  app = testApp(db).app
-  me = await createAccount(db)
-  other = await createAccount(db)
+  ;({ db, app, tenant } = w)
+  me = await w.account()
+  other = await w.account()
   mine = await issue(db, tenant, await givePayer(db, tenant, me.codiceFiscale), [4200, 4300])
   theirs = await issue(db, tenant, await givePayer(db, tenant, other.codiceFiscale, ['Anna', 'Verdi']), [9900])
-  client = await signedIn(app, me)
-})
-
-afterAll(async () => {
-  await deleteAccounts(db, [me, other])
-  await dropTestTenant(db, tenant)
-  await db.close()
+  client = await w.client(me)
 })
 
 const pages = () => [

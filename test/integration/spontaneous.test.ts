@@ -2,23 +2,22 @@
 // form with its errors, the check page with the commission (€ 154,60 → € 2,36 → € 156,96), the document and
 // installment it issues, the payment; double submits, pupils, unconfirmed emails, suspended tenants, clean-up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deliverPending } from '../../src/features/psp/delivery.ts'
 import { withdrawAbandoned } from '../../src/features/spontaneous/service.ts'
 import { todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { startServer } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
-import { cancelAtSandbox, givePayer, payAtSandbox } from '../helpers/payments.ts'
+import { cancelAtSandbox, deliverNotifications, givePayer, payAtSandbox } from '../helpers/payments.ts'
+import { type World, world } from '../helpers/world.ts'
 
+const w = world({ tenant: false, serve: true })
 let db: Db
 let m: Tenant // Monopoli-like: gross-up 1,5%
 let n: Tenant // no spontaneous services
 let s: Tenant // suspended
-let server: Awaited<ReturnType<typeof startServer>>
+let server: World['server']
 const accounts: TestAccount[] = []
 let me: TestAccount
 let client: Client
@@ -26,14 +25,14 @@ let client: Client
 const NBSP = '\u00a0'
 
 beforeAll(async () => {
-  db = await openTestDb()
+  ;({ db, server } = w)
   const settings = {
     cutoff: '09:15',
     commission: { type: 'grossup' as const, basisPoints: 150 },
     reminderDays: [-7, 0, 7],
     lowBalanceMeals: 3,
   }
-  m = await createTestTenant(db, {
+  m = await w.newTenant({
     settings,
     services: [
       {
@@ -72,40 +71,23 @@ beforeAll(async () => {
       },
     ],
   })
-  n = await createTestTenant(db, {
+  n = await w.newTenant({
     services: [
       { code: 'nido', kind: 'nido', name: 'Nido', causale: 'Retta nido', spontaneous: false, amountMode: 'importo' },
     ],
   })
-  s = await createTestTenant(db)
+  s = await w.newTenant()
   await db.admin`update platform.tenants set status = 'suspended' where id = ${s.id}`
-  server = await startServer(db)
-  me = await createAccount(db, { givenName: 'Mario', familyName: 'Rossi' })
-  accounts.push(me)
-  client = await signedIn(server.app, me)
+  me = await w.account({ givenName: 'Mario', familyName: 'Rossi' })
+  client = await w.client(me)
 })
 
 afterAll(async () => {
-  await server?.close()
   await db.sql`delete from platform.payments where account_id = any(${accounts.map((a) => a.id)})`
   await deleteAccounts(db, accounts)
-  for (const t of [m, n, s]) if (t) await dropTestTenant(db, t)
-  await db.close()
 })
 
-/** Delivers the sandbox's notifications and waits until none is left in flight. */
-async function deliver() {
-  for (let i = 0; i < 100; i++) {
-    await deliverPending(db, server.deps.config)
-    const [left] = await db.sql<{ n: number }[]>`
-      select count(*)::int as n from platform.sandbox_psp_sessions
-      where completed_at is not null and event_id is not null and notify_delivered_at is null
-        and notify_url like ${`${server.url}/%`}`
-    if (left?.n === 0) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('notifications still in flight')
-}
+const deliver = () => deliverNotifications(db, server)
 
 const unescapeHtml = (v: string) =>
   v

@@ -2,7 +2,7 @@
 // the rows of one pupil across tenants from every channel, whose payments count, the Rome-time year boundary,
 // the form's errors, the empty period, another family's pupil.
 import { inflateSync } from 'node:zlib'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { issueDocuments } from '../../src/features/debts/issue.ts'
 import { pdfText } from '../../src/features/debts/pdf.ts'
 import { settleInstallments } from '../../src/features/payments/settle.ts'
@@ -10,14 +10,14 @@ import { todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { createAccount, deleteAccounts, randomCf, signedIn, type TestAccount } from '../helpers/accounts.ts'
-import { testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
 import { givePayer } from '../helpers/payments.ts'
+import { type App, world } from '../helpers/world.ts'
 
+const w = world({ other: true })
 let db: Db
-let app: ReturnType<typeof testApp>['app']
+let app: App
 let a: Tenant
 let b: Tenant
 let me: TestAccount
@@ -114,13 +114,10 @@ async function paid(
 }
 
 beforeAll(async () => {
-  db = await openTestDb()
-  a = await createTestTenant(db)
-  b = await createTestTenant(db)
-  app = testApp(db).app
-  me = await createAccount(db, { givenName: 'Maria', familyName: 'Bianchi' })
-  partner = await createAccount(db, { givenName: 'Paolo', familyName: 'Bianchi' })
-  stranger = await createAccount(db, { givenName: 'Ugo', familyName: 'Esposito' })
+  ;({ db, app, tenant: a, other: b } = w)
+  me = await w.account({ givenName: 'Maria', familyName: 'Bianchi' })
+  partner = await w.account({ givenName: 'Paolo', familyName: 'Bianchi' })
+  stranger = await w.account({ givenName: 'Ugo', familyName: 'Esposito' })
   const meA = await givePayer(db, a, me.codiceFiscale, ['Maria', 'Bianchi'])
   const partnerA = await givePayer(db, a, partner.codiceFiscale, ['Paolo', 'Bianchi'])
   const meB = await givePayer(db, b, me.codiceFiscale, ['Maria', 'Bianchi'])
@@ -216,15 +213,7 @@ beforeAll(async () => {
     at: `${y}-04-01T10:00:00Z`,
     source: 'manuale',
   })
-  client = await signedIn(app, me)
-})
-
-afterAll(async () => {
-  await db.sql`delete from platform.payments where account_id = any(${[me.id, partner.id, stranger.id]})`
-  await deleteAccounts(db, [me, partner, stranger])
-  await dropTestTenant(db, a)
-  await dropTestTenant(db, b)
-  await db.close()
+  client = await w.client(me)
 })
 
 // the key of a child known to several tenants is that of its record in the tenant created first
