@@ -8,6 +8,7 @@ export const SERIAL_FILES = [
   'test/integration/abuse.test.ts',
   'test/integration/backoffice-import.test.ts',
   'test/integration/db-restart.test.ts',
+  'test/integration/embedded-owner.test.ts',
   'test/integration/jobs-sigkill.test.ts',
   'test/integration/jobs.test.ts',
   'test/integration/reconciliation.test.ts',

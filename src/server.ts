@@ -2,18 +2,19 @@
 import { resolve } from 'node:path'
 import { serve } from '@hono/node-server'
 import { createApp, isDatabaseUnavailable } from './app.ts'
+import { controlSocketPath, startControl } from './cli/control.ts'
 import { seedIfEmpty } from './cli/demo-seed.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { selectProvider } from './features/pagopa/provider.ts'
-import { controlSocketPath, startJobControl } from './jobs/control.ts'
 import { OutboxSender } from './jobs/outbox-sender.ts'
 import { JOBS } from './jobs/registry.ts'
 import { Scheduler } from './jobs/scheduler.ts'
 import { loadJobSettings } from './jobs/settings.ts'
 import { Assets } from './platform/assets.ts'
-import { openDatabase } from './platform/db.ts'
+import { type Db, openDatabase } from './platform/db.ts'
 import { createLogger } from './platform/log.ts'
 import { migratePlatform, migrateTenants } from './platform/migrate.ts'
+import { DataDirBusy } from './platform/owner-lock.ts'
 import { TenantRegistry } from './platform/tenancy.ts'
 
 async function main() {
@@ -36,7 +37,22 @@ async function main() {
         'Not for real people or money: docs/operations.md says how production is configured.',
     )
   }
-  const db = await openDatabase(config)
+  // The embedded database has one owner at a time (decision 0086): a tool that holds it for a moment, or a server
+  // still stopping (npm run dev restarting), is waited for; a running server is named, and this one stops.
+  let db: Db
+  try {
+    db = await openDatabase(config, {
+      command: 'server',
+      waitMs: 15_000,
+      waitFor: (holder) => holder.command !== 'server' || holder.state === 'stopping',
+    })
+  } catch (err) {
+    if (err instanceof DataDirBusy) {
+      console.error(err.message)
+      process.exit(75)
+    }
+    throw err
+  }
   log.info(`database: ${db.describe}`)
 
   const applied = await migratePlatform(db.admin, db.roles)
@@ -72,12 +88,25 @@ async function main() {
     : null
   scheduler?.start()
   if (scheduler) log.info({ instance: scheduler.instance, timezone: jobSettings.timezone }, 'scheduled jobs started')
-  // the embedded database is this process's alone: `npm run job` asks this server through a socket
-  const control =
-    db.kind === 'pglite' ? await startJobControl(controlSocketPath(resolve(config.dataDir)), jobDeps, log) : null
+  // the embedded database is this process's alone: `npm run tenants|migrate|job` ask this server through a socket
+  // in DATA_DIR to do their work here, and find it through the database's lock
+  let control: { close(): Promise<void> } | null = null
+  if (db.owner) {
+    const socket = controlSocketPath(resolve(config.dataDir))
+    try {
+      control = await startControl(socket, { ...jobDeps, via: 'server', instance: 'cli-via-server' }, log)
+      await db.owner.update({ socket })
+    } catch (err) {
+      log.warn({ err, socket }, 'no control socket: the npm run commands refuse while this server runs')
+    }
+  }
   const app = createApp({ config, db, tenants, assets: new Assets(), log, kickMail: () => mail.kick(), provider })
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     log.info(`Sportello listening on ${config.baseUrl} (${info.address}:${info.port})`)
+    const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
+    db.owner
+      ?.update({ state: 'ready', address: `http://${host}:${info.port}` })
+      .catch((err) => log.warn({ err }, 'the database lock could not be updated'))
     if (seeded) printDemo(config.baseUrl, seeded)
   })
 
@@ -86,6 +115,8 @@ async function main() {
     if (closing) return
     closing = true
     log.info(`${signal}: shutting down`)
+    // the tools wait for the lock to go, then open the database themselves
+    await db.owner?.update({ state: 'stopping' }).catch(() => {})
     server.close()
     await scheduler?.stop()
     await control?.close()

@@ -1,9 +1,10 @@
-// Database connections: a real PostgreSQL from DATABASE_URL, or an embedded PGlite served on loopback.
-// Also the one tenant-scoped transaction helper every tenant query goes through.
+// Database connections: a real PostgreSQL from DATABASE_URL, or an embedded PGlite served on loopback, owned by
+// one process at a time (owner-lock.ts). Also the one tenant-scoped transaction helper every tenant query goes through.
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import postgres from 'postgres'
 import type { Config } from '../config.ts'
+import { lockPathFor, type OwnerLock, type TakeOptions, takeOwnerLock } from './owner-lock.ts'
 
 export type Sql = postgres.Sql
 export type Tx = postgres.TransactionSql
@@ -31,6 +32,8 @@ export interface Db {
    * load; server.ts calls this when it sees that happen (decision 0084).
    */
   renew?(): void
+  /** PGlite on disk: this process's lock on the folder, which tells the tools who owns it (decision 0086) */
+  owner?: OwnerLock
   close(): Promise<void>
 }
 
@@ -118,7 +121,22 @@ function appUrl(adminUrl: string, roles: RoleNames): string {
   return u.toString()
 }
 
-export async function openDatabase(config: Config): Promise<Db> {
+/** The embedded database's folder: DATA_DIR/pgdata. */
+export function embeddedDir(config: Pick<Config, 'dataDir'>): string {
+  return resolve(config.dataDir, 'pgdata')
+}
+
+/** The lock file of the embedded database (DATA_DIR/pgdata.lock): who owns it now, if anyone. */
+export function embeddedLockPath(config: Pick<Config, 'dataDir'>): string {
+  return lockPathFor(embeddedDir(config))
+}
+
+export interface OpenOptions extends TakeOptions {
+  /** who opens it, written in the embedded database's lock: 'server' or the tool's command */
+  command?: string
+}
+
+export async function openDatabase(config: Config, opts: OpenOptions = {}): Promise<Db> {
   if (config.databaseUrl) {
     const dbName = decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1)) || 'postgres'
     const roles = roleNames(dbName)
@@ -159,16 +177,32 @@ export async function openDatabase(config: Config): Promise<Db> {
     }
     return db
   }
-  return openEmbedded(resolve(config.dataDir, 'pgdata'))
+  return openEmbedded(embeddedDir(config), opts)
 }
 
-export async function openEmbedded(dir: string): Promise<Db> {
+/**
+ * PGlite in dir (or memory://), served on a loopback port. A folder on disk is taken with a lock first: two
+ * PGlite instances on one folder each write over the other's files and lose data, so a second opener gets
+ * DataDirBusy naming the holder (a stale lock, of a process gone, is taken over).
+ */
+export async function openEmbedded(dir: string, opts: OpenOptions = {}): Promise<Db> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket')
-  if (!dir.startsWith('memory://')) await mkdir(dir, { recursive: true })
-  const pglite = await PGlite.create(dir)
-  const server = new PGLiteSocketServer({ db: pglite, port: 0, host: '127.0.0.1' })
-  await server.start()
+  let owner: OwnerLock | undefined
+  if (!dir.startsWith('memory://')) {
+    await mkdir(dir, { recursive: true })
+    owner = await takeOwnerLock(lockPathFor(dir), opts.command ?? 'sportello', opts)
+  }
+  let pglite: Awaited<ReturnType<typeof PGlite.create>>
+  let server: InstanceType<typeof PGLiteSocketServer>
+  try {
+    pglite = await PGlite.create(dir)
+    server = new PGLiteSocketServer({ db: pglite, port: 0, host: '127.0.0.1' })
+    await server.start()
+  } catch (err) {
+    await owner?.release()
+    throw err
+  }
   const [host, port] = server.getServerConn().split(':')
   // PGlite is one connection: a pool larger than 1 breaks ("portal does not exist").
   const sql = postgres({
@@ -187,10 +221,15 @@ export async function openEmbedded(dir: string): Promise<Db> {
     admin: sql,
     roles,
     describe: `embedded PGlite in ${dir} (served on ${host}:${port})`,
+    owner,
     async close() {
-      await sql.end({ timeout: 5 })
-      await server.stop()
-      await pglite.close()
+      try {
+        await sql.end({ timeout: 5 })
+        await server.stop()
+        await pglite.close()
+      } finally {
+        await owner?.release()
+      }
     },
   }
 }

@@ -7,10 +7,10 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import { listTenantFiles, readTenantFile, TenantRegistry } from '../../src/platform/tenancy.ts'
+import { nodeArgs } from '../helpers/built.ts'
 import { dropTestTenant, openTestDb, testTarget, testTenantFile } from '../helpers/db.ts'
 
 const run = promisify(execFile)
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx')
 const target = testTarget()
 let dir: string
 
@@ -86,7 +86,7 @@ describe('npm start on the embedded database', () => {
       LOG_LEVEL: 'info',
       JOBS: 'false',
     }
-    const child = spawn(TSX, ['src/server.ts'], { env })
+    const child = spawn(process.execPath, nodeArgs('server'), { env })
     try {
       const out = await waitFor(child, /Demo ready at/)
       expect(out).toContain('embedded PGlite')
@@ -101,7 +101,7 @@ describe('npm start on the embedded database', () => {
       expect(await exited).toBe(0)
     }
     // a second start finds the data in place and does not seed twice
-    const again = spawn(TSX, ['src/server.ts'], { env })
+    const again = spawn(process.execPath, nodeArgs('server'), { env })
     try {
       const out = await waitFor(again, /Demo ready at/)
       expect(out).not.toContain('onboarded')
@@ -113,7 +113,9 @@ describe('npm start on the embedded database', () => {
   })
 
   it('a bad setting stops start-up with a message naming the variable', async () => {
-    await expect(run(TSX, ['src/server.ts'], { env: { ...cleanEnv, PORT: 'many' } })).rejects.toMatchObject({
+    await expect(
+      run(process.execPath, nodeArgs('server'), { env: { ...cleanEnv, PORT: 'many' } }),
+    ).rejects.toMatchObject({
       stderr: expect.stringContaining('PORT'),
     })
   })
@@ -125,14 +127,14 @@ describe.skipIf(target.kind !== 'postgres')('operator commands on PostgreSQL', (
     const path = join(dir, `${file.slug}.json`)
     await writeFile(path, JSON.stringify(file))
     const env = { ...cleanEnv, DATABASE_URL: target.url, LOG_LEVEL: 'silent' }
-    const add = await run(TSX, ['src/cli/tenants.ts', 'add', path], { env })
+    const add = await run(process.execPath, nodeArgs('cli/tenants', 'add', path), { env })
     expect(add.stdout).toMatch(new RegExp(`onboarded ${file.slug} \\(schema t_`))
     const tenant = await new TenantRegistry(db, 0).get(file.slug)
     expect(tenant?.status).toBe('active')
-    const migrate = await run(TSX, ['src/cli/migrate.ts', '--only', file.slug], { env })
+    const migrate = await run(process.execPath, nodeArgs('cli/migrate', '--only', file.slug), { env })
     expect(migrate.stdout).toMatch(/0 migrated, 0 failed/)
     // the same file twice is refused, and nothing is half-created
-    await expect(run(TSX, ['src/cli/tenants.ts', 'add', path], { env })).rejects.toMatchObject({
+    await expect(run(process.execPath, nodeArgs('cli/tenants', 'add', path), { env })).rejects.toMatchObject({
       stderr: expect.stringMatching(/duplicate key|already exists/),
     })
     if (tenant) await dropTestTenant(db, tenant)

@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { output } from '../../src/cli/commands/command.ts'
+import { askServer, controlSocketPath, startControl } from '../../src/cli/control.ts'
 import { ConfigError } from '../../src/config.ts'
-import { controlSocketPath, runViaControl, startJobControl } from '../../src/jobs/control.ts'
 import { findJob, JOBS, type JobDefinition } from '../../src/jobs/registry.ts'
 import { runJobNow } from '../../src/jobs/runner.ts'
 import { Scheduler } from '../../src/jobs/scheduler.ts'
@@ -21,13 +22,13 @@ import { drainOutbox } from '../../src/platform/mail.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { createAccount, deleteAccounts, signedIn, type TestAccount } from '../helpers/accounts.ts'
 import { testApp } from '../helpers/app.ts'
+import { nodeArgs } from '../helpers/built.ts'
 import { Client } from '../helpers/client.ts'
 import { createTestTenant, dropTestTenant, openTestDb, testTarget } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
 import { startSmtp } from '../helpers/smtp.ts'
 
 const exec = promisify(execFile)
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx')
 const target = testTarget()
 const { BASE_URL: _b, MODE: _m, DEV: _d, PROD: _p, SSR: _s, ...cleanEnv } = process.env
 
@@ -232,22 +233,37 @@ describe('runs', () => {
 describe('npm run job', () => {
   it('runs a job through the socket of the server that holds the embedded database', async () => {
     const path = controlSocketPath(dir)
-    const control = await startJobControl(path, deps, deps.log)
+    const control = await startControl(path, { ...deps, via: 'server', instance: 'cli-via-server' }, deps.log)
+    let text = ''
+    const out = output(
+      (t) => {
+        text += t
+      },
+      (t) => {
+        text += t
+      },
+    )
     try {
-      const result = await runViaControl(path, { job: 'reminders', date: '2031-01-01', tenants: [active.slug] })
-      expect(result).toMatchObject({ outcome: 'succeeded', counts: { tenants: 1 } })
-      expect(await runViaControl(path, { job: 'nessuno' })).toEqual({ error: 'unknown job' })
+      const args = ['reminders', '--date', '2031-01-01', '--tenant', active.slug]
+      expect(await askServer(path, { command: 'job', args }, out)).toBe(0)
+      expect(text).toMatch(/job reminders \(run \d+\) succeeded: .*tenants 1/)
+      expect(await askServer(path, { command: 'job', args: ['nessuno'] }, out)).toBe(64)
+      expect(text).toContain('unknown job nessuno')
     } finally {
       await control.close()
     }
-    expect(await runViaControl(path, { job: 'reminders' })).toBeNull()
+    expect(await askServer(path, { command: 'job', args: ['reminders'] }, out)).toBeNull()
   })
 
   it.skipIf(target.kind !== 'postgres')('runs one job now on PostgreSQL, recorded as a manual run', async () => {
     const env = { ...cleanEnv, DATABASE_URL: target.url, LOG_LEVEL: 'silent' }
-    const ok = await exec(TSX, ['src/cli/job.ts', 'reminders', '--tenant', active.slug, '--date', '2031-02-03'], {
-      env,
-    })
+    const ok = await exec(
+      process.execPath,
+      nodeArgs('cli/job', 'reminders', '--tenant', active.slug, '--date', '2031-02-03'),
+      {
+        env,
+      },
+    )
     const runId = Number(/job reminders \(run (\d+)\) succeeded/.exec(ok.stdout)?.[1])
     expect(runId).toBeGreaterThan(0)
     const [row] = await db.sql<
@@ -255,14 +271,16 @@ describe('npm run job', () => {
     >`select trigger, slot from platform.job_runs where id = ${runId}`
     expect(row?.trigger).toBe('manual')
     await db.sql`delete from platform.job_runs where id = ${runId}`
-    await expect(exec(TSX, ['src/cli/job.ts', 'nessuno'], { env })).rejects.toMatchObject({
+    await expect(exec(process.execPath, nodeArgs('cli/job', 'nessuno'), { env })).rejects.toMatchObject({
       code: 64,
       stderr: expect.stringContaining('unknown job nessuno'),
     })
-    await expect(exec(TSX, ['src/cli/job.ts', 'reminders', '--date', '3 marzo'], { env })).rejects.toMatchObject({
+    await expect(
+      exec(process.execPath, nodeArgs('cli/job', 'reminders', '--date', '3 marzo'), { env }),
+    ).rejects.toMatchObject({
       code: 64,
     })
-    const list = await exec(TSX, ['src/cli/job.ts', '--list'], { env })
+    const list = await exec(process.execPath, nodeArgs('cli/job', '--list'), { env })
     for (const j of ['outbox', 'reminders', 'reconciliation']) expect(list.stdout).toContain(j)
   })
 })
@@ -299,17 +317,17 @@ describe('the demo', () => {
       LOG_LEVEL: 'info',
       JOBS: 'false',
     }
-    const server = spawn(TSX, ['src/server.ts'], { env })
+    const server = spawn(process.execPath, nodeArgs('server'), { env })
     try {
       await waitFor(server, /Demo ready at/)
-      const out = await exec(TSX, ['src/cli/job.ts', 'reminders'], { env })
+      const out = await exec(process.execPath, nodeArgs('cli/job', 'reminders'), { env })
       expect(out.stderr).toContain('run by the server')
       expect(out.stdout).toMatch(/job reminders \(run \d+\) succeeded: tenants 3, emails [1-9]/)
       const mail = await (await fetch(`http://127.0.0.1:${port}/dev/mail`)).text()
       expect(mail).toContain('Promemoria di pagamento – Comune di Siena')
       expect(mail).toContain('mario.rossi@example.it')
       // a second run sends nothing again
-      const again = await exec(TSX, ['src/cli/job.ts', 'reminders'], { env })
+      const again = await exec(process.execPath, nodeArgs('cli/job', 'reminders'), { env })
       expect(again.stdout).toMatch(/emails 0/)
     } finally {
       const exited = new Promise((r) => server.once('exit', r))

@@ -5,16 +5,16 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { deflateSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkLogo } from '../../src/features/onboarding/logo.ts'
 import { exportTenant } from '../../src/features/onboarding/tenant-file.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { readTenantFile, type Tenant, TenantRegistry } from '../../src/platform/tenancy.ts'
+import { nodeArgs } from '../helpers/built.ts'
 import { createTestTenant, dropTestTenant, openTestDb, testTarget, testTenantFile } from '../helpers/db.ts'
+import { solidPng } from '../helpers/png.ts'
 
 const run = promisify(execFile)
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx')
 const target = testTarget()
 const { BASE_URL: _b, MODE: _m, DEV: _d, PROD: _p, SSR: _s, ...cleanEnv } = process.env
 let db: Db
@@ -31,39 +31,8 @@ afterAll(async () => {
   await db.close()
 })
 
-/** A 24×24 PNG (IHDR, one IDAT, IEND). */
-function png(): Buffer {
-  const table = Array.from({ length: 256 }, (_, n) => {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    return c >>> 0
-  })
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff
-    for (const x of b) c = (table[(c ^ x) & 0xff] as number) ^ (c >>> 8)
-    return (c ^ 0xffffffff) >>> 0
-  }
-  const chunk = (type: string, data: Buffer) => {
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data])
-    const out = Buffer.alloc(12 + data.length)
-    out.writeUInt32BE(data.length, 0)
-    td.copy(out, 4)
-    out.writeUInt32BE(crc(td), 8 + data.length)
-    return out
-  }
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(24, 0)
-  ihdr.writeUInt32BE(24, 4)
-  ihdr.set([8, 0, 0, 0, 0], 8)
-  const raw = Buffer.alloc(25 * 24, 0x40)
-  for (let y = 0; y < 24; y++) raw[y * 25] = 0
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
-  ])
-}
+/** A 24×24 grey PNG. */
+const png = () => solidPng(24, 24, { fill: 0x40, grey: true })
 
 describe('tenants as files', () => {
   it('the export of a configured tenant is a valid tenant file, with switched-off services and the logo', async () => {
@@ -115,12 +84,14 @@ describe('tenants as files', () => {
                    values (${source.id}, 'logo', 'image/png', ${logo.sha256}, ${logo.body}, 24, 24)`
       await withTenant(db.sql, source, (tx) => tx`update services set active = false where code = 'trasporto'`)
       const env = { ...cleanEnv, DATABASE_URL: target.url, LOG_LEVEL: 'silent', TENANTS_DIR: dir }
-      const exp = await run(TSX, ['src/cli/tenants.ts', 'export', source.slug], { env })
+      const exp = await run(process.execPath, nodeArgs('cli/tenants', 'export', source.slug), { env })
       const path = join(dir, `${source.slug}.json`)
       expect(exp.stdout).toContain(`exported ${source.slug} to ${path}`)
       await expect(readTenantFile(path)).resolves.toMatchObject({ slug: source.slug })
       // a second export does not overwrite without --force
-      await expect(run(TSX, ['src/cli/tenants.ts', 'export', source.slug], { env })).rejects.toMatchObject({
+      await expect(
+        run(process.execPath, nodeArgs('cli/tenants', 'export', source.slug), { env }),
+      ).rejects.toMatchObject({
         stderr: expect.stringContaining('--force'),
       })
       // the same configuration reproduced as another tenant
@@ -130,7 +101,7 @@ describe('tenants as files', () => {
       copy.fiscalCode = fresh.fiscalCode
       const copyPath = join(dir, `${fresh.slug}.json`)
       await writeFile(copyPath, JSON.stringify(copy, null, 2))
-      const add = await run(TSX, ['src/cli/tenants.ts', 'add', copyPath], { env })
+      const add = await run(process.execPath, nodeArgs('cli/tenants', 'add', copyPath), { env })
       expect(add.stdout).toMatch(
         new RegExp(`onboarded ${fresh.slug} .*services switched off: trasporto; logo ${source.slug}-logo.png`),
       )
@@ -149,10 +120,10 @@ describe('tenants as files', () => {
         { code: 'trasporto', active: false },
         { code: 'nido', active: true },
       ])
-      const list = await run(TSX, ['src/cli/tenants.ts', 'list'], { env })
+      const list = await run(process.execPath, nodeArgs('cli/tenants', 'list'), { env })
       expect(list.stdout).toMatch(new RegExp(`${fresh.slug}\\s+comune\\s+active`))
       // to stdout
-      const out = await run(TSX, ['src/cli/tenants.ts', 'export', fresh.slug, '--out', '-'], { env })
+      const out = await run(process.execPath, nodeArgs('cli/tenants', 'export', fresh.slug, '--out', '-'), { env })
       expect(JSON.parse(out.stdout).slug).toBe(fresh.slug)
     },
   )
