@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import type { TestAccount } from '../helpers/accounts.ts'
-import { axe, browserWorld, newContext, pageWeight } from '../helpers/browser.ts'
+import { axe, browserWorld, newContext, pageWeight, preloadAxe } from '../helpers/browser.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
 import type { World } from '../helpers/world.ts'
 
@@ -56,6 +56,7 @@ describe('accessibility audit of every page', () => {
     let audited = 0
     for (const [who, account] of visitors) {
       const context = await newContext(browser)
+      await preloadAxe(context)
       if (account) await signIn(context, account)
       const page = await context.newPage()
       const queue = startPages()
