@@ -99,7 +99,10 @@ const replays = new WeakMap<Browser, Map<string, { page: Promise<Page>; queue: P
 
 function replayFor(browser: Browser, origin: string) {
   let byOrigin = replays.get(browser)
-  if (!byOrigin) replays.set(browser, (byOrigin = new Map()))
+  if (!byOrigin) {
+    byOrigin = new Map()
+    replays.set(browser, byOrigin)
+  }
   let replay = byOrigin.get(origin)
   if (!replay) {
     const page = (async () => {
