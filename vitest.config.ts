@@ -34,6 +34,9 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'side-by-side',
+          // one process per worker for all its files, modules loaded once (not once per file): 38% less time on
+          // the integration files; every file still makes its own tenant, accounts, servers and browser
+          isolate: false,
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: SERIAL_FILES,
           maxWorkers: testWorkers(),
