@@ -97,7 +97,10 @@ export async function withTenantAnd<R extends object, T>(
       select set_config('search_path', ${tenant.schema}, true) as scope_search_path,
         set_config('role', ${tenant.role}, true) as scope_role, p.*
       from (values (1)) as scope left join lateral (select true as prelude_found, x.* from (${prelude(tx)}) as x) as p on true`
-    if (!first) throw new Error('tenant scope not set')
+    // the select returns one row by construction: none means the connection dropped under it (seen when
+    // backends are terminated mid-query), an outage to answer with 503, not a 500
+    if (!first)
+      throw Object.assign(new Error('tenant scope not set: the connection dropped'), { code: 'CONNECTION_CLOSED' })
     const { scope_search_path: _s, scope_role: _r, prelude_found, ...row } = first
     return fn(tx, prelude_found ? (row as unknown as R) : null)
   }) as Promise<T>
