@@ -2,12 +2,13 @@
 // three-field dates and the form-page helper (422 with values and errors, nothing saved).
 import type { Context } from 'hono'
 import { z } from 'zod'
-import { type Tx, withTenant } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import type { Env } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
 import { requireStaff } from '../../platform/roles.ts'
-import type { Tenant } from '../../platform/tenancy.ts'
+import { inTenant, tenantOf } from '../../platform/tenant-middleware.ts'
+
+export { inTenant, tenantOf }
 
 /** Every staff role reads. */
 export const readers = requireStaff('admin', 'operatore', 'lettore')
@@ -15,16 +16,6 @@ export const readers = requireStaff('admin', 'operatore', 'lettore')
 export const writers = requireStaff('admin', 'operatore')
 /** The tenant's catalog and settings: admin only. */
 export const admins = requireStaff('admin')
-
-export function tenantOf(c: Context<Env>): Tenant {
-  const t = c.var.tenant
-  if (!t) throw new NotFound()
-  return t
-}
-
-export function inTenant<T>(c: Context<Env>, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return withTenant(c.var.deps.db.sql, tenantOf(c), fn)
-}
 
 /** A positive id from the path, or 404. */
 export function idParam(c: Context<Env>, name = 'id'): number {
@@ -160,4 +151,17 @@ export function labelOr(t: (k: string) => string, key: string, fallback: string)
   } catch {
     return fallback
   }
+}
+
+/** A typed search (?q=): at most 80 characters, spaces collapsed; anything else reads as no search. */
+export const searchField = z
+  .string()
+  .max(80)
+  .optional()
+  .catch(undefined)
+  .transform((s) => (s ?? '').replace(/\s+/g, ' ').trim())
+
+/** The search as an ILIKE pattern that matches it anywhere, its own %, _ and \ taken literally. */
+export function containsPattern(q: string): string {
+  return `%${q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`
 }

@@ -7,19 +7,14 @@ import { todayRome } from '../../../platform/dates.ts'
 import type { Tx } from '../../../platform/db.ts'
 import { NotFound } from '../../../platform/errors.ts'
 import type { Env } from '../../../platform/http.ts'
-import { idParam, inTenant, labelOr, page, readers } from '../common.ts'
+import { containsPattern, idParam, inTenant, labelOr, page, readers, searchField } from '../common.ts'
 
 export const documentRoutes = new Hono<Env>()
 
 // ---- list
 
 const listSchema = z.object({
-  q: z
-    .string()
-    .max(80)
-    .optional()
-    .catch(undefined)
-    .transform((s) => (s ?? '').replace(/\s+/g, ' ').trim()),
+  q: searchField,
   stato: z.enum(['tutti', 'aperti', 'scaduti', 'pagati', 'annullati']).catch('tutti'),
   pagina: z.coerce.number().int().min(1).max(100_000).catch(1),
 })
@@ -27,7 +22,7 @@ const PAGE_SIZE = 50
 
 documentRoutes.get('/t/:tenant/ufficio/documenti', readers, async (c) => {
   const f = listSchema.parse(c.req.query())
-  const like = `%${f.q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`
+  const like = containsPattern(f.q)
   const rows = await inTenant(c, (tx) => {
     const q = f.q
       ? tx`(d.number = ${f.q} or d.number || '/' || d.year = ${f.q} or lower(d.description) like ${like}

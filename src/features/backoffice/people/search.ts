@@ -4,7 +4,7 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import type { Env } from '../../../platform/http.ts'
 import { normalizeCodiceFiscale } from '../../../platform/it/codice-fiscale.ts'
-import { inTenant, page, readers } from '../common.ts'
+import { containsPattern, inTenant, page, readers, searchField } from '../common.ts'
 import { PAYER_COLUMNS, type PayerRow, type PupilRow } from './common.ts'
 
 export const searchRoutes = new Hono<Env>()
@@ -12,19 +12,14 @@ export const searchRoutes = new Hono<Env>()
 // ---- search
 
 const searchSchema = z.object({
-  q: z
-    .string()
-    .max(80)
-    .optional()
-    .catch(undefined)
-    .transform((s) => (s ?? '').replace(/\s+/g, ' ').trim()),
+  q: searchField,
 })
 
 searchRoutes.get('/t/:tenant/ufficio/anagrafiche', readers, async (c) => {
   const { q } = searchSchema.parse(c.req.query())
   const cf = normalizeCodiceFiscale(q)
   const byCf = /^[A-Z0-9]{16}$/.test(cf)
-  const like = `%${q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`
+  const like = containsPattern(q)
   const { payers, pupils } = await inTenant(c, async (tx) => {
     const payerWhere = !q
       ? tx`true`

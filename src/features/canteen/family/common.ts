@@ -1,22 +1,18 @@
 // What the family's canteen pages share: path patterns, the tenant and the signed-in user, the tenant transaction,
 // and one of the citizen's own pupils (found through the proved codice fiscale).
 import type { Context } from 'hono'
-import { type Tx, withTenant } from '../../../platform/db.ts'
+import type { Tx } from '../../../platform/db.ts'
 import { NotFound } from '../../../platform/errors.ts'
 import type { Env, SessionUser } from '../../../platform/http.ts'
-import type { Tenant } from '../../../platform/tenancy.ts'
+import { inTenant, tenantOf } from '../../../platform/tenant-middleware.ts'
 import { type CitizenPupil, citizenPupils } from '../queries.ts'
+
+export { inTenant, tenantOf }
 
 export const BASE = '/t/:tenant/mensa'
 export const PUPIL = ':pupil{[1-9][0-9]{0,15}}'
 export const MONTH = ':month{[0-9]{4}-[0-9]{2}}'
 export const DAY = ':day{[0-9]{4}-[0-9]{2}-[0-9]{2}}'
-
-export function tenantOf(c: Context<Env>): Tenant {
-  const t = c.var.tenant
-  if (!t) throw new NotFound()
-  return t
-}
 
 export function userOf(c: Context<Env>): SessionUser {
   return c.var.user as SessionUser
@@ -24,10 +20,6 @@ export function userOf(c: Context<Env>): SessionUser {
 
 export function base(c: Context<Env>): string {
   return `/t/${tenantOf(c).slug}/mensa`
-}
-
-export function inTenant<T>(c: Context<Env>, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return withTenant(c.var.deps.db.sql, tenantOf(c), fn)
 }
 
 /** One of the citizen's canteen pupils, or 404 (another family's pupil is as unknown as a missing one). */

@@ -1,12 +1,14 @@
 // What the canteen's office pages share: roles, path patterns, the tenant transaction, ids from the path, the page
 // renderer with the office's flags, and writes that may meet a unique constraint.
 import type { Context } from 'hono'
-import { type Tx, withTenant } from '../../../platform/db.ts'
+import type { Tx } from '../../../platform/db.ts'
 import { NotFound } from '../../../platform/errors.ts'
 import type { Env } from '../../../platform/http.ts'
 import { type FormErrors, render } from '../../../platform/render.ts'
 import { requireStaff } from '../../../platform/roles.ts'
-import type { Tenant } from '../../../platform/tenancy.ts'
+import { inTenant, tenantOf } from '../../../platform/tenant-middleware.ts'
+
+export { inTenant, tenantOf }
 
 export const readers = requireStaff('admin', 'operatore', 'lettore')
 export const writers = requireStaff('admin', 'operatore')
@@ -18,18 +20,8 @@ export const PUPIL = ':pupil{[1-9][0-9]{0,15}}'
 export const MONTH = ':month{[0-9]{4}-[0-9]{2}}'
 export const DAY = ':day{[0-9]{4}-[0-9]{2}-[0-9]{2}}'
 
-export function tenantOf(c: Context<Env>): Tenant {
-  const t = c.var.tenant
-  if (!t) throw new NotFound()
-  return t
-}
-
 export function office(c: Context<Env>, rest = ''): string {
   return `/t/${tenantOf(c).slug}/ufficio/mensa${rest}`
-}
-
-export function inTenant<T>(c: Context<Env>, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return withTenant(c.var.deps.db.sql, tenantOf(c), fn)
 }
 
 export function idParam(c: Context<Env>, name: string): number {
