@@ -1,18 +1,18 @@
-// The suite in two groups (docs/testing.md): first the files that may run side by side, each worker with its own
-// database (test/helpers/workers.ts), then, one at a time on a quiet machine, the few whose assertions bound a
-// time (a 100,000-line import in 30 s, /health within a second under a flood, processes killed at chosen moments).
+// The suite in two groups (docs/testing.md): first every file that may share the machine, two side by side, each
+// worker with its own database (test/helpers/workers.ts) and Chromium, the longest first (test/helpers/sequencer.ts);
+// then, one at a time on a quiet machine, the few whose assertions bound a time or ride the clock: a 100,000-line
+// import in 30 s, /health within a second under a flood, pages back within seconds of a database storm, job slots
+// on the clock. Files that kill processes at chosen points share the machine: their points are moments of the work
+// (a row written, a share done), not of the clock.
 import { defineConfig } from 'vitest/config'
+import { LongestFirst } from './test/helpers/sequencer.ts'
 import { testWorkers } from './test/helpers/workers.ts'
 
 export const SERIAL_FILES = [
   'test/integration/abuse.test.ts',
-  'test/integration/backoffice-import.test.ts',
   'test/integration/db-restart.test.ts',
-  'test/integration/embedded-owner.test.ts',
-  'test/integration/jobs-sigkill.test.ts',
   'test/integration/jobs.test.ts',
   'test/integration/reconciliation.test.ts',
-  'test/integration/reliability.test.ts',
 ]
 
 const shared = {
@@ -29,6 +29,7 @@ export default defineConfig({
     // runs once for the whole run; both groups inherit what it provides
     globalSetup: ['test/helpers/global-setup.ts'],
     maxWorkers: testWorkers(),
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         test: {

@@ -1,7 +1,8 @@
 // Database snapshots for "a rejected request changed nothing": for every table of a tenant's schema and of
 // `platform`, the row count and an md5 of the ordered rows, in ONE statement built once from the catalog
-// (a union of per-table aggregates). Taking one costs a few milliseconds on a test database, so the fuzz
-// suites take one after each checked submission and compare it with the one before.
+// (a union of per-table aggregates). Taking one costs a few milliseconds on a test database: the import fuzzer
+// takes one before and after each file. The form fuzzer, with ten thousand submissions, uses changeWatcher (at
+// the end of this file) instead: row triggers logging every committed change, read in one statement.
 //
 // The tenant schema is taken whole: no other test file writes to a throwaway tenant. The platform schema is
 // shared with the test files running alongside, so each platform table is narrowed to the rows of this run:
@@ -148,4 +149,58 @@ export function changedTables(before: Snapshot, after: Snapshot): string[] {
     if (was !== digest) out.push(`${name} ${was?.split(':')[0] ?? '?'} → ${digest.split(':')[0]} rows`)
   }
   return out
+}
+
+/**
+ * What a request changed, from triggers instead of snapshots: every committed insert, delete, or update that
+ * changes a value, on every table of the tenant's schema and of `platform`, is logged by row triggers (IGNORED
+ * left out as in the snapshots) into a schema of the watcher's own; `changes()` returns and forgets the tables
+ * changed since the last call, in one statement. A rolled-back write leaves no line, like no row. Stricter than a
+ * snapshot (a row written and put back is seen) and a fraction of its cost; it sees every row of the database, so
+ * it is for a file alone on its database (each worker has its own, test/helpers/workers.ts). `close()` removes
+ * the triggers with the schema.
+ */
+export async function changeWatcher(admin: Sql, tenantSchema: string) {
+  const ws = `test_watch_${Math.random().toString(36).slice(2, 10)}`
+  const tables = await admin<{ schema: string; table: string; columns: string[] }[]>`
+    select n.nspname as schema, c.relname as table,
+      array(select a.attname::text from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('r', 'p') and not c.relispartition and n.nspname in (${tenantSchema}, 'platform')
+    order by 1, 2`
+  const ddl = [
+    `create schema ${ws}`,
+    `create table ${ws}.changes (id bigserial primary key, tbl text not null, op text not null)`,
+    // security definer: the request's transaction runs as a tenant role that may not write here
+    `create function ${ws}.log() returns trigger language plpgsql security definer set search_path = pg_catalog as $$
+      begin insert into ${ws}.changes (tbl, op) values (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, TG_OP); return null; end $$`,
+  ]
+  const watched: string[] = []
+  for (const { schema, table, columns } of tables) {
+    const key = `${schema}.${table}`
+    if ((IGNORED.tables as readonly string[]).includes(key)) continue
+    const left = columns.filter((c) => (IGNORED.columns as readonly string[]).includes(`${key}.${c}`))
+    const strip = left.map((c) => ` - '${c}'`).join('')
+    const changed = left.length
+      ? `(to_jsonb(OLD)${strip}) is distinct from (to_jsonb(NEW)${strip})`
+      : 'OLD.* is distinct from NEW.*'
+    const t = `${q(schema)}.${q(table)}`
+    ddl.push(
+      `create trigger ${ws}_w after insert or delete on ${t} for each row execute function ${ws}.log()`,
+      `create trigger ${ws}_u after update on ${t} for each row when (${changed}) execute function ${ws}.log()`,
+    )
+    watched.push(key)
+  }
+  await admin.begin((tx) => tx.unsafe(ddl.join(';\n')))
+  return {
+    tables: watched,
+    /** "schema.table OP" for each table and kind of change since the last call; the log is emptied */
+    async changes(): Promise<string[]> {
+      const rows = await admin.unsafe<{ tbl: string; op: string }[]>(`delete from ${ws}.changes returning tbl, op`)
+      return [...new Set(rows.map((r) => `${r.tbl} ${r.op}`))].sort()
+    },
+    async close() {
+      await admin.unsafe(`drop schema if exists ${ws} cascade`)
+    },
+  }
 }

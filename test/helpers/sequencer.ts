@@ -1,0 +1,40 @@
+// The order files start in: the longest first, so that the two workers finish together instead of one of them
+// starting a 70-second file when the other has nothing left. Vitest orders by the durations it cached on this
+// machine's last run; a fresh clone has none, so the files known to be long (docs/testing.md, "Time") lead in
+// this order, and the rest follow as vitest would have them.
+import { relative } from 'node:path'
+import { BaseSequencer, type TestSpecification } from 'vitest/node'
+
+/** The longest files, longest first (seconds measured in a quiet run). A new long file goes here. */
+export const LONG_FIRST = [
+  'test/integration/forms-fuzz.test.ts', // 80
+  'test/browser/all-pages.test.ts', // 70
+  'test/browser/onboarding.test.ts', // 45
+  'test/browser/canteen.test.ts', // 30
+  'test/integration/account.test.ts', // 26 (waits out the login throttle)
+  'test/browser/backoffice.test.ts', // 22
+  'test/browser/payments.test.ts', // 18
+  'test/browser/account.test.ts', // 18
+  'test/browser/applications.test.ts', // 16
+  'test/browser/spontaneous.test.ts', // 15
+  'test/browser/psp-sandbox.test.ts', // 15
+  'test/integration/imports-fuzz.test.ts', // 16
+  'test/integration/cli.test.ts', // 15
+  'test/browser/reconciliation.test.ts', // 12
+  'test/integration/identity-proof.test.ts', // 11
+]
+
+export class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files)
+    const rank = (f: TestSpecification) => {
+      const i = LONG_FIRST.indexOf(relative(f.project.config.root, f.moduleId))
+      return i < 0 ? LONG_FIRST.length : i
+    }
+    // stable: within a project, the listed files first in the list's order, then the others in vitest's order
+    return sorted
+      .map((f, i) => ({ f, i }))
+      .sort((a, b) => (a.f.project.name === b.f.project.name ? rank(a.f) - rank(b.f) || a.i - b.i : a.i - b.i))
+      .map(({ f }) => f)
+  }
+}
