@@ -1,6 +1,6 @@
 // Email through an outbox: written in the same transaction as the event that causes it, sent by a drainer
 // with retries and backoff. Without SMTP_URL (the demo) messages stay readable at /dev/mail.
-import nodemailer, { type Transporter } from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import type { Config } from '../config.ts'
 import type { Sql, Tx } from './db.ts'
 import { type Lang, translator } from './i18n.ts'
@@ -80,8 +80,12 @@ interface OutboxRow {
 
 let cachedTransport: { url: string; transport: Transporter } | null = null
 
-function transportFor(url: string): Transporter {
-  if (cachedTransport?.url !== url) cachedTransport = { url, transport: nodemailer.createTransport(url) }
+/** nodemailer is loaded when mail is first sent, not at every start of a process that may send none */
+async function transportFor(url: string): Promise<Transporter> {
+  if (cachedTransport?.url !== url) {
+    const { createTransport } = (await import('nodemailer')).default
+    cachedTransport = { url, transport: createTransport(url) }
+  }
   return cachedTransport.transport
 }
 
@@ -109,7 +113,7 @@ export async function drainOutbox(
     const messageId = `<outbox-${row.id}@${new URL(config.baseUrl).hostname}>`
     try {
       if (config.smtpUrl) {
-        await transportFor(config.smtpUrl).sendMail({
+        await (await transportFor(config.smtpUrl)).sendMail({
           from: config.mailFrom,
           to: row.to_address,
           subject: row.subject,

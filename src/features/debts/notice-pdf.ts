@@ -1,7 +1,7 @@
 // The pagoPA payment notice ("avviso di pagamento") as a one-page A4 PDF, after the public notice model:
 // creditor, subject, amount and due date, addressee, where to pay, and the bank/other-channels portion with
 // the QR code (ECC level M) and the notice code. Pure: data in, bytes out.
-import QRCode from 'qrcode'
+import type { QRCode } from 'qrcode'
 import { formatDate } from '../../platform/dates.ts'
 import { formatNoticeCode, qrPayload } from '../../platform/it/pagopa.ts'
 import { formatMoney } from '../../platform/money.ts'
@@ -101,8 +101,7 @@ const LABELS = {
 } as const
 
 /** Draws the QR code as vector squares (crisp at any zoom, no image decoder needed) with a 4-module quiet zone. */
-function drawQr(doc: PDFKit.PDFDocument, payload: string, x: number, y: number, size: number) {
-  const qr = QRCode.create(payload, { errorCorrectionLevel: 'M' })
+function drawQr(qr: QRCode, doc: PDFKit.PDFDocument, x: number, y: number, size: number) {
   const n = qr.modules.size
   const cell = size / (n + 8)
   doc.save().rect(x, y, size, size).fill('#ffffff')
@@ -129,8 +128,11 @@ export async function renderNoticePdf(data: NoticePdfData, opts: { compress?: bo
   const amount = formatMoney(data.amountCents, data.lang)
   const due = formatDate(data.dueDate)
   const payload = qrPayload(data.noticeCode, data.creditor.fiscalCode, data.amountCents)
+  // loaded with the first notice, not at every start
+  const { create } = (await import('qrcode')).default
+  const qr = create(payload, { errorCorrectionLevel: 'M' })
 
-  const pdf = new TaggedPdf({
+  const pdf = await TaggedPdf.create({
     lang: data.lang,
     title: `${L.docTitle} ${code} – ${data.causale}`,
     author: data.creditor.name,
@@ -266,7 +268,7 @@ export async function renderNoticePdf(data: NoticePdfData, opts: { compress?: bo
     })
     pdf.heading(s, 2, L.bank, { x: MARGIN + 8, y: top + 6, width: CONTENT_WIDTH - 16, size: 11 })
     const qrY = top + 32
-    pdf.tag(s, 'Figure', () => drawQr(doc, payload, MARGIN, qrY, qrSize), { alt: L.qrAlt(code) })
+    pdf.tag(s, 'Figure', () => drawQr(qr, doc, MARGIN, qrY, qrSize), { alt: L.qrAlt(code) })
     pdf.paragraph(s, intro, { x: fx, y: qrY, width: fw, size: 8, color: MUTED })
     let fy = qrY + introH
     rows.forEach((row, i) => {

@@ -83,7 +83,7 @@ export async function renderReceiptPdf(data: ReceiptPdfData, opts: { compress?: 
   const L = LABELS[data.lang]
   const money = (cents: number) => formatMoney(cents, data.lang)
   const creditors = [...new Set(data.items.map((i) => i.tenantName))].join(', ')
-  const pdf = new TaggedPdf({
+  const pdf = await TaggedPdf.create({
     lang: data.lang,
     title: `${L.title} ${data.receiptNumber}`,
     author: creditors,

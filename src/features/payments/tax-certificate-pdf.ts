@@ -105,7 +105,7 @@ export async function renderTaxCertificatePdf(
   const subtitle = data.year !== undefined ? L.subtitleYear(data.year) : L.subtitlePeriod(from, to)
   const creditors = [...new Set(data.rows.map((r) => r.tenantName))].join(', ')
 
-  const pdf = new TaggedPdf({
+  const pdf = await TaggedPdf.create({
     lang: data.lang,
     title: `${L.title} – ${data.pupil.name} – ${data.year ?? `${from}–${to}`}`,
     author: creditors ? `Sportello (${creditors})` : 'Sportello',
