@@ -11,7 +11,7 @@ import { testWorkers } from './test/helpers/workers.ts'
 export const SERIAL_FILES = [
   'test/integration/abuse.test.ts',
   'test/integration/db-restart.test.ts',
-  'test/integration/jobs.test.ts',
+  'test/integration/jobs-clock.test.ts',
   'test/integration/reconciliation.test.ts',
 ]
 

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { axe, expectAccessible, launchBrowser, newContext } from '../helpers/browser.ts'
+import { axe, expectAccessible, newContext, releaseBrowser, sharedBrowser } from '../helpers/browser.ts'
 
 const PAGES: Record<string, string> = {
   '/ok':
@@ -29,11 +29,11 @@ beforeAll(async () => {
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
-  browser = await launchBrowser()
+  browser = await sharedBrowser()
 })
 
 afterAll(async () => {
-  await browser?.close()
+  if (browser) await releaseBrowser(browser)
   server?.close()
 })
 

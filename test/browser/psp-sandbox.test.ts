@@ -1,14 +1,14 @@
 // The sandbox PSP's hosted pages in Chromium: axe on every page in both languages, JavaScript off, keyboard
 // only, 320 px, page weight.
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { createSandboxProvider } from '../../src/features/psp/sandbox.ts'
 import type { Db } from '../../src/platform/db.ts'
 import type { PaymentProvider } from '../../src/platform/payment-provider.ts'
-import { expectAccessible, expectReflow, launchBrowser, newContext, pageWeight } from '../helpers/browser.ts'
-import { type World, world } from '../helpers/world.ts'
+import { browserWorld, expectAccessible, expectReflow, newContext, pageWeight } from '../helpers/browser.ts'
+import type { World } from '../helpers/world.ts'
 
-const w = world({ tenant: false, serve: true })
+const w = browserWorld({ tenant: false })
 let db: Db
 let server: World['server']
 let browser: Browser
@@ -16,14 +16,8 @@ let provider: PaymentProvider
 let seq = 0
 
 beforeAll(async () => {
-  ;({ db, server } = w)
-  browser = await launchBrowser()
+  ;({ db, server, browser } = w)
   provider = createSandboxProvider(server.deps.config)
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await new Promise((r) => setTimeout(r, 200))
 })
 
 /** A fresh session; the citizen comes back to the home page (any page of the app would do). */

@@ -127,6 +127,16 @@ export async function preloadAxe(context: BrowserContext): Promise<void> {
   preloaded.add(context)
 }
 
+/**
+ * Closes what a file opened in the shared browser, its axe replay pages with them: the next file meets a browser
+ * with nothing open. For files that take sharedBrowser() without a browserWorld (which does this at its end).
+ */
+export async function releaseBrowser(browser: Browser): Promise<void> {
+  if (!browser.isConnected()) return
+  replays.delete(browser)
+  await Promise.all(browser.contexts().map((c) => c.close().catch(() => {})))
+}
+
 /** Runs axe on the current page with the WCAG 2.0/2.1/2.2 A and AA rules; returns the violations. */
 export async function axe(page: Page): Promise<AxeViolation[]> {
   for (let attempt = 1; ; attempt++) {
@@ -265,12 +275,7 @@ class ChromiumWorld<P extends Person> extends TestWorld<P> implements BrowserWor
   }
 
   override async close() {
-    const browser = this.#browser
-    if (browser?.isConnected()) {
-      // what the file opened, its axe replay pages with it: the next file meets a browser with nothing open
-      replays.delete(browser)
-      await Promise.all(browser.contexts().map((c) => c.close().catch(() => {})))
-    }
+    if (this.#browser) await releaseBrowser(this.#browser)
     await super.close()
   }
 
