@@ -1,7 +1,7 @@
 // Test databases and throwaway tenants: each test file opens its own connections and creates its own tenant.
 import { inject } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
-import { type Db, openDatabase, openEmbedded } from '../../src/platform/db.ts'
+import { type Db, openDatabase, openEmbedded, type Sql } from '../../src/platform/db.ts'
 import { partitaIvaCheckDigit } from '../../src/platform/it/codice-fiscale.ts'
 import { dropTenantSchema, migratePlatform } from '../../src/platform/migrate.ts'
 import {
@@ -82,4 +82,23 @@ export async function createTestTenant(db: Db, overrides: Partial<TenantFile> = 
 export async function dropTestTenant(db: Db, tenant: Tenant): Promise<void> {
   await db.admin`delete from platform.tenants where id = ${tenant.id}`
   await dropTenantSchema(db.admin, db.roles, tenant.schema)
+}
+
+/**
+ * The statements `fn` sends through `sql` (postgres.js reads its `debug` option at each query, so a hook set for
+ * the call sees every statement of every connection of that pool, BEGIN and COMMIT included). For "a handful of
+ * statements, whatever the size": the property that a time bound would only hint at (times are the benchmark's).
+ */
+export async function countStatements<T>(sql: Sql, fn: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
+  const options = sql.options as { debug: unknown }
+  const before = options.debug
+  const statements: string[] = []
+  options.debug = (_connection: number, query: string) => {
+    statements.push(query)
+  }
+  try {
+    return { result: await fn(), statements }
+  } finally {
+    options.debug = before
+  }
 }

@@ -20,6 +20,7 @@ export const LONG_FIRST = [
   'test/integration/account.test.ts', // 30 (waits out the login throttle)
   'test/browser/psp-sandbox.test.ts', // 29
   'test/integration/cli.test.ts', // 28
+  'test/integration/reconciliation.test.ts', // 24 alone (a 100,000-line flow)
   'test/browser/spontaneous.test.ts', // 27
   'test/integration/imports-fuzz.test.ts', // 27
   'test/browser/public-pages.test.ts', // 25
