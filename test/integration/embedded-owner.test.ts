@@ -62,7 +62,8 @@ async function start(timeoutMs = 120_000): Promise<ChildProcess> {
   while (Date.now() - started < timeoutMs) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${serverLog}`)
     try {
-      if ((await fetch(`${base}/health`)).ok) return child
+      // serving, and saying so in its lock (written just after it starts listening: a moment later on a busy machine)
+      if ((await fetch(`${base}/health`)).ok && (await lock())?.state === 'ready') return child
     } catch {}
     await new Promise((r) => setTimeout(r, 100))
   }
