@@ -6,46 +6,32 @@ import type { createApp } from '../../src/app.ts'
 import { startOidcProvider } from '../../src/features/oidc/test-provider.ts'
 import type { Db } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import {
-  addMembership,
-  createAccount,
-  deleteAccounts,
-  signedIn,
-  TEST_PASSWORD,
-  type TestAccount,
-} from '../helpers/accounts.ts'
+import { addMembership, signedIn, TEST_PASSWORD, type TestAccount } from '../helpers/accounts.ts'
 import { startServer, testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
-import { createTestTenant, dropTestTenant, openTestDb } from '../helpers/db.ts'
+import { type World, world } from '../helpers/world.ts'
 
-/** The limit of an ordinary form (src/platform/body-limit.ts). */
-const _FORM_LIMIT = 32 * 1024
-
+const w = world({ serve: true })
 let db: Db
 let tenant: Tenant
+let server: World['server']
 const accounts: TestAccount[] = []
-let server: Awaited<ReturnType<typeof startServer>>
 /** a unique network per run, so that this file's per-IP counts meet nobody else's */
 const net = `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`
 
-async function account(opts: Parameters<typeof createAccount>[1] = {}) {
-  const a = await createAccount(db, opts)
+/** an account of this file, removed with the world; its login throttling removed here */
+async function account(opts: Parameters<typeof w.account>[0] = {}) {
+  const a = await w.account(opts)
   accounts.push(a)
   return a
 }
 
-beforeAll(async () => {
-  db = await openTestDb()
-  tenant = await createTestTenant(db)
-  server = await startServer(db)
+beforeAll(() => {
+  ;({ db, tenant, server } = w)
 })
 
 afterAll(async () => {
-  await server?.close()
   await db.sql`delete from platform.throttle where key like ${`%${net}.%`} or key = any(${accounts.map((a) => `login:email:${a.email}`)})`
-  await deleteAccounts(db, accounts)
-  await dropTestTenant(db, tenant)
-  await db.close()
 })
 
 // --- login throttling ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { Scheduler } from '../../src/jobs/scheduler.ts'
 import type { Db } from '../../src/platform/db.ts'
 import { testApp } from '../helpers/app.ts'
 import { openTestDb } from '../helpers/db.ts'
+import { runsOf, testJob } from '../helpers/jobs.ts'
 
 let db: Db
 let deps: ReturnType<typeof testApp>['deps']
@@ -24,26 +25,9 @@ afterAll(async () => {
   await db.close()
 })
 
-function testJob(name: string, body: JobDefinition['run'], leaseMinutes?: number): JobDefinition {
-  return { name: `test-${run}-${name}`, schedule: '* * * * * *', description: name, run: body, leaseMinutes }
-}
-
-async function runsOf(job: string) {
-  return db.sql<
-    {
-      id: number
-      slot: Date
-      instance: string
-      outcome: string | null
-      started_at: Date
-      finished_at: Date | null
-      error: string | null
-      counts: Record<string, number>
-    }[]
-  >`
-    select id, slot, instance, outcome, started_at, finished_at, error, counts from platform.job_runs
-    where job = ${job} order by slot`
-}
+const newJob = (name: string, body: JobDefinition['run'], leaseMinutes?: number) =>
+  testJob(run, name, body, leaseMinutes)
+const runsFor = (job: string) => runsOf(db, job)
 
 describe('two instances on one database', () => {
   it('run each slot once; when one instance is down the other runs the slots', async () => {
@@ -52,7 +36,7 @@ describe('two instances on one database', () => {
     const db2 = await openTestDb()
     const deps2 = testApp(db2).deps
     const make = (instance: string, d: typeof deps) => {
-      const job = testJob('tick', async (ctx) => {
+      const job = newJob('tick', async (ctx) => {
         calls.push({ instance, slot: ctx.now.toISOString() })
         return { ticks: 1 }
       })
@@ -68,7 +52,7 @@ describe('two instances on one database', () => {
     await sleep(2300)
     await b.stop()
     await db2.close()
-    const rows = await runsOf(`test-${run}-tick`)
+    const rows = await runsFor(`test-${run}-tick`)
     // every slot once, run by the instance that recorded it
     expect(rows.length).toBeGreaterThanOrEqual(4)
     expect(new Set(rows.map((r) => r.slot.getTime())).size).toBe(rows.length)
@@ -94,7 +78,7 @@ describe('two instances on one database', () => {
     const make = (instance: string) =>
       new Scheduler(deps, {
         jobs: [
-          testJob('slow', async () => {
+          newJob('slow', async () => {
             running++
             maxRunning = Math.max(maxRunning, running)
             await sleep(1600)
@@ -111,7 +95,7 @@ describe('two instances on one database', () => {
     await sleep(4200)
     await Promise.all([a.stop(), b.stop()])
     expect(maxRunning).toBe(1)
-    const rows = await runsOf(`test-${run}-slow`)
+    const rows = await runsFor(`test-${run}-slow`)
     expect(rows.length).toBeGreaterThanOrEqual(2)
     for (let i = 1; i < rows.length; i++) {
       const prev = rows[i - 1] as { finished_at: Date }
@@ -122,11 +106,11 @@ describe('two instances on one database', () => {
     const job = `test-${run}-orphan`
     await db.sql`insert into platform.job_runs (job, slot, instance, started_at)
                  values (${job}, now() - interval '20 minutes', 'morta', now() - interval '20 minutes')`
-    const s = new Scheduler(deps, { jobs: [testJob('orphan', async () => ({ done: 1 }), 10)], instance: 'viva' })
+    const s = new Scheduler(deps, { jobs: [newJob('orphan', async () => ({ done: 1 }), 10)], instance: 'viva' })
     s.start()
     await sleep(1500)
     await s.stop()
-    const orphan = await runsOf(job)
+    const orphan = await runsFor(job)
     expect(orphan[0]).toMatchObject({ instance: 'morta', outcome: 'interrupted' })
     expect(orphan.slice(1).some((r) => r.instance === 'viva' && r.outcome === 'succeeded')).toBe(true)
   })

@@ -24,6 +24,7 @@ import { nodeArgs } from '../helpers/built.ts'
 import { Client } from '../helpers/client.ts'
 import { createTestTenant, dropTestTenant, openTestDb, testTarget } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
+import { testJob } from '../helpers/jobs.ts'
 import { startSmtp } from '../helpers/smtp.ts'
 
 const exec = promisify(execFile)
@@ -61,32 +62,14 @@ afterAll(async () => {
   await db.close()
 })
 
-function testJob(name: string, body: JobDefinition['run'], leaseMinutes?: number): JobDefinition {
-  return { name: `test-${run}-${name}`, schedule: '* * * * * *', description: name, run: body, leaseMinutes }
-}
-
-async function _runsOf(job: string) {
-  return db.sql<
-    {
-      id: number
-      slot: Date
-      instance: string
-      outcome: string | null
-      started_at: Date
-      finished_at: Date | null
-      error: string | null
-      counts: Record<string, number>
-    }[]
-  >`
-    select id, slot, instance, outcome, started_at, finished_at, error, counts from platform.job_runs
-    where job = ${job} order by slot`
-}
+const newJob = (name: string, body: JobDefinition['run'], leaseMinutes?: number) =>
+  testJob(run, name, body, leaseMinutes)
 
 describe('runs', () => {
   it('record failures with their error, and the counts of what a partly failed run did', async () => {
     const boom = await runJobNow(
       deps,
-      testJob('boom', async () => {
+      newJob('boom', async () => {
         throw new Error('disco pieno')
       }),
     )
@@ -94,7 +77,7 @@ describe('runs', () => {
     const seen: string[] = []
     const partial = await runJobNow(
       deps,
-      testJob('tenants', (ctx) =>
+      newJob('tenants', (ctx) =>
         forEachTenant(ctx, 'tenants', async (t) => {
           seen.push(t.slug)
           return { done: 2 }
@@ -110,7 +93,7 @@ describe('runs', () => {
     expect(row).toEqual({ details: { tenants: { [active.slug]: { done: 2 } } }, trigger: 'manual' })
     const failing = await runJobNow(
       deps,
-      testJob('tenants-fail', (ctx) =>
+      newJob('tenants-fail', (ctx) =>
         forEachTenant(ctx, 'tenants-fail', async () => {
           throw new Error('schema rotto')
         }),
@@ -251,7 +234,7 @@ describe('the platform jobs page', () => {
   it('shows jobs, recent runs and failures, and the outbox’s failed mail, which an operator queues again', async () => {
     await runJobNow(
       deps,
-      testJob('visible-failure', async () => {
+      newJob('visible-failure', async () => {
         throw new Error('errore da mostrare')
       }),
     )
