@@ -124,6 +124,18 @@ function appUrl(adminUrl: string, roles: RoleNames): string {
   return u.toString()
 }
 
+/**
+ * Resolves once the pool knows the array types. postgres.js reads them on each new connection before its first
+ * query, into a map shared by the pool; when the connection drops during that read, the query can still go out on
+ * a connection of a pool whose map is empty, and a JavaScript array is then sent as 'a,b,c' ("malformed array
+ * literal": a 500 after a database blip, test/integration/db-restart.test.ts). A fresh pool is used only after this.
+ */
+async function knowsArrayTypes(pool: Sql): Promise<void> {
+  await pool`select 1`
+  const shared = (pool.options as unknown as { shared: { typeArrayMap: Record<number, number> } }).shared
+  if (Object.keys(shared.typeArrayMap).length === 0) throw new Error('the array types were not read')
+}
+
 /** The embedded database's folder: DATA_DIR/pgdata. */
 export function embeddedDir(config: Pick<Config, 'dataDir'>): string {
   return resolve(config.dataDir, 'pgdata')
@@ -161,6 +173,7 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
         connection: { application_name: 'sportello' },
       })
     const u = new URL(config.databaseUrl)
+    let renewing = false
     // every use reads db.sql / db.admin at the time, so renew() reaches the next query everywhere
     const db: Db = {
       kind: 'postgres',
@@ -169,10 +182,26 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
       roles,
       describe: `PostgreSQL at ${u.hostname}:${u.port || 5432}/${dbName} (application role ${roles.app})`,
       renew() {
-        const old = [db.sql, db.admin]
-        db.sql = openApp()
-        db.admin = openAdmin()
-        for (const pool of old) pool.end({ timeout: 5 }).catch(() => {})
+        // the fresh pools take over once they know the array types (see knowsArrayTypes); until then, and while
+        // the database refuses, the old ones go on answering (or failing, which the pages show as a 503)
+        if (renewing) return
+        renewing = true
+        void (async () => {
+          for (let attempt = 1; ; attempt++) {
+            const fresh = [openApp(), openAdmin()] as const
+            try {
+              await Promise.all(fresh.map(knowsArrayTypes))
+              const old = [db.sql, db.admin]
+              ;[db.sql, db.admin] = fresh
+              for (const pool of old) pool.end({ timeout: 5 }).catch(() => {})
+              renewing = false
+              return
+            } catch {
+              for (const pool of fresh) pool.end({ timeout: 0 }).catch(() => {})
+              await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)))
+            }
+          }
+        })()
       },
       async close() {
         await Promise.all([db.sql.end({ timeout: 5 }), db.admin.end({ timeout: 5 })])
