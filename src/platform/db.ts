@@ -174,6 +174,7 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
       })
     const u = new URL(config.databaseUrl)
     let renewing = false
+    let closed = false
     // every use reads db.sql / db.admin at the time, so renew() reaches the next query everywhere
     const db: Db = {
       kind: 'postgres',
@@ -184,13 +185,14 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
       renew() {
         // the fresh pools take over once they know the array types (see knowsArrayTypes); until then, and while
         // the database refuses, the old ones go on answering (or failing, which the pages show as a 503)
-        if (renewing) return
+        if (renewing || closed) return
         renewing = true
         void (async () => {
-          for (let attempt = 1; ; attempt++) {
+          for (let attempt = 1; !closed; attempt++) {
             const fresh = [openApp(), openAdmin()] as const
             try {
               await Promise.all(fresh.map(knowsArrayTypes))
+              if (closed) throw new Error('closed meanwhile')
               const old = [db.sql, db.admin]
               ;[db.sql, db.admin] = fresh
               for (const pool of old) pool.end({ timeout: 5 }).catch(() => {})
@@ -198,12 +200,13 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
               return
             } catch {
               for (const pool of fresh) pool.end({ timeout: 0 }).catch(() => {})
-              await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)))
+              await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)).unref())
             }
           }
         })()
       },
       async close() {
+        closed = true
         await Promise.all([db.sql.end({ timeout: 5 }), db.admin.end({ timeout: 5 })])
       },
     }

@@ -4,11 +4,9 @@
 // takes one before and after each file. The form fuzzer, with ten thousand submissions, uses changeWatcher (at
 // the end of this file) instead: row triggers logging every committed change, read in one statement.
 //
-// The tenant schema is taken whole: no other test file writes to a throwaway tenant. The platform schema is
-// shared with the test files running alongside, so each platform table is narrowed to the rows of this run:
-// its tenant, its accounts, their payments, and rows holding one of the values just submitted (a rejected
-// registration must not leave an account with that email, nor a rejected /adesione a request with that
-// fiscal code). What legitimately changes on any request is left out on purpose, see IGNORED below.
+// The tenant schema is taken whole: no other test file writes to a throwaway tenant. Each platform table is
+// narrowed to the rows of this run: its tenant, its accounts, their payments. What legitimately changes on any
+// request is left out on purpose, see IGNORED below.
 import type { Sql } from '../../src/platform/db.ts'
 
 /**
@@ -36,44 +34,29 @@ export const IGNORED = {
   ],
 } as const
 
-// The run's tenants: its own ($1) and any created by approving one of its onboarding requests ($4); its
-// accounts: its own ($2) and the administrators those approvals created or invited.
-const ourTenant = (col: string) =>
-  `(t.${col} = $1 or t.${col} in (select r.tenant_id from platform.onboarding_requests r where r.id = any($4)))`
-const ourAccount = (col: string) =>
-  `(t.${col} = any($2) or t.${col} in (select r.admin_account_id from platform.onboarding_requests r where r.id = any($4)))`
+const ourTenant = (col: string) => `t.${col} = $1`
+const ourAccount = (col: string) => `t.${col} = any($2)`
 const ourPayment = `t.payment_id in (select p.id from platform.payments p where p.account_id = any($2))`
 
 /**
- * Which rows of a platform table belong to this run ($1 tenant id, $2 account ids, $3 submitted values,
- * trimmed and lower-cased, $4 onboarding request ids). Tables with a tenant_id, account_id or payment_id
- * column get the generic rule; these replace it. A platform table with no rule at all makes `snapshotter`
- * throw, so a new table is a decision, not a silent gap.
+ * Which rows of a platform table belong to this run ($1 tenant id, $2 account ids). Tables with a tenant_id,
+ * account_id or payment_id column get the generic rule; these replace it. A platform table with no rule at all
+ * makes `snapshotter` throw, so a new table is a decision, not a silent gap.
  */
 const PLATFORM_SCOPE: Record<string, string> = {
-  tenants: `${ourTenant('id')} or lower(t.slug) = any($3) or t.fiscal_code = any($3)`,
-  accounts: `${ourAccount('id')} or lower(t.email) = any($3) or lower(t.codice_fiscale) = any($3)`,
-  outbox: `lower(t.to_address) in (select lower(a.email) from platform.accounts a where a.id = any($2))
-    or lower(t.to_address) = any($3)
-    or lower(t.to_address) in (select lower(r.email) from platform.onboarding_requests r where r.id = any($4))
-    or lower(t.to_address) in (select lower(r.admin_email) from platform.onboarding_requests r where r.id = any($4))`,
-  onboarding_requests: `t.id = any($4) or ${ourTenant('tenant_id')} or t.decided_by = any($2)
-    or t.fiscal_code = any($3) or lower(t.slug) = any($3) or lower(t.email) = any($3) or lower(t.admin_email) = any($3)`,
-  platform_log: `${ourTenant('tenant_id')} or t.actor_account_id = any($2) or t.request_id = any($4)`,
+  tenants: ourTenant('id'),
+  accounts: ourAccount('id'),
+  outbox: `lower(t.to_address) in (select lower(a.email) from platform.accounts a where a.id = any($2))`,
+  onboarding_requests: `${ourTenant('tenant_id')} or t.decided_by = any($2)`,
+  platform_log: `${ourTenant('tenant_id')} or t.actor_account_id = any($2)`,
   sandbox_psp_sessions: ourPayment,
   // written by migrations only: taken whole
   schema_migrations: 'true',
 }
 
-/** Only what the scoped columns could hold: an email, a codice fiscale, a fiscal code, a slug. */
-const couldBeScoped = (v: string) =>
-  v.length >= 3 && v.length <= 320 && (/@/.test(v) || /^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$/.test(v))
-
 export interface Scope {
   tenantId: number
   accountIds: number[]
-  /** onboarding requests of this run: the request, and the tenant and administrator its approval creates */
-  requestIds?: number[]
 }
 
 export type Snapshot = Map<string, string>
@@ -128,13 +111,14 @@ export async function snapshotter(admin: Sql, tenantSchema: string, scope: Scope
   const accountIds = scope.accountIds
   return {
     tables: [...tables.keys()],
-    /** One statement; `values` are the strings just submitted (rows holding one of them are in scope). */
-    async take(values: Iterable<string> = []): Promise<Snapshot> {
-      const vals = [...new Set([...values].map((v) => v.trim().toLowerCase()).filter(couldBeScoped))]
+    /** One statement. */
+    async take(): Promise<Snapshot> {
       const rows = await admin.unsafe<{ name: string; digest: string }[]>(
         statement,
-        [scope.tenantId, accountIds, vals, scope.requestIds ?? []] as never,
-        { prepare: true },
+        [scope.tenantId, accountIds] as never,
+        {
+          prepare: true,
+        },
       )
       return new Map(rows.map((r) => [r.name, r.digest]))
     },
