@@ -30,7 +30,7 @@ const PLAYWRIGHT_DISABLED = [
   'PreconnectToSearch',
 ]
 
-export async function launchBrowser(): Promise<Browser> {
+async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [

@@ -134,7 +134,7 @@ export async function crawl(
 // ---- values ------------------------------------------------------------------------------------------------
 
 /** Fixed strings among the arbitrary ones: the classics of hostile and careless input. */
-export const FIXED_VALUES = [
+const FIXED_VALUES = [
   '',
   ' ',
   'si',
