@@ -35,7 +35,7 @@ import { reminderRoutes } from './features/reminders/routes.ts'
 import { spontaneousRoutes } from './features/spontaneous/routes.ts'
 import { staffRoutes } from './features/staff/routes.ts'
 import { taxRoutes } from './features/tax/routes.ts'
-import { type BodyRule, bodyLimits } from './platform/body-limit.ts'
+import { type BodyRule, bodyLimits, UploadBudget } from './platform/body-limit.ts'
 import { noStoreByDefault } from './platform/cache-control.ts'
 import { BadRequest, HttpError, NotFound } from './platform/errors.ts'
 import type { Deps, Env } from './platform/http.ts'
@@ -186,7 +186,7 @@ export function createApp(deps: Deps) {
 
   // body limits per route, before anything reads a body (the session middleware's CSRF check included); GET and
   // HEAD are left alone (reading the body of a GET makes the adapter build a full Request, ~70 µs each)
-  app.use(bodyLimits(BODY_RULES))
+  app.use(bodyLimits(BODY_RULES, new UploadBudget(deps.config.uploadMemoryBytes)))
   app.use(sessionMiddleware)
   app.use('/t/:tenant/*', tenantMiddleware)
   app.use('/t/:tenant', tenantMiddleware)

@@ -79,6 +79,8 @@ const schema = z
       .transform((v) => (v === 'true' || v === 'yes' ? 1 : v === 'false' || v === 'no' ? 0 : Number(v)))
       .pipe(z.number().int().min(0).max(10))
       .default(0),
+    // memory all uploads larger than a form may hold at once, in MB (src/platform/body-limit.ts)
+    UPLOAD_MEMORY_MB: z.coerce.number().int().min(16).max(4096).default(160),
     OIDC_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
     OIDC_CLIENT_ID: z.string().min(1).optional(),
     OIDC_CLIENT_SECRET: z.string().min(1).optional(),
@@ -142,6 +144,8 @@ const schema = z
       jobs: env.JOBS,
       /** the number of trusted proxy hops in front of the server (0: none, X-Forwarded-For is ignored) */
       trustProxy: env.TRUST_PROXY,
+      /** bytes all uploads larger than a form may hold together (UploadBudget) */
+      uploadMemoryBytes: env.UPLOAD_MEMORY_MB * 1024 * 1024,
       // SPID / CIE through an OpenID Connect provider (src/features/oidc); null when not configured
       oidc: env.OIDC_ISSUER
         ? {

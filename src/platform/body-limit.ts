@@ -31,16 +31,65 @@ export interface BodyRule {
   fileLimit?: number
 }
 
+/**
+ * Memory held by uploads larger than a form, process-wide and per account: a body is read into memory whole
+ * (the features parse it from there), so without a bound a few people uploading at once could take the heap
+ * of the instance (and, on the embedded default, the database it holds). An upload reserves its route's
+ * limit (or its declared length, if smaller) before a byte is read and gives it back when the request ends;
+ * one that does not fit is answered 503 with Retry-After, before it is read.
+ */
+export class UploadBudget {
+  private used = 0
+  private readonly perAccount = new Map<string, number>()
+  constructor(
+    /** bytes all large uploads in flight may hold together */
+    readonly bytes: number,
+    /** large uploads one account may have in flight at once */
+    readonly uploadsPerAccount = 2,
+  ) {}
+
+  /** Reserves `bytes` for `account`: a release function, or null when it does not fit. */
+  reserve(account: string, bytes: number): (() => void) | null {
+    const mine = this.perAccount.get(account) ?? 0
+    if (mine >= this.uploadsPerAccount || this.used + bytes > this.bytes) return null
+    this.used += bytes
+    this.perAccount.set(account, mine + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.used -= bytes
+      const left = (this.perAccount.get(account) ?? 1) - 1
+      if (left > 0) this.perAccount.set(account, left)
+      else this.perAccount.delete(account)
+    }
+  }
+
+  /** what is reserved now (for tests and the operator's view) */
+  get inUse() {
+    return { bytes: this.used, accounts: this.perAccount.size }
+  }
+}
+
+interface Limit {
+  limit: number
+  machine: boolean
+  fileLimit?: number
+  /** the account an upload larger than a form is for (its reservation is made under it) */
+  account?: string
+}
+
 /** The limit for this request, and whether it is answered as a machine endpoint. */
-async function limitFor(c: Context<Env>, rules: BodyRule[], declared: number | null) {
+async function limitFor(c: Context<Env>, rules: BodyRule[], declared: number | null): Promise<Limit> {
   const path = c.req.path
   const rule = rules.find((r) => r.path.test(path))
   if (!rule) return { limit: FORM_LIMIT, machine: false }
   if (rule.who === 'machine') return { limit: rule.limit, machine: true }
   // small enough for anyone: no need to find out who is asking
   if (declared !== null && declared <= FORM_LIMIT) return { limit: FORM_LIMIT, machine: false }
-  if (!(await mayUpload(c, rule, path))) return { limit: FORM_LIMIT, machine: false }
-  return { limit: rule.limit, machine: false, fileLimit: rule.fileLimit }
+  const account = await mayUpload(c, rule, path)
+  if (!account) return { limit: FORM_LIMIT, machine: false }
+  return { limit: rule.limit, machine: false, fileLimit: rule.fileLimit, account }
 }
 
 /** "10 MB", "200 KB" */
@@ -48,20 +97,24 @@ function size(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${Math.round(bytes / 1024 / 1024)} MB` : `${Math.round(bytes / 1024)} KB`
 }
 
-/** A valid session and, for a staff upload, a membership of the tenant in the path (the role is the route's). */
-async function mayUpload(c: Context<Env>, rule: BodyRule, path: string): Promise<boolean> {
+/**
+ * Who may send more than a form here: the account, or null. A 'user' upload needs a proved codice fiscale
+ * (the only citizen uploads are an application's attachments, and applications need the proof); a 'staff'
+ * upload a membership of the tenant in the path (the role is the route's).
+ */
+async function mayUpload(c: Context<Env>, rule: BodyRule, path: string): Promise<string | null> {
   const token = getCookie(c, SESSION_COOKIE)
-  if (!token) return false
+  if (!token) return null
   const { db, config } = c.var.deps
   const user = await lookupSession(db.sql, config.sessionSecret, token)
-  if (!user) return false
-  if (rule.who === 'user') return true
+  if (!user) return null
+  if (rule.who === 'user') return user.codiceFiscale ? String(user.accountId) : null
   const slug = rule.path.exec(path)?.[1]
-  if (!slug) return false
+  if (!slug) return null
   const [m] = await db.sql<{ ok: number }[]>`
     select 1 as ok from platform.memberships m join platform.tenants t on t.id = m.tenant_id
     where m.account_id = ${user.accountId} and t.slug = ${slug}`
-  return !!m
+  return m ? String(user.accountId) : null
 }
 
 /** After a refusal, what is still in flight is read and dropped up to this much, then the connection closes. */
@@ -96,6 +149,21 @@ function closeSoon(c: Context<Env>) {
   })
 }
 
+/** Seconds a client is asked to wait when the upload budget is full. */
+const BUSY_RETRY_SECONDS = 10
+
+function busy(c: Context<Env>) {
+  closeSoon(c)
+  c.header('Retry-After', String(BUSY_RETRY_SECONDS))
+  const t = c.var.t
+  return render(
+    c,
+    'errors/error',
+    { title: t('errors.uploadBusy'), status: 503, bodyKey: 'errors.uploadBusyBody' },
+    503,
+  )
+}
+
 function tooLarge(c: Context<Env>, machine: boolean, fileLimit?: number) {
   closeSoon(c)
   if (machine) return c.text('Payload Too Large', 413)
@@ -118,7 +186,7 @@ function tooLarge(c: Context<Env>, machine: boolean, fileLimit?: number) {
  * build a full Request, ~70 µs each): a declared length over the limit is refused before a byte is read;
  * otherwise the body is read up to the limit (with or without Content-Length) and handed on from memory.
  */
-export function bodyLimits(rules: BodyRule[]): MiddlewareHandler<Env> {
+export function bodyLimits(rules: BodyRule[], budget: UploadBudget): MiddlewareHandler<Env> {
   return async (c, next) => {
     const method = c.req.method
     if (method === 'GET' || method === 'HEAD') return next()
@@ -126,24 +194,50 @@ export function bodyLimits(rules: BodyRule[]): MiddlewareHandler<Env> {
     const chunked = c.req.header('transfer-encoding') !== undefined
     const declared = lengthHeader !== undefined && !chunked ? Number(lengthHeader) : null
     if (declared !== null && !(Number.isSafeInteger(declared) && declared >= 0)) return tooLarge(c, false)
-    const { limit, machine, fileLimit } = await limitFor(c, rules, declared)
+    const { limit, machine, fileLimit, account } = await limitFor(c, rules, declared)
     if (declared !== null && declared > limit) return tooLarge(c, machine, fileLimit)
     const body = c.req.raw.body
     if (!body) return next()
-    const reader = body.getReader()
-    const chunks: Uint8Array[] = []
-    let size = 0
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > limit) {
-        reader.cancel().catch(() => {})
-        return tooLarge(c, machine, fileLimit)
-      }
-      chunks.push(value)
+    if (account === undefined || limit <= FORM_LIMIT) return readWithin(c, body, limit, machine, next, fileLimit)
+    const release = budget.reserve(account, Math.min(limit, declared ?? limit))
+    if (!release) return busy(c)
+    try {
+      return await readWithin(c, body, limit, machine, next, fileLimit)
+    } finally {
+      release()
     }
-    c.req.raw = new Request(c.req.raw, { body: Buffer.concat(chunks, size) })
-    return next()
   }
+}
+
+/** Reads the body up to `limit` (413 past it) and hands it on from memory. */
+async function readWithin(
+  c: Context<Env>,
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+  machine: boolean,
+  next: () => Promise<void>,
+  fileLimit?: number,
+): Promise<Response | undefined> {
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    let read: ReadableStreamReadResult<Uint8Array>
+    try {
+      read = await reader.read()
+    } catch {
+      // the client went away mid-body: nobody is left to answer, and nothing was handed on
+      return c.body(null, 400)
+    }
+    const { done, value } = read
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      reader.cancel().catch(() => {})
+      return tooLarge(c, machine, fileLimit)
+    }
+    chunks.push(value)
+  }
+  c.req.raw = new Request(c.req.raw, { body: Buffer.concat(chunks, size) })
+  await next()
 }

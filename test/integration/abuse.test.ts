@@ -244,3 +244,107 @@ describe('uploads', () => {
     }
   }, 60_000)
 })
+
+/**
+ * Opens an upload of `declared` bytes, sends its first 64 KB and holds the rest back: the answer if the
+ * server gives one at once (a refusal), and `drop()` to abandon it.
+ */
+function heldUpload(path: string, cookie: string, declared: number) {
+  let status = 0
+  let answered: () => void = () => {}
+  const answer = new Promise<void>((r) => {
+    answered = r
+  })
+  const req = http.request(`${server.url}${path}`, {
+    method: 'POST',
+    agent: new http.Agent({ keepAlive: false }),
+    headers: { cookie, 'content-type': 'multipart/form-data; boundary=x', 'content-length': String(declared) },
+  })
+  req.on('response', (res) => {
+    status = res.statusCode ?? 0
+    res.resume()
+    answered()
+  })
+  req.on('error', () => answered())
+  req.write(Buffer.alloc(64 * 1024, 'a'))
+  return {
+    /** the status if answered within `ms`, else 0 (still reading) */
+    async statusWithin(ms: number) {
+      await Promise.race([answer, new Promise((r) => setTimeout(r, ms))])
+      return status
+    },
+    drop: () => req.destroy(),
+  }
+}
+
+describe('upload memory', () => {
+  it('holds at most two uploads per account at once; a third is asked to come back, and gets in once one ends', async () => {
+    const admin = await account()
+    await addMembership(db, admin.id, tenant.id, 'admin')
+    const staff = await signedIn(server.app, admin)
+    const page = `/t/${tenant.slug}/ufficio/documenti-ente`
+    await staff.get(page)
+    const cookie = `sid=${staff.cookies.get('sid')}`
+    const first = heldUpload(page, cookie, 2 * 1024 * 1024)
+    const second = heldUpload(page, cookie, 2 * 1024 * 1024)
+    expect(await first.statusWithin(300)).toBe(0)
+    expect(await second.statusWithin(50)).toBe(0)
+    const third = heldUpload(page, cookie, 2 * 1024 * 1024)
+    expect(await third.statusWithin(2000)).toBe(503)
+    third.drop()
+    const res = await fetch(`${server.url}${page}`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'multipart/form-data; boundary=x', 'content-length': String(FORM_LIMIT * 2) },
+      body: Buffer.alloc(FORM_LIMIT * 2, 'a'),
+    })
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('10')
+    expect(await res.text()).toContain('Troppi caricamenti in corso')
+
+    // another account is not held up by this one's uploads
+    const other = await account()
+    await addMembership(db, other.id, tenant.id, 'admin')
+    const colleague = await signedIn(server.app, other)
+    await colleague.get(page)
+    const res2 = await colleague.postMultipart(
+      page,
+      { title: 'Carta dei servizi', category: 'regolamento' },
+      { file: { name: 'carta.pdf', type: 'application/pdf', bytes: pdfOf(1024 * 1024) } },
+    )
+    expect(res2.status).toBe(303)
+
+    // once one upload ends (here: abandoned), the account's next one is read
+    first.drop()
+    await new Promise((r) => setTimeout(r, 200))
+    const res3 = await staff.postMultipart(
+      page,
+      { title: 'Tariffe', category: 'regolamento' },
+      { file: { name: 'tariffe.pdf', type: 'application/pdf', bytes: pdfOf(1024 * 1024) } },
+    )
+    expect(res3.status).toBe(303)
+    second.drop()
+  }, 60_000)
+
+  it("takes an application's attachment from a citizen only once the codice fiscale is proved", async () => {
+    const path = `/t/${tenant.slug}/istanze/nuova/domanda/1`
+    const body = `_csrf=x&note=${'a'.repeat(FORM_LIMIT * 2)}`
+    const unproved = await signedIn(server.app, await account({ proved: false }))
+    await unproved.get('/area-personale')
+    const refused = await server.app.request(path, {
+      method: 'POST',
+      headers: { cookie: `sid=${unproved.cookies.get('sid')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    })
+    expect(refused.status).toBe(413)
+    const proved = await signedIn(server.app, await account())
+    await proved.get('/area-personale')
+    const taken = await server.app.request(path, {
+      method: 'POST',
+      headers: { cookie: `sid=${proved.cookies.get('sid')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    })
+    // read whole and handed on: what answers is the route (the CSRF check), not the limit
+    expect(taken.status).not.toBe(413)
+    expect(taken.status).toBeLessThan(500)
+  })
+})
