@@ -1,7 +1,7 @@
 // The suite in two groups (docs/testing.md): first every file that may share the machine, two side by side, each
 // worker with its own database (test/helpers/workers.ts) and Chromium, the longest first (test/helpers/sequencer.ts);
 // then, one at a time on a quiet machine, the few whose assertions bound a time or ride the clock: /health within a
-// second under a flood, pages back within seconds of a database storm, job slots on the clock. How fast the work
+// second under a flood or a stalled database, pages back within seconds of a database storm, job slots on the clock. How fast the work
 // itself is, npm run bench measures; the tests count statements. Files that kill processes at chosen points share
 // the machine: their points are moments of the work (a row written, a share done), not of the clock.
 import { defineConfig } from 'vitest/config'
@@ -11,6 +11,7 @@ import { testWorkers } from './test/helpers/workers.ts'
 export const SERIAL_FILES = [
   'test/integration/abuse.test.ts',
   'test/integration/db-restart.test.ts',
+  'test/integration/db-stall.test.ts',
   'test/integration/jobs-clock.test.ts',
 ]
 

@@ -37,6 +37,7 @@ import { staffRoutes } from './features/staff/routes.ts'
 import { taxRoutes } from './features/tax/routes.ts'
 import { type BodyRule, bodyLimits, UploadBudget } from './platform/body-limit.ts'
 import { noStoreByDefault } from './platform/cache-control.ts'
+import { stalledError } from './platform/db-watch.ts'
 import { BadRequest, HttpError, NotFound } from './platform/errors.ts'
 import type { Deps, Env } from './platform/http.ts'
 import { isLang, translator } from './platform/i18n.ts'
@@ -169,14 +170,23 @@ export function createApp(deps: Deps) {
     await next()
   })
 
+  // ok only when the database answers: on PostgreSQL within the stall watch's probe timeout (half a second),
+  // through a connection of its own and through the pool
   app.get('/health', async (c) => {
+    const watch = deps.watch
     try {
-      await deps.db.sql`select 1`
+      if (watch && (watch.stalled || !(await watch.check()))) throw stalledError()
+      const query = () => deps.db.sql`select 1`
+      await (watch ? watch.guard(query) : query())
       return c.json({ status: 'ok', database: deps.db.kind })
     } catch {
       return c.json({ status: 'unavailable' }, 503)
     }
   })
+
+  // while the database stalls, requests answer the 503 page at once, or as soon as the stall is found
+  const watch = deps.watch
+  if (watch) app.use((_c, next) => watch.guard(next))
 
   // no address of ours holds a NUL character, and PostgreSQL text cannot: refused before a query meets one
   app.use(async (c, next) => {

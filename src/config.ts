@@ -79,6 +79,10 @@ const schema = z
       .transform((v) => (v === 'true' || v === 'yes' ? 1 : v === 'false' || v === 'no' ? 0 : Number(v)))
       .pipe(z.number().int().min(0).max(10))
       .default(0),
+    // bounded waits on PostgreSQL (docs/operations.md "When the database fails")
+    DATABASE_CONNECT_TIMEOUT: z.coerce.number().int().min(1).max(120).default(5),
+    DATABASE_STATEMENT_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(60),
+    DATABASE_STALL_RENEW: z.coerce.number().int().min(1).max(3600).default(10),
     // memory all uploads larger than a form may hold at once, in MB (src/platform/body-limit.ts)
     UPLOAD_MEMORY_MB: z.coerce.number().int().min(16).max(4096).default(160),
     OIDC_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
@@ -144,6 +148,12 @@ const schema = z
       jobs: env.JOBS,
       /** the number of trusted proxy hops in front of the server (0: none, X-Forwarded-For is ignored) */
       trustProxy: env.TRUST_PROXY,
+      /** seconds to open a connection to PostgreSQL before it counts as failed */
+      databaseConnectTimeoutSeconds: env.DATABASE_CONNECT_TIMEOUT,
+      /** the server's statement_timeout and idle_in_transaction_session_timeout for the application's pool (ms) */
+      databaseStatementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT * 1000,
+      /** after a stall this long the pools are renewed (ms) */
+      databaseStallRenewMs: env.DATABASE_STALL_RENEW * 1000,
       /** bytes all uploads larger than a form may hold together (UploadBudget) */
       uploadMemoryBytes: env.UPLOAD_MEMORY_MB * 1024 * 1024,
       // SPID / CIE through an OpenID Connect provider (src/features/oidc); null when not configured

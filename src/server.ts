@@ -8,10 +8,12 @@ import { ConfigError, loadConfig } from './config.ts'
 import { selectProvider } from './features/pagopa/provider.ts'
 import { OutboxSender } from './jobs/outbox-sender.ts'
 import { JOBS } from './jobs/registry.ts'
+import { silenceRunsOfDeadProcesses } from './jobs/runs.ts'
 import { Scheduler } from './jobs/scheduler.ts'
 import { loadJobSettings } from './jobs/settings.ts'
 import { Assets } from './platform/assets.ts'
 import { type Db, openDatabase } from './platform/db.ts'
+import { DatabaseWatch } from './platform/db-watch.ts'
 import { createLogger } from './platform/log.ts'
 import { migratePlatform, migrateTenants } from './platform/migrate.ts'
 import { DataDirBusy } from './platform/owner-lock.ts'
@@ -77,15 +79,29 @@ async function main() {
     log.warn('payments go through the sandbox provider: no money moves')
   }
   // Jobs: node-cron schedules coordinated through platform.job_runs (src/jobs/scheduler.ts, docs/jobs.md)
-  const jobDeps = { db, config, log, provider, tenants, kickMail: () => mail.kick(), flowsDir: jobSettings.flowsDir }
+  const jobDeps = {
+    db,
+    config,
+    log,
+    provider,
+    tenants,
+    kickMail: () => mail.kick(),
+    flowsDir: jobSettings.flowsDir,
+    heartbeatMs: jobSettings.heartbeatMs,
+  }
   const scheduler = config.jobs
     ? new Scheduler(jobDeps, {
         jobs: JOBS,
         schedules: jobSettings.schedules,
         disabled: jobSettings.disabled,
         timezone: jobSettings.timezone,
+        heartbeatMs: jobSettings.heartbeatMs,
+        deadAfterMs: jobSettings.deadAfterMs,
       })
     : null
+  // runs left by a process of this machine that is gone are taken over now, not once their heartbeat is old
+  const silenced = await silenceRunsOfDeadProcesses(db.sql)
+  if (silenced) log.warn({ runs: silenced }, 'job runs of a stopped process found: taken over or closed')
   scheduler?.start()
   if (scheduler) log.info({ instance: scheduler.instance, timezone: jobSettings.timezone }, 'scheduled jobs started')
   // the embedded database is this process's alone: `npm run tenants|migrate|job` ask this server through a socket
@@ -100,7 +116,34 @@ async function main() {
       log.warn({ err, socket }, 'no control socket: the npm run commands refuse while this server runs')
     }
   }
-  const app = createApp({ config, db, tenants, assets: new Assets(), log, kickMail: () => mail.kick(), provider })
+  // PostgreSQL: a stall (nothing refused, nothing answered) is bounded; the embedded database is in this process
+  const probe = db.probe
+  const watch = probe
+    ? new DatabaseWatch({
+        probe,
+        onChange: (stalled) =>
+          stalled
+            ? log.warn('the database does not answer: requests get the 503 page until it does')
+            : log.info('the database answers again'),
+        longStallMs: config.databaseStallRenewMs,
+        onLongStall: () => {
+          log.warn(
+            `the database has not answered for ${config.databaseStallRenewMs / 1000} s: renewing the database pools`,
+          )
+          renewPools()
+        },
+      })
+    : undefined
+  const app = createApp({
+    config,
+    db,
+    tenants,
+    assets: new Assets(),
+    log,
+    kickMail: () => mail.kick(),
+    provider,
+    watch,
+  })
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     log.info(`Sportello listening on ${config.baseUrl} (${info.address}:${info.port})`)
     const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
@@ -118,6 +161,7 @@ async function main() {
     // the tools wait for the lock to go, then open the database themselves
     await db.owner?.update({ state: 'stopping' }).catch(() => {})
     server.close()
+    watch?.close()
     await scheduler?.stop()
     await control?.close()
     await mail.stop()

@@ -94,10 +94,11 @@ export async function runCommand(
 ): Promise<never> {
   let config: Config
   let flowsDir: string
+  let heartbeatMs: number
   let args: string[] | number
   try {
     config = loadConfig()
-    flowsDir = loadJobSettings(config, JOBS).flowsDir
+    ;({ flowsDir, heartbeatMs } = loadJobSettings(config, JOBS))
     args = command.prepare(argv, { config, cwd: process.cwd() }, terminal)
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -128,6 +129,7 @@ export async function runCommand(
       // the server's scheduled 'outbox' job sends what this run queued
       kickMail: () => {},
       flowsDir,
+      heartbeatMs,
       via: 'tool',
       instance: `cli:${hostname()}:${process.pid}`,
     }

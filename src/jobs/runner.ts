@@ -8,7 +8,7 @@ import { JobFailure } from '../platform/jobs.ts'
 import type { PaymentProvider } from '../platform/payment-provider.ts'
 import type { TenantRegistry } from '../platform/tenancy.ts'
 import type { JobContext, JobDefinition } from './registry.ts'
-import { finishRun, startManualRun } from './runs.ts'
+import { beat, finishRun, HEARTBEAT_MS, startManualRun } from './runs.ts'
 
 export interface JobDeps {
   db: Db
@@ -18,6 +18,8 @@ export interface JobDeps {
   tenants: TenantRegistry
   kickMail: () => void
   flowsDir?: string
+  /** how often a run writes its heartbeat (JOBS_HEARTBEAT_SECONDS; default HEARTBEAT_MS) */
+  heartbeatMs?: number
 }
 
 export interface RunResult {
@@ -36,9 +38,24 @@ export async function executeRun(
   deps: JobDeps,
   job: JobDefinition,
   runId: number,
-  opts: { now: Date; onlyTenants?: string[]; step?: JobContext['step'] },
+  opts: { now: Date; instance: string; onlyTenants?: string[]; step?: JobContext['step']; heartbeatMs?: number },
 ): Promise<RunResult> {
   const tenants: Record<string, Record<string, number>> = {}
+  // the heartbeat: while it beats, nobody takes the run over; when the run is found to be another's (this
+  // process was taken for dead: a long pause, a stalled database), the work stops at its next tenant
+  const taken = new AbortController()
+  const heartbeat = setInterval(
+    () => {
+      beat(deps.db.sql, runId, opts.instance).then(
+        (mine) => {
+          if (!mine && !taken.signal.aborted) taken.abort(new Error('the run was taken over by another instance'))
+        },
+        () => {},
+      )
+    },
+    opts.heartbeatMs ?? deps.heartbeatMs ?? HEARTBEAT_MS,
+  )
+  heartbeat.unref()
   const ctx: JobContext = {
     db: deps.db,
     config: deps.config,
@@ -50,6 +67,7 @@ export async function executeRun(
     now: opts.now,
     onlyTenants: opts.onlyTenants,
     step: opts.step,
+    signal: taken.signal,
     report: (slug, counts) => {
       tenants[slug] = counts
     },
@@ -64,8 +82,10 @@ export async function executeRun(
     result = { runId, outcome: 'failed', counts: err instanceof JobFailure ? err.counts : {}, error: message }
     deps.log.error({ err, job: job.name, runId }, 'job failed')
   }
+  clearInterval(heartbeat)
   const details = Object.keys(tenants).length ? { tenants } : undefined
-  await finishRun(deps.db.sql, runId, { ...result, details })
+  if (!(await finishRun(deps.db.sql, runId, { ...result, details }, opts.instance)))
+    deps.log.warn({ job: job.name, runId }, 'job run taken over by another instance: its record is theirs')
   const ms = Math.round(performance.now() - started)
   // a line per run that did something ('tenants' alone is just the walk)
   if (result.outcome === 'succeeded' && Object.entries(result.counts).some(([k, v]) => k !== 'tenants' && v > 0))
@@ -79,6 +99,12 @@ export async function runJobNow(
   job: JobDefinition,
   opts: { now?: Date; onlyTenants?: string[]; instance?: string; step?: JobContext['step'] } = {},
 ): Promise<RunResult> {
-  const runId = await startManualRun(deps.db.sql, job.name, opts.instance ?? `${instanceName()}:manual`)
-  return executeRun(deps, job, runId, { now: opts.now ?? new Date(), onlyTenants: opts.onlyTenants, step: opts.step })
+  const instance = opts.instance ?? `${instanceName()}:manual`
+  const runId = await startManualRun(deps.db.sql, job.name, instance)
+  return executeRun(deps, job, runId, {
+    now: opts.now ?? new Date(),
+    instance,
+    onlyTenants: opts.onlyTenants,
+    step: opts.step,
+  })
 }

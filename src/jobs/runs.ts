@@ -1,6 +1,13 @@
 // platform.job_runs: the run coordinator (one row per job and slot decides the one runner) and the record
 // of every run, scheduled or manual, read by the platform's jobs page and the offices' "last reconciliation".
+import { hostname } from 'node:os'
 import type { Sql } from '../platform/db.ts'
+
+/** How often a runner writes its run's heartbeat, and how long a silent heartbeat means the runner is gone. */
+export const HEARTBEAT_MS = 10_000
+export const DEAD_AFTER_MS = 45_000
+const HOST = hostname()
+const SILENT = 'the process stopped before the end of the run (its heartbeat went silent)'
 
 export type RunOutcome = 'succeeded' | 'failed' | 'interrupted'
 
@@ -15,6 +22,8 @@ export interface RunRow {
   outcome: RunOutcome | null
   counts: Record<string, number>
   error: string | null
+  attempts: number
+  taken_over_from: string | null
 }
 
 /**
@@ -34,8 +43,8 @@ export async function claimSlot(
               error = coalesce(error, 'the instance stopped before the end of the run')
             where job = ${job} and finished_at is null and started_at < now() - make_interval(mins => ${leaseMinutes})`
   const rows = await sql<{ id: number }[]>`
-    insert into platform.job_runs (job, slot, instance, trigger)
-    select ${job}, ${slot}, ${instance}, 'schedule'
+    insert into platform.job_runs (job, slot, instance, trigger, host, pid)
+    select ${job}, ${slot}, ${instance}, 'schedule', ${HOST}, ${process.pid}
     where not exists (select 1 from platform.job_runs where job = ${job} and finished_at is null)
     on conflict (job, slot) do nothing
     returning id`
@@ -45,8 +54,8 @@ export async function claimSlot(
 /** A run asked for by an operator (npm run job) or a test: always runs, recorded with trigger 'manual'. */
 export async function startManualRun(sql: Sql, job: string, instance: string): Promise<number> {
   const [row] = await sql<{ id: number }[]>`
-    insert into platform.job_runs (job, slot, instance, trigger)
-    values (${job}, clock_timestamp(), ${instance}, 'manual')
+    insert into platform.job_runs (job, slot, instance, trigger, host, pid)
+    values (${job}, clock_timestamp(), ${instance}, 'manual', ${HOST}, ${process.pid})
     returning id`
   return (row as { id: number }).id
 }
@@ -62,21 +71,94 @@ export async function interruptRuns(sql: Sql, instance: string, reason: string):
   return rows.length
 }
 
+/**
+ * Records the end of a run: false when the run is no longer this runner's (another instance took it over after
+ * its heartbeat went silent), in which case the taker's record stands.
+ */
 export async function finishRun(
   sql: Sql,
   id: number,
   r: { outcome: 'succeeded' | 'failed'; counts: Record<string, number>; details?: unknown; error?: string | null },
-): Promise<void> {
-  await sql`update platform.job_runs set finished_at = now(), outcome = ${r.outcome},
+  instance?: string,
+): Promise<boolean> {
+  const rows = await sql`update platform.job_runs set finished_at = now(), outcome = ${r.outcome},
               counts = ${sql.json(r.counts)},
               details = ${r.details === undefined ? null : sql.json(r.details as Parameters<typeof sql.json>[0])},
               error = ${r.error ? r.error.slice(0, 2000) : null}
-            where id = ${id}`
+            where id = ${id} and finished_at is null ${instance ? sql`and instance = ${instance}` : sql``}
+            returning id`
+  return rows.length === 1
+}
+
+/** The runner's heartbeat: false when the run is no longer its own (taken over, or closed meanwhile). */
+export async function beat(sql: Sql, id: number, instance: string): Promise<boolean> {
+  const rows = await sql`update platform.job_runs set heartbeat_at = now()
+                         where id = ${id} and instance = ${instance} and finished_at is null returning id`
+  return rows.length === 1
+}
+
+/**
+ * Takes over, for `instance`, the scheduled runs of `jobs` whose runner has been silent for deadAfterMs, unless
+ * another run of the same job is alive; closes manual runs left so as interrupted (nobody reruns those but the
+ * operator). One update: of two instances trying at once, one gets each run. The taken runs, to run again from
+ * the start (jobs are written to be rerun after a crash: what the dead runner committed is not done twice).
+ */
+export async function takeOverSilentRuns(
+  sql: Sql,
+  jobs: { takeOver: string[]; closeManual: string[] },
+  instance: string,
+  deadAfterMs = DEAD_AFTER_MS,
+): Promise<{ id: number; job: string; slot: Date }[]> {
+  const silence = sql`now() - make_interval(secs => ${deadAfterMs / 1000})`
+  if (jobs.closeManual.length)
+    await sql`update platform.job_runs set finished_at = now(), outcome = 'interrupted', error = coalesce(error, ${SILENT})
+              where trigger = 'manual' and finished_at is null and job = any(${jobs.closeManual})
+                and heartbeat_at < ${silence}`
+  if (jobs.takeOver.length === 0) return []
+  return sql<{ id: number; job: string; slot: Date }[]>`
+    update platform.job_runs r set instance = ${instance}, host = ${HOST}, pid = ${process.pid}, heartbeat_at = now(),
+      attempts = r.attempts + 1, taken_over_from = r.instance
+    where r.id in (
+      select d.id from platform.job_runs d
+      where d.trigger = 'schedule' and d.finished_at is null and d.job = any(${jobs.takeOver})
+        and d.heartbeat_at < ${silence}
+        and not exists (select 1 from platform.job_runs o where o.job = d.job and o.finished_at is null
+                        and o.id <> d.id and o.heartbeat_at >= ${silence})
+      for update skip locked)
+      and r.finished_at is null and r.heartbeat_at < ${silence}
+    returning r.id, r.job, r.slot`
+}
+
+/**
+ * At a server's start: runs of this machine whose process is gone (or is this one, in an earlier life with the
+ * same pid, as in a restarted container) are silent now, not in 45 seconds: the scheduler takes them over at
+ * its first look, and the manual ones are closed.
+ */
+export async function silenceRunsOfDeadProcesses(sql: Sql): Promise<number> {
+  const rows = await sql<{ id: number; pid: number | null }[]>`
+    select id, pid from platform.job_runs where finished_at is null and host = ${HOST}`
+  const dead = rows.filter((r) => r.pid !== null && (r.pid === process.pid || !alive(r.pid))).map((r) => r.id)
+  if (dead.length === 0) return 0
+  await sql`update platform.job_runs set heartbeat_at = '-infinity' where id = any(${dead}) and finished_at is null
+              and trigger = 'schedule'`
+  await sql`update platform.job_runs set finished_at = now(), outcome = 'interrupted', error = coalesce(error, ${SILENT})
+            where id = any(${dead}) and finished_at is null and trigger = 'manual'`
+  return dead.length
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: a process of another user holds the pid, so it is alive (and not ours to judge)
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 export async function recentRuns(sql: Sql, opts: { job?: string; problems?: boolean; limit?: number } = {}) {
   return sql<RunRow[]>`
-    select id, job, slot, instance, trigger, started_at, finished_at, outcome, counts, error
+    select id, job, slot, instance, trigger, started_at, finished_at, outcome, counts, error, attempts, taken_over_from
     from platform.job_runs
     where true ${opts.job ? sql`and job = ${opts.job}` : sql``}
       ${opts.problems ? sql`and outcome in ('failed', 'interrupted')` : sql``}

@@ -5,7 +5,7 @@
 import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron'
 import type { JobContext, JobDefinition } from './registry.ts'
 import { executeRun, instanceName, type JobDeps } from './runner.ts'
-import { claimSlot } from './runs.ts'
+import { claimSlot, DEAD_AFTER_MS, HEARTBEAT_MS, takeOverSilentRuns } from './runs.ts'
 
 export interface SchedulerOptions {
   jobs: JobDefinition[]
@@ -19,6 +19,10 @@ export interface SchedulerOptions {
   /** restrict every run to these tenants (tests sharing a database) */
   onlyTenants?: string[]
   step?: JobContext['step']
+  /** how often runs beat and silent runs are looked for (default HEARTBEAT_MS); tests shorten both */
+  heartbeatMs?: number
+  /** a run silent this long is taken over (default DEAD_AFTER_MS) */
+  deadAfterMs?: number
 }
 
 const DEFAULT_LEASE_MINUTES = 15
@@ -64,17 +68,7 @@ export class Scheduler {
           const runId = this.claimed.get(key)
           this.claimed.delete(key)
           if (runId === undefined) return
-          const p = executeRun(this.deps, job, runId, {
-            now: ctx.date,
-            onlyTenants: this.opts.onlyTenants,
-            step: this.opts.step,
-          })
-          this.inFlight.add(p)
-          try {
-            await p
-          } finally {
-            this.inFlight.delete(p)
-          }
+          await this.execute(job, runId, ctx.date)
         },
         {
           name: job.name,
@@ -95,6 +89,61 @@ export class Scheduler {
       task.start()
       this.tasks.push(task)
     }
+    // runs whose runner went silent (a process killed mid-run) are taken over within a minute
+    this.watchdog = setInterval(() => void this.lookForSilentRuns(), this.opts.heartbeatMs ?? HEARTBEAT_MS)
+    this.watchdog.unref()
+    void this.lookForSilentRuns()
+  }
+
+  private watchdog: NodeJS.Timeout | null = null
+
+  private scheduledJobs(): JobDefinition[] {
+    return this.opts.jobs.filter((j) => !this.opts.disabled?.includes(j.name))
+  }
+
+  private async execute(job: JobDefinition, runId: number, now: Date) {
+    const p = executeRun(this.deps, job, runId, {
+      now,
+      instance: this.instance,
+      onlyTenants: this.opts.onlyTenants,
+      step: this.opts.step,
+      heartbeatMs: this.opts.heartbeatMs,
+    })
+    this.inFlight.add(p)
+    try {
+      await p
+    } finally {
+      this.inFlight.delete(p)
+    }
+  }
+
+  private looking = false
+
+  /** Takes over the silent runs of this instance's jobs and runs them again, for their own slot. */
+  private async lookForSilentRuns() {
+    if (this.looking || !this.watchdog) return
+    this.looking = true
+    try {
+      const jobs = this.scheduledJobs()
+      const taken = await takeOverSilentRuns(
+        this.deps.db.sql,
+        { takeOver: jobs.map((j) => j.name), closeManual: this.opts.jobs.map((j) => j.name) },
+        this.instance,
+        this.opts.deadAfterMs ?? DEAD_AFTER_MS,
+      )
+      for (const run of taken) {
+        const job = jobs.find((j) => j.name === run.job)
+        if (!job) continue
+        this.deps.log.warn({ job: job.name, runId: run.id }, 'job run taken over: its runner went silent')
+        this.execute(job, run.id, run.slot).catch((err) =>
+          this.deps.log.warn({ err, job: job.name, runId: run.id }, 'a taken-over job run could not record its end'),
+        )
+      }
+    } catch (err) {
+      this.deps.log.warn({ err }, 'looking for silent job runs failed')
+    } finally {
+      this.looking = false
+    }
   }
 
   /** the next run of each scheduled job, for the platform page */
@@ -104,6 +153,8 @@ export class Scheduler {
 
   /** Stops scheduling and waits for the runs in progress to record their end (up to timeoutMs). */
   async stop(timeoutMs = 30_000): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog)
+    this.watchdog = null
     for (const t of this.tasks) await t.destroy()
     this.tasks = []
     if (this.inFlight.size === 0) return

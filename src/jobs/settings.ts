@@ -14,6 +14,10 @@ export interface JobSettings {
   disabled: string[]
   /** reporting flows and bank statements are picked up from <flowsDir>/<tenant slug>/ */
   flowsDir: string
+  /** how often a running job writes its heartbeat (JOBS_HEARTBEAT_SECONDS, default 10) */
+  heartbeatMs: number
+  /** a scheduled run silent this long is taken over by another instance (JOBS_TAKEOVER_SECONDS, default 45) */
+  deadAfterMs: number
 }
 
 /** JOB_SCHEDULE_<NAME>: the job's name in upper case, hyphens as underscores (reminders → JOB_SCHEDULE_REMINDERS). */
@@ -55,6 +59,16 @@ export function loadJobSettings(
     }
   }
   const flowsDir = resolve(env.FLOWS_DIR || resolve(config.dataDir, 'flussi'))
+  const seconds = (name: string, fallback: number) => {
+    const v = env[name]?.trim()
+    if (!v) return fallback
+    if (!/^\d{1,4}$/.test(v) || Number(v) < 1) problems.push(`  ${name}: a whole number of seconds, at least 1`)
+    return Number(v)
+  }
+  const heartbeat = seconds('JOBS_HEARTBEAT_SECONDS', 10)
+  const takeover = seconds('JOBS_TAKEOVER_SECONDS', 45)
+  if (takeover < 3 * heartbeat)
+    problems.push('  JOBS_TAKEOVER_SECONDS: at least three heartbeats (JOBS_HEARTBEAT_SECONDS), or live runs look dead')
   if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`)
-  return { timezone, schedules, disabled, flowsDir }
+  return { timezone, schedules, disabled, flowsDir, heartbeatMs: heartbeat * 1000, deadAfterMs: takeover * 1000 }
 }

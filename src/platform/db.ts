@@ -32,6 +32,11 @@ export interface Db {
    * load; server.ts calls this when it sees that happen (decision 0084).
    */
   renew?(): void
+  /**
+   * PostgreSQL only: `select 1` on a connection of its own (not the pools, which may be busy with slow but
+   * healthy work), for the stall watch (src/platform/db-watch.ts)
+   */
+  probe?(): Promise<unknown>
   /** PGlite on disk: this process's lock on the folder, which tells the tools who owns it (decision 0086) */
   owner?: OwnerLock
   close(): Promise<void>
@@ -66,6 +71,17 @@ export function tenantRoleName(roles: RoleNames, schema: string): string {
 }
 
 /**
+ * The error for a statement that returns at least one row by construction and returned none: the connection
+ * dropped under it (seen when backends are terminated mid-query). It is an outage, answered with the 503 page
+ * (its code is one isDatabaseUnavailable knows), never read as "not found" or "not signed in".
+ */
+export function droppedUnder(what: string): Error {
+  return Object.assign(new Error(`${what}: no row from a statement that always returns one (the connection dropped)`), {
+    code: 'CONNECTION_CLOSED',
+  })
+}
+
+/**
  * Runs fn in one transaction scoped to a tenant: search_path is the tenant's schema and the role is the
  * tenant's own, both transaction-local, so a pooled connection never carries a tenant into the next use.
  */
@@ -76,6 +92,24 @@ export async function withTenant<T>(sql: Sql, tenant: TenantScope, fn: (tx: Tx) 
     await tx`select set_config('search_path', ${tenant.schema}, true), set_config('role', ${tenant.role}, true)`
     return fn(tx)
   }) as Promise<T>
+}
+
+/**
+ * Runs fn with a tenant's scope inside a transaction already open, and puts the transaction's own scope back
+ * afterwards: for work that must commit with platform rows in one transaction, across the bodies it concerns
+ * (a payment recorded, its installments settled and its receipt queued at once). Transaction-local, as
+ * withTenant's; if fn throws, the transaction rolls back anyway.
+ */
+export async function inTenantScope<T>(tx: Tx, tenant: TenantScope, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  assertSchemaName(tenant.schema)
+  if (!ROLE_RE.test(tenant.role)) throw new Error('invalid tenant role')
+  const [before] = await tx<{ search_path: string; role: string }[]>`
+    select current_setting('search_path') as search_path, current_setting('role') as role,
+      set_config('search_path', ${tenant.schema}, true), set_config('role', ${tenant.role}, true)`
+  if (!before) throw droppedUnder('tenant scope')
+  const out = await fn(tx)
+  await tx`select set_config('role', ${before.role}, true), set_config('search_path', ${before.search_path}, true)`
+  return out
 }
 
 /**
@@ -99,8 +133,7 @@ export async function withTenantAnd<R extends object, T>(
       from (values (1)) as scope left join lateral (select true as prelude_found, x.* from (${prelude(tx)}) as x) as p on true`
     // the select returns one row by construction: none means the connection dropped under it (seen when
     // backends are terminated mid-query), an outage to answer with 503, not a 500
-    if (!first)
-      throw Object.assign(new Error('tenant scope not set: the connection dropped'), { code: 'CONNECTION_CLOSED' })
+    if (!first) throw droppedUnder('tenant scope')
     const { scope_search_path: _s, scope_role: _r, prelude_found, ...row } = first
     return fn(tx, prelude_found ? (row as unknown as R) : null)
   }) as Promise<T>
@@ -170,8 +203,23 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
         ...baseOptions,
         max: config.poolMax,
         idle_timeout: 60,
-        connection: { application_name: 'sportello' },
+        connect_timeout: config.databaseConnectTimeoutSeconds,
+        connection: {
+          application_name: 'sportello',
+          // the server ends what runs too long or sits idle in a transaction: a request whose answer was
+          // already given (the stall watch) holds nothing for long
+          statement_timeout: config.databaseStatementTimeoutMs,
+          idle_in_transaction_session_timeout: config.databaseStatementTimeoutMs,
+        },
       })
+    // one connection for the stall watch's probe: opened on first use, kept, no array types to read
+    const probePool = postgres(url, {
+      ...baseOptions,
+      max: 1,
+      connect_timeout: config.databaseConnectTimeoutSeconds,
+      fetch_types: false,
+      connection: { application_name: 'sportello-probe', statement_timeout: 2000 },
+    })
     const u = new URL(config.databaseUrl)
     let renewing = false
     let closed = false
@@ -205,9 +253,10 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
           }
         })()
       },
+      probe: () => probePool`select 1`,
       async close() {
         closed = true
-        await Promise.all([db.sql.end({ timeout: 5 }), db.admin.end({ timeout: 5 })])
+        await Promise.all([db.sql.end({ timeout: 5 }), db.admin.end({ timeout: 5 }), probePool.end({ timeout: 1 })])
       },
     }
     return db

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
 import type { Assets } from './assets.ts'
 import type { Db } from './db.ts'
+import type { DatabaseWatch } from './db-watch.ts'
 import type { Lang, Translate } from './i18n.ts'
 import type { PaymentProvider } from './payment-provider.ts'
 import type { Tenant, TenantRegistry } from './tenancy.ts'
@@ -16,6 +17,8 @@ export interface Deps {
   /** asks the outbox sender to drain now (after a request queued mail) */
   kickMail: () => void
   provider: PaymentProvider
+  /** PostgreSQL: bounds the waits of requests while the database stalls (src/platform/db-watch.ts) */
+  watch?: DatabaseWatch
 }
 
 export interface SessionUser {

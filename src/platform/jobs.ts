@@ -39,6 +39,8 @@ export async function forEachTenant(
   const totals: Record<string, number> = { tenants: 0 }
   const failed: string[] = []
   for (const tenant of await activeTenants(ctx)) {
+    // a run taken over by another instance stops here: the taker does the rest
+    ctx.signal?.throwIfAborted()
     try {
       const counts = await fn(tenant)
       totals.tenants = (totals.tenants ?? 0) + 1
@@ -74,6 +76,8 @@ export interface JobContext {
   flowsDir?: string
   /** per-tenant counts for the run record (forEachTenant below calls it) */
   report?: (tenantSlug: string, counts: Record<string, number>) => void
+  /** aborted when the run was taken over by another instance (its heartbeat found it no longer its own) */
+  signal?: AbortSignal
   /** tests: called between a job's steps; throwing simulates a crash at that point */
   step?: (name: string) => void | Promise<void>
 }

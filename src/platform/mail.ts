@@ -8,7 +8,30 @@ import { type Lang, translator } from './i18n.ts'
 export interface MailAttachment {
   filename: string
   contentType: string
-  contentBase64: string
+  /** the content, or, with `render`, nothing: it is made when the mail is sent */
+  contentBase64?: string
+  /**
+   * made when the mail is sent, by the renderer registered under `kind` (registerAttachment), from what is
+   * committed by then: so mail can be queued inside a transaction without rendering a PDF in it
+   */
+  render?: { kind: string; ref: number }
+}
+
+type Renderer = (sql: Sql, ref: number) => Promise<Buffer | null>
+const renderers = new Map<string, Renderer>()
+
+/** A feature's attachment made at sending time (the payment receipt's PDF): `render: { kind, ref }`. */
+export function registerAttachment(kind: string, renderer: Renderer) {
+  renderers.set(kind, renderer)
+}
+
+async function contentOf(sql: Sql, a: MailAttachment): Promise<Buffer> {
+  if (a.contentBase64 !== undefined) return Buffer.from(a.contentBase64, 'base64')
+  const renderer = a.render && renderers.get(a.render.kind)
+  if (!a.render || !renderer) throw new Error(`attachment ${a.filename}: nothing to send`)
+  const content = await renderer(sql, a.render.ref)
+  if (!content) throw new Error(`attachment ${a.filename}: ${a.render.kind} ${a.render.ref} not available`)
+  return content
 }
 
 export interface MailMessage {
@@ -120,11 +143,13 @@ export async function drainOutbox(
           text: row.text_body,
           html: row.html_body ?? undefined,
           messageId,
-          attachments: row.attachments.map((a) => ({
-            filename: a.filename,
-            contentType: a.contentType,
-            content: Buffer.from(a.contentBase64, 'base64'),
-          })),
+          attachments: await Promise.all(
+            row.attachments.map(async (a) => ({
+              filename: a.filename,
+              contentType: a.contentType,
+              content: await contentOf(sql, a),
+            })),
+          ),
         })
       } else if (config.production) {
         throw new Error('SMTP_URL is not configured')

@@ -5,7 +5,7 @@ import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
 import type postgres from 'postgres'
-import { type Sql, type TenantScope, type Tx, withTenantAnd } from './db.ts'
+import { droppedUnder, type Sql, type TenantScope, type Tx, withTenantAnd } from './db.ts'
 import { HttpError } from './errors.ts'
 import type { Env, SessionUser } from './http.ts'
 import { hashToken, hmacHex, newToken, safeEqual } from './tokens.ts'
@@ -43,6 +43,23 @@ export function sessionSelect(tx: Tx | Sql, tokenHash: Buffer, extra?: postgres.
       and s.last_seen_at > now() - make_interval(mins => ${IDLE_MINUTES})`
 }
 
+/**
+ * sessionSelect as a statement of its own that returns exactly one row whatever it finds (`found` null when no
+ * session matches): an empty result can then only mean the statement did not complete, which is an outage
+ * (the 503 page, the cookie kept), never "signed out".
+ */
+async function lookupRow<X extends object>(
+  sql: Sql,
+  tokenHash: Buffer,
+  extra?: postgres.PendingQuery<postgres.Row[]>,
+): Promise<(SessionRow & X) | null> {
+  const [row] = await sql<(SessionRow & X & { found: boolean | null })[]>`
+    select p.* from (values (1)) as one
+    left join lateral (select true as found, x.* from (${sessionSelect(sql, tokenHash, extra)}) as x) as p on true`
+  if (!row) throw droppedUnder('session lookup')
+  return row.found ? row : null
+}
+
 function toUser(row: SessionRow): SessionUser {
   return {
     accountId: row.account_id,
@@ -66,7 +83,7 @@ export async function touch(sql: Sql, sessionId: number) {
 }
 
 export async function lookupSession(sql: Sql, secret: string, token: string): Promise<SessionUser | null> {
-  const [row] = await sql<SessionRow[]>`${sessionSelect(sql, hashToken(secret, token))}`
+  const row = await lookupRow(sql, hashToken(secret, token))
   if (!row) return null
   if (row.stale) await touch(sql, row.session_id)
   return toUser(row)
@@ -279,9 +296,7 @@ export async function withSessionRow<X extends object>(
     const [row] = await db.sql<X[]>`select ${extra(db.sql)} from platform.accounts a where a.id = ${user.accountId}`
     return { user, extra: (row ?? {}) as X }
   }
-  const [row] = await db.sql<
-    (SessionRow & X)[]
-  >`${sessionSelect(db.sql, hashToken(config.sessionSecret, token), extra(db.sql))}`
+  const row = await lookupRow<X>(db.sql, hashToken(config.sessionSecret, token), extra(db.sql))
   const user = row ? toUser(row) : null
   applySession(c, token, user)
   if (!row || !user) return null

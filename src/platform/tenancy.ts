@@ -5,7 +5,7 @@ import { electronicFormatIBAN, isValidIBAN } from 'ibantools'
 import { z } from 'zod'
 import { commissionRuleSchema } from './commission.ts'
 import { contrastRatio } from './contrast.ts'
-import { type Db, type Sql, type TenantScope, tenantRoleName } from './db.ts'
+import { type Db, droppedUnder, type Sql, type TenantScope, tenantRoleName } from './db.ts'
 import { isValidPartitaIva } from './it/codice-fiscale.ts'
 import { applyTenantMigrations, createTenantSchema, latestVersion, loadMigrations, MIGRATIONS_DIR } from './migrate.ts'
 
@@ -233,20 +233,28 @@ export class TenantRegistry {
     if (!/^[a-z0-9-]{1,40}$/.test(slug)) return null
     const hit = this.bySlug.get(slug)
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.tenant
+    // one row by construction (id null: no such tenant), so that a statement cut short by a dropped connection
+    // is an outage (503), never an unknown tenant cached for the TTL
     const [row] = await this.sql<TenantRow[]>`
-      select ${this.sql(TENANT_COLUMNS as unknown as string[])} from platform.tenants
-      where slug = ${slug} and status <> 'deleted'`
-    const tenant = row ? toTenant(row, this.db) : null
+      select t.* from (values (1)) as one left join lateral (
+        select ${this.sql(TENANT_COLUMNS as unknown as string[])} from platform.tenants
+        where slug = ${slug} and status <> 'deleted') as t on true`
+    if (!row) throw droppedUnder('tenant lookup')
+    const tenant = row.id !== null ? toTenant(row, this.db) : null
     this.bySlug.set(slug, { tenant, at: Date.now() })
     return tenant
   }
 
   async list(): Promise<Tenant[]> {
     if (this.all && Date.now() - this.all.at < this.ttlMs) return this.all.list
+    // at least one row by construction (a row of nulls when there is no tenant): see get()
     const rows = await this.sql<TenantRow[]>`
-      select ${this.sql(TENANT_COLUMNS as unknown as string[])} from platform.tenants
-      where status <> 'deleted' order by name`
-    const list = rows.map((r) => toTenant(r, this.db))
+      select t.* from (values (1)) as one left join lateral (
+        select ${this.sql(TENANT_COLUMNS as unknown as string[])} from platform.tenants
+        where status <> 'deleted') as t on true
+      order by t.name`
+    if (rows.length === 0) throw droppedUnder('tenant list')
+    const list = rows.filter((r) => r.id !== null).map((r) => toTenant(r, this.db))
     this.all = { list, at: Date.now() }
     for (const t of list) this.bySlug.set(t.slug, { tenant: t, at: Date.now() })
     return list

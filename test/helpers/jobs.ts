@@ -16,11 +16,14 @@ export interface JobRunRow {
   finished_at: Date | null
   error: string | null
   counts: Record<string, number>
+  attempts: number
+  taken_over_from: string | null
 }
 
 /** The runs of a job, oldest slot first. */
 export function runsOf(db: Db, job: string) {
   return db.sql<JobRunRow[]>`
-    select id, slot, instance, outcome, started_at, finished_at, error, counts from platform.job_runs
+    select id, slot, instance, outcome, started_at, finished_at, error, counts, attempts, taken_over_from
+    from platform.job_runs
     where job = ${job} order by slot`
 }

@@ -277,10 +277,20 @@ describe('login, sessions and CSRF', () => {
 
   it('slows down, then locks an account after repeated failures, even for the right password', async () => {
     await registerAndConfirm('locked')
-    let last: Response | undefined
-    for (let i = 0; i < 10; i++) last = (await login('locked', `sbagliata numero ${i}`)).res
-    expect(last?.status).toBe(429)
-    expect(await last?.text()).toContain('bloccato per 15 minuti')
+    // three wrong passwords answer at once; from the fourth each waits a second more (up to four): sent
+    // together, those waits overlap, and the tenth failure locks the account
+    const timed = async (i: number) => {
+      const t0 = performance.now()
+      const { res } = await login('locked', `sbagliata numero ${i}`)
+      return { status: res.status, text: await res.text(), ms: performance.now() - t0 }
+    }
+    const first: Awaited<ReturnType<typeof timed>>[] = []
+    for (let i = 0; i < 3; i++) first.push(await timed(i))
+    expect(first.every((r) => r.status === 422 && r.ms < 1000)).toBe(true)
+    const rest = await Promise.all(Array.from({ length: 7 }, (_, i) => timed(3 + i)))
+    // slowed down: none of the seven answered before its second
+    expect(rest.every((r) => r.ms >= 1000)).toBe(true)
+    expect(rest.filter((r) => r.status === 429).map((r) => r.text.includes('bloccato per 15 minuti'))).toContain(true)
     const right = await login('locked')
     expect(right.res.status).toBe(429)
     expect(await right.res.text()).toMatch(/bloccato fino alle \d{2}:\d{2}/)

@@ -114,4 +114,74 @@ describe('two instances on one database', () => {
     expect(orphan[0]).toMatchObject({ instance: 'morta', outcome: 'interrupted' })
     expect(orphan.slice(1).some((r) => r.instance === 'viva' && r.outcome === 'succeeded')).toBe(true)
   })
+
+  it('take over a run whose runner went silent, once, for its own slot; the silent runner, if alive, stops', async () => {
+    // a runner died in the middle of a slot's run a minute ago: its heartbeat is silent
+    const job = `test-${run}-silent`
+    const slot = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000)
+    await db.sql`insert into platform.job_runs (job, slot, instance, heartbeat_at)
+                 values (${job}, ${slot}, 'silenziosa', now() - interval '1 minute')`
+    const nows: string[] = []
+    const make = (instance: string) =>
+      new Scheduler(deps, {
+        jobs: [
+          newJob('silent', async (ctx) => {
+            nows.push(ctx.now.toISOString())
+            await sleep(300)
+            return { done: 1 }
+          }),
+        ],
+        instance,
+        heartbeatMs: 200,
+        deadAfterMs: 1000,
+      })
+    // two instances look for it at once: one takes it
+    const a = make('erede-a')
+    const b = make('erede-b')
+    a.start()
+    b.start()
+    await sleep(1500)
+    await Promise.all([a.stop(), b.stop()])
+    const rows = await runsFor(job)
+    const taken = rows.find((r) => r.slot.getTime() === slot.getTime())
+    expect(taken).toMatchObject({ outcome: 'succeeded', attempts: 2, taken_over_from: 'silenziosa' })
+    expect(['erede-a', 'erede-b']).toContain(taken?.instance)
+    // run again once, for its own slot; the later slots each once, never beside it
+    expect(nows.filter((n) => n === slot.toISOString())).toHaveLength(1)
+    expect(new Set(nows).size).toBe(nows.length)
+    const later = rows.filter((r) => r.slot.getTime() !== slot.getTime())
+    for (const r of later) expect(r.started_at.getTime()).toBeGreaterThanOrEqual(taken?.finished_at?.getTime() ?? 0)
+
+    // a runner that was only silent (a long pause) finds its run taken when it beats again: it stops at its
+    // next tenant, and the taker's record stands
+    const slow = `test-${run}-paused`
+    let stopped: unknown = null
+    const c = new Scheduler(deps, {
+      jobs: [
+        newJob('paused', async (ctx) => {
+          await new Promise((r) => ctx.signal?.addEventListener('abort', r))
+          stopped = ctx.signal?.reason
+          ctx.signal?.throwIfAborted()
+          return {}
+        }),
+      ],
+      instance: 'in-pausa',
+      heartbeatMs: 100,
+      deadAfterMs: 60_000,
+    })
+    c.start()
+    let id = 0
+    for (let i = 0; i < 50 && !id; i++) {
+      await sleep(100)
+      id = (await runsFor(slow)).find((r) => r.finished_at === null)?.id ?? 0
+    }
+    expect(id).not.toBe(0)
+    await db.sql`update platform.job_runs set instance = 'altra', taken_over_from = 'in-pausa', attempts = 2 where id = ${id}`
+    await sleep(400)
+    await c.stop()
+    expect(String(stopped)).toContain('taken over')
+    const [row] = (await runsFor(slow)).filter((r) => r.id === id)
+    expect(row).toMatchObject({ instance: 'altra', finished_at: null })
+    await db.sql`delete from platform.job_runs where id = ${id}`
+  })
 })

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import type { Db } from '../../src/platform/db.ts'
-import { composeMail, drainOutbox, enqueueMail } from '../../src/platform/mail.ts'
+import { composeMail, drainOutbox, enqueueMail, registerAttachment } from '../../src/platform/mail.ts'
 import { openTestDb } from '../helpers/db.ts'
 import { startSmtp } from '../helpers/smtp.ts'
 
@@ -70,6 +70,41 @@ describe('outbox', () => {
       expect(got[0]?.messageId).toMatch(/^<outbox-\d+@localhost>$/)
       await drainOutbox(db.sql, config, 500, `%.${run}@example.it`)
       expect(smtp.to(to('retry'))).toHaveLength(1)
+    } finally {
+      await smtp.close()
+    }
+  })
+
+  it('makes an attachment registered for sending time when it sends, and retries while it cannot be made', async () => {
+    const smtp = await startSmtp()
+    const config = loadConfig({ SMTP_URL: smtp.url, NODE_ENV: 'test' })
+    const made: number[] = []
+    registerAttachment(`test-${run}`, async (sql, ref) => {
+      const [row] = await sql<{ n: number }[]>`select ${ref}::int as n`
+      made.push(row?.n as number)
+      return ref === 7 ? Buffer.from(`%PDF-1.7 numero ${row?.n}`) : null
+    })
+    try {
+      for (const [who, ref] of [
+        ['made', 7],
+        ['missing', 8],
+      ] as const) {
+        await enqueueMail(db.sql, {
+          ...composeMail('it', 'passwordChanged', { name: 'C', reset: 'http://x/r' }, to(who)),
+          attachments: [
+            { filename: `${who}.pdf`, contentType: 'application/pdf', render: { kind: `test-${run}`, ref } },
+          ],
+        })
+      }
+      expect(made).toEqual([])
+      await drainOutbox(db.sql, config, 500, `%.${run}@example.it`)
+      const got = smtp.to(to('made'))
+      expect(got).toHaveLength(1)
+      expect(got[0]?.attachments[0]?.content.toString()).toBe('%PDF-1.7 numero 7')
+      expect(smtp.to(to('missing'))).toHaveLength(0)
+      const [row] = await db.sql<{ status: string; last_error: string }[]>`
+        select status, last_error from platform.outbox where to_address = ${to('missing')}`
+      expect(row).toEqual({ status: 'pending', last_error: `attachment missing.pdf: test-${run} 8 not available` })
     } finally {
       await smtp.close()
     }

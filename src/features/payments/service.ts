@@ -4,12 +4,20 @@
 // replayed, late, out-of-order or forged notification changes nothing and is logged.
 import type { Config } from '../../config.ts'
 import { type CommissionRule, commissionCents, commissionRuleSchema } from '../../platform/commission.ts'
-import { type Db, type Sql, type TenantScope, type Tx, withTenant } from '../../platform/db.ts'
+import {
+  type Db,
+  inTenantScope,
+  type Sql,
+  type TenantScope,
+  type Tx,
+  tenantRoleName,
+  withTenant,
+} from '../../platform/db.ts'
 import type { Lang } from '../../platform/i18n.ts'
-import { composeMail, enqueueMail } from '../../platform/mail.ts'
+import { composeMail, enqueueMail, registerAttachment } from '../../platform/mail.ts'
 import { formatMoney } from '../../platform/money.ts'
 import type { PaymentProvider, ProviderNotification, ProviderStatus } from '../../platform/payment-provider.ts'
-import type { Tenant, TenantRegistry } from '../../platform/tenancy.ts'
+import type { Tenant } from '../../platform/tenancy.ts'
 import { renderReceiptPdf } from './receipt-pdf.ts'
 import { settleInstallments } from './settle.ts'
 
@@ -303,21 +311,34 @@ export async function finish(
                  failure_reason = ${o.detail ?? null} where id = ${paymentId}`
     }
     if (late) {
-      // applyToTenants settles what is still open and flags the rest for a refund
+      // settled below where still open; the rest flagged for a refund
       await tx`update platform.payment_items set applied_at = null, outcome = null where payment_id = ${paymentId}`
     }
+    // in this same transaction: the installments settled (or released), the receipt queued — the family is
+    // never told of a success that is not recorded everywhere, and a crash leaves all of it or none
+    await completeIn(tx, db, paymentId)
     return true
   })
-  if (changed) await applyToTenants(db, paymentId)
   return changed as boolean
 }
 
 /**
  * Records a final payment in each tenant schema: paid installments get their settlement row (unique per
- * installment), given-up ones go back to payable. Idempotent: run again after a crash, it completes the rest.
+ * installment), given-up ones go back to payable. finish() does it in the transaction that records the final
+ * state; this is for a final payment whose items were left unapplied (before that was so), run by the
+ * reconciliation job. Idempotent.
  */
-export async function applyToTenants(db: Db, paymentId: number, registry?: TenantRegistry): Promise<void> {
-  const [p] = await db.sql<
+export async function applyToTenants(db: Db, paymentId: number): Promise<void> {
+  await db.sql.begin((tx) => completeIn(tx, db, paymentId))
+}
+
+/**
+ * Inside `tx`: the unapplied items of a final payment settled or released in their tenants' schemas (each in its
+ * own scope, inTenantScope), marked applied, taken out of the cart; a payment settled elsewhere meanwhile flagged
+ * for a refund; the receipt queued. Statements per tenant, not per item.
+ */
+async function completeIn(tx: Tx, db: Db, paymentId: number): Promise<void> {
+  const [p] = await tx<
     {
       status: PaymentStatus
       receipt_number: string | null
@@ -329,15 +350,18 @@ export async function applyToTenants(db: Db, paymentId: number, registry?: Tenan
   >`
     select status, receipt_number, completed_at, provider, auth_code, account_id from platform.payments where id = ${paymentId}`
   if (!p || !FINAL.includes(p.status)) return
-  const items = await db.sql<{ tenant_id: number; installment_id: number; amount_cents: number }[]>`
-    select tenant_id, installment_id, amount_cents from platform.payment_items where payment_id = ${paymentId} and applied_at is null`
+  const items = await tx<{ tenant_id: number; installment_id: number; schema_name: string }[]>`
+    select pi.tenant_id, pi.installment_id, t.schema_name
+    from platform.payment_items pi join platform.tenants t on t.id = pi.tenant_id
+    where pi.payment_id = ${paymentId} and pi.applied_at is null`
   const tenantIds = [...new Set(items.map((i) => i.tenant_id))]
-  const settled: { tenantId: number; ids: number[]; outcomes: { id: number; outcome: string }[] }[] = []
+  let refund = false
   for (const tenantId of tenantIds) {
-    const scope = await tenantScope(db, tenantId, registry)
     const mine = items.filter((i) => i.tenant_id === tenantId)
+    const schema = (mine[0] as { schema_name: string }).schema_name
+    const scope: TenantScope = { schema, role: tenantRoleName(db.roles, schema) }
     const ids = mine.map((i) => i.installment_id)
-    const outcomes = await withTenant(db.sql, scope, async (tx) => {
+    const outcomes = await inTenantScope(tx, scope, async (tx) => {
       if (p.status === 'succeeded') {
         const rows = await tx<
           { id: number; amount_cents: number }[]
@@ -360,51 +384,24 @@ export async function applyToTenants(db: Db, paymentId: number, registry?: Tenan
           select installment_id, payment_id from installment_payments where installment_id = any(${ids})`
         return ids.map((id) => {
           const row = already.find((a) => a.installment_id === id)
-          return { id, outcome: row && row.payment_id !== paymentId ? 'already_paid' : 'paid' }
+          return row && row.payment_id !== paymentId ? 'already_paid' : 'paid'
         })
       }
       await tx`update installments set status = 'da_pagare', pending_payment_id = null
                where id = any(${ids}) and pending_payment_id = ${paymentId} and status = 'in_corso'`
-      return ids.map((id) => ({ id, outcome: 'released' }))
+      return ids.map(() => 'released')
     })
-    settled.push({ tenantId, ids, outcomes })
+    await tx`update platform.payment_items pi set applied_at = now(), outcome = u.outcome
+             from unnest(${ids}::bigint[], ${outcomes}::text[]) as u(installment_id, outcome)
+             where pi.payment_id = ${paymentId} and pi.tenant_id = ${tenantId} and pi.installment_id = u.installment_id`
+    if (outcomes.includes('already_paid')) refund = true
+    if (p.status === 'succeeded' && p.account_id) {
+      await tx`delete from platform.cart_items where account_id = ${p.account_id} and tenant_id = ${tenantId}
+               and installment_id = any(${ids})`
+    }
   }
-  // The receipt is queued before the items are marked applied: a crash in between leaves items to apply, and
-  // the run that applies them (reconciliation) queues it, once (its dedupe key). Queued after the marking, a
-  // crash in between lost it for good (test/integration/jobs-sigkill.test.ts).
-  if (p.status === 'succeeded') await queueReceipt(db, paymentId)
-  for (const { tenantId, ids, outcomes } of settled) {
-    await db.sql.begin(async (tx) => {
-      for (const o of outcomes) {
-        await tx`update platform.payment_items set applied_at = now(), outcome = ${o.outcome}
-                 where payment_id = ${paymentId} and tenant_id = ${tenantId} and installment_id = ${o.id}`
-      }
-      if (outcomes.some((o) => o.outcome === 'already_paid')) {
-        await tx`update platform.payments set needs_refund = true where id = ${paymentId}`
-      }
-      if (p.status === 'succeeded' && p.account_id) {
-        await tx`delete from platform.cart_items where account_id = ${p.account_id} and tenant_id = ${tenantId}
-                 and installment_id = any(${ids})`
-      }
-    })
-  }
-}
-
-async function tenantScope(
-  db: Db,
-  tenantId: number,
-  registry?: TenantRegistry,
-): Promise<TenantScope & { slug: string }> {
-  if (registry) {
-    const t = (await registry.list()).find((x) => x.id === tenantId)
-    if (t) return t
-  }
-  const [t] = await db.sql<
-    { schema_name: string; slug: string }[]
-  >`select schema_name, slug from platform.tenants where id = ${tenantId}`
-  if (!t) throw new Error(`tenant ${tenantId} missing`)
-  const { tenantRoleName } = await import('../../platform/db.ts')
-  return { schema: t.schema_name, role: tenantRoleName(db.roles, t.schema_name), slug: t.slug }
+  if (refund) await tx`update platform.payments set needs_refund = true where id = ${paymentId}`
+  if (p.status === 'succeeded') await queueReceipt(tx, paymentId)
 }
 
 export interface ReceiptData {
@@ -428,7 +425,7 @@ export interface ReceiptData {
   totalCents: number
 }
 
-export async function loadReceipt(db: Db, paymentId: number): Promise<ReceiptData | null> {
+export async function loadReceipt(db: Pick<Db, 'sql'>, paymentId: number): Promise<ReceiptData | null> {
   const [p] = await db.sql<
     {
       receipt_number: string | null
@@ -490,29 +487,41 @@ export async function receiptPdf(r: ReceiptData): Promise<Buffer> {
   })
 }
 
-/** The receipt email with its PDF, queued once per payment (dedupe key). */
-async function queueReceipt(db: Db, paymentId: number) {
-  const r = await loadReceipt(db, paymentId)
-  if (!r?.email) return
-  const pdf = await receiptPdf(r)
+/**
+ * The receipt email, queued once per payment (dedupe key) in the transaction that records the success; its PDF
+ * is made when the mail is sent, from what was committed (registerAttachment below).
+ */
+async function queueReceipt(tx: Tx, paymentId: number) {
+  const [r] = await tx<
+    { receipt_number: string | null; lang: Lang; email: string | null; total_cents: number; items: number }[]
+  >`
+    select receipt_number, lang, email, total_cents,
+      (select count(*) from platform.payment_items where payment_id = p.id)::int as items
+    from platform.payments p where id = ${paymentId}`
+  if (!r?.email || !r.receipt_number) return
   const msg = composeMail(
     r.lang,
     'receipt',
-    { number: r.receiptNumber, total: formatMoney(r.totalCents, r.lang), count: r.items.length },
+    { number: r.receipt_number, total: formatMoney(r.total_cents, r.lang), count: r.items },
     r.email,
   )
-  await enqueueMail(db.sql, {
+  await enqueueMail(tx, {
     ...msg,
     dedupeKey: `receipt:${paymentId}`,
     attachments: [
       {
-        filename: `ricevuta-${r.receiptNumber}.pdf`,
+        filename: `ricevuta-${r.receipt_number}.pdf`,
         contentType: 'application/pdf',
-        contentBase64: pdf.toString('base64'),
+        render: { kind: 'payment-receipt', ref: paymentId },
       },
     ],
   })
 }
+
+registerAttachment('payment-receipt', async (sql, paymentId) => {
+  const r = await loadReceipt({ sql }, paymentId)
+  return r ? receiptPdf(r) : null
+})
 
 /** A provider notification: verified by the caller, applied here once. */
 export async function applyNotification(db: Db, n: ProviderNotification): Promise<boolean> {

@@ -1,0 +1,147 @@
+// Bounded waits when the database stalls: nothing refused, nothing answered (a paused network, a frozen
+// server). postgres.js has no client-side statement deadline, so without this every request would wait as long
+// as the stall lasts. A probe on a connection of its own (not the pool: a pool busy with slow but healthy work
+// must not look like a stall) decides; while the database is stalled, requests that reach it answer the 503
+// page at once, and those already waiting get it as soon as the stall is found. Recovery is found by the same
+// probe, every half second; a stall that lasts renews the pools (decision 0089).
+/** An error isDatabaseUnavailable recognises: the request is answered with the 503 page. */
+
+export function stalledError(): Error {
+  return Object.assign(new Error('the database does not answer'), { code: 'CONNECT_TIMEOUT' })
+}
+
+export interface WatchOptions {
+  /** a statement on a connection of its own, e.g. `select 1` */
+  probe: () => Promise<unknown>
+  /** a probe not answered within this is a stall (ms) */
+  probeTimeoutMs?: number
+  /** a request still waiting after this has the database probed (ms) */
+  suspectAfterMs?: number
+  /** how often a stalled database is probed again (ms) */
+  retryMs?: number
+  /** after a stall of this long, `onLongStall` runs once (the pools are renewed) (ms) */
+  longStallMs?: number
+  onLongStall?: () => void
+  onChange?: (stalled: boolean) => void
+}
+
+export class DatabaseWatch {
+  private stalledAt: number | null = null
+  private probing: Promise<boolean> | null = null
+  private lastOk = 0
+  private retryTimer: NodeJS.Timeout | null = null
+  private longStallDone = false
+  private closed = false
+  /** rejected when a stall is found; replaced once the database answers again */
+  private signal!: { promise: Promise<never>; reject: (err: Error) => void }
+  readonly probeTimeoutMs: number
+  readonly suspectAfterMs: number
+  private readonly retryMs: number
+  private readonly longStallMs: number
+
+  constructor(private readonly opts: WatchOptions) {
+    this.probeTimeoutMs = opts.probeTimeoutMs ?? 500
+    this.suspectAfterMs = opts.suspectAfterMs ?? 1000
+    this.retryMs = opts.retryMs ?? 500
+    this.longStallMs = opts.longStallMs ?? 10_000
+    this.arm()
+  }
+
+  private arm() {
+    let reject!: (err: Error) => void
+    const promise = new Promise<never>((_, r) => {
+      reject = r
+    })
+    // nobody may be waiting on it when it fires
+    promise.catch(() => {})
+    this.signal = { promise, reject }
+  }
+
+  get stalled(): boolean {
+    return this.stalledAt !== null
+  }
+
+  /** Probes now (one probe at a time): true when the database answered within the probe timeout. */
+  check(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(true)
+    if (this.probing) return this.probing
+    this.probing = (async () => {
+      let timer: NodeJS.Timeout | undefined
+      const ok = await Promise.race([
+        this.opts.probe().then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), this.probeTimeoutMs)
+        }),
+      ])
+      clearTimeout(timer)
+      this.probing = null
+      if (ok) this.recovered()
+      else this.stall()
+      return ok
+    })()
+    return this.probing
+  }
+
+  private stall() {
+    if (this.stalledAt === null) {
+      this.stalledAt = Date.now()
+      this.longStallDone = false
+      this.signal.reject(stalledError())
+      this.opts.onChange?.(true)
+    } else if (!this.longStallDone && Date.now() - this.stalledAt >= this.longStallMs) {
+      this.longStallDone = true
+      this.opts.onLongStall?.()
+    }
+    if (!this.retryTimer && !this.closed) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null
+        void this.check()
+      }, this.retryMs)
+      this.retryTimer.unref()
+    }
+  }
+
+  private recovered() {
+    this.lastOk = Date.now()
+    if (this.stalledAt === null) return
+    this.stalledAt = null
+    this.arm()
+    this.opts.onChange?.(false)
+  }
+
+  /**
+   * Runs `work` (a request's database work) unless the database is known to be stalled; if it is still waiting
+   * after suspectAfterMs, the database is probed, and a stall found meanwhile ends the wait with stalledError.
+   * The work itself goes on in the background (what it commits, it commits) and its outcome is dropped.
+   */
+  async guard<T>(work: () => Promise<T>): Promise<T> {
+    if (this.stalled) throw stalledError()
+    const running = work()
+    let timer: NodeJS.Timeout | undefined
+    const suspect = new Promise<never>(() => {
+      timer = setTimeout(() => {
+        // a probe that answered a moment ago says enough
+        if (Date.now() - this.lastOk > this.suspectAfterMs) void this.check()
+      }, this.suspectAfterMs)
+      timer.unref()
+    })
+    try {
+      return await Promise.race([running, this.signal.promise, suspect])
+    } catch (err) {
+      // answered by the stall: whatever the work does later is nobody's to hear
+      running.catch(() => {})
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  close() {
+    this.closed = true
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = null
+  }
+}

@@ -1,0 +1,62 @@
+// A TCP proxy that can pause: while paused it accepts and connects as usual but passes no byte either way
+// (what arrives is held and passed on at resume), as a network or a database that stops answering without
+// refusing anything.
+import { connect, createServer, type Socket } from 'node:net'
+
+export interface PausableProxy {
+  port: number
+  pause(): void
+  resume(): void
+  close(): Promise<void>
+}
+
+export async function startPausableProxy(targetHost: string, targetPort: number): Promise<PausableProxy> {
+  let paused = false
+  const flushes = new Set<() => void>()
+  const sockets = new Set<Socket>()
+  /** passes `from`'s bytes to `to`, holding them while paused */
+  const relay = (from: Socket, to: Socket) => {
+    const held: Buffer[] = []
+    const flush = () => {
+      while (held.length && !to.destroyed) to.write(held.shift() as Buffer)
+    }
+    flushes.add(flush)
+    from.on('data', (d: Buffer) => {
+      if (paused) held.push(d)
+      else to.write(d)
+    })
+    from.on('close', () => flushes.delete(flush))
+  }
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, targetHost)
+    sockets.add(client)
+    sockets.add(upstream)
+    relay(client, upstream)
+    relay(upstream, client)
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+      sockets.delete(client)
+      sockets.delete(upstream)
+    }
+    for (const s of [client, upstream]) {
+      s.on('error', end)
+      s.on('close', end)
+    }
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    port: (server.address() as { port: number }).port,
+    pause() {
+      paused = true
+    },
+    resume() {
+      paused = false
+      for (const f of flushes) f()
+    },
+    async close() {
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => server.close(r))
+    },
+  }
+}
