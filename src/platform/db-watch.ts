@@ -4,8 +4,8 @@
 // must not look like a stall) decides; while the database is stalled, requests that reach it answer the 503
 // page at once, and those already waiting get it as soon as the stall is found. Recovery is found by the same
 // probe, every half second; a stall that lasts renews the pools (decision 0089).
-/** An error isDatabaseUnavailable recognises: the request is answered with the 503 page. */
 
+/** An error isDatabaseUnavailable recognises: the request is answered with the 503 page. */
 export function stalledError(): Error {
   return Object.assign(new Error('the database does not answer'), { code: 'CONNECT_TIMEOUT' })
 }
