@@ -120,7 +120,7 @@ async function main() {
   const probe = db.probe
   const watch = probe
     ? new DatabaseWatch({
-        probe,
+        probe: () => probe(500),
         onChange: (stalled) =>
           stalled
             ? log.warn('the database does not answer: requests get the 503 page until it does')

@@ -34,9 +34,9 @@ export interface Db {
   renew?(): void
   /**
    * PostgreSQL only: `select 1` on a connection of its own (not the pools, which may be busy with slow but
-   * healthy work), for the stall watch (src/platform/db-watch.ts)
+   * healthy work), for the stall watch (src/platform/db-watch.ts); rejects when not answered within timeoutMs
    */
-  probe?(): Promise<unknown>
+  probe?(timeoutMs: number): Promise<unknown>
   /** PGlite on disk: this process's lock on the folder, which tells the tools who owns it (decision 0086) */
   owner?: OwnerLock
   close(): Promise<void>
@@ -212,14 +212,18 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
           idle_in_transaction_session_timeout: config.databaseStatementTimeoutMs,
         },
       })
-    // one connection for the stall watch's probe: opened on first use, kept, no array types to read
-    const probePool = postgres(url, {
-      ...baseOptions,
-      max: 1,
-      connect_timeout: config.databaseConnectTimeoutSeconds,
-      fetch_types: false,
-      connection: { application_name: 'sportello-probe', statement_timeout: 2000 },
-    })
+    // one connection for the stall watch's probe: opened on first use, kept, no array types to read; a probe
+    // not answered in time leaves it for a fresh one (its socket may be dead for good, and the next probe must
+    // not queue behind it)
+    const openProbe = () =>
+      postgres(url, {
+        ...baseOptions,
+        max: 1,
+        connect_timeout: config.databaseConnectTimeoutSeconds,
+        fetch_types: false,
+        connection: { application_name: 'sportello-probe', statement_timeout: 2000 },
+      })
+    let probePool = openProbe()
     const u = new URL(config.databaseUrl)
     let renewing = false
     let closed = false
@@ -253,7 +257,20 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
           }
         })()
       },
-      probe: () => probePool`select 1`,
+      probe(timeoutMs: number) {
+        const pool = probePool
+        let timer: NodeJS.Timeout | undefined
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            if (probePool === pool && !closed) {
+              probePool = openProbe()
+              pool.end({ timeout: 0 }).catch(() => {})
+            }
+            reject(new Error('the probe was not answered in time'))
+          }, timeoutMs)
+        })
+        return Promise.race([pool`select 1`, late]).finally(() => clearTimeout(timer))
+      },
       async close() {
         closed = true
         await Promise.all([db.sql.end({ timeout: 5 }), db.admin.end({ timeout: 5 }), probePool.end({ timeout: 1 })])
