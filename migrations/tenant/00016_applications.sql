@@ -60,8 +60,9 @@ create table application_attachments (
   content bytea not null,
   uploaded_at timestamptz not null default now()
 );
--- PDF, JPEG and PNG are already compressed: store them out of line without trying again
-alter table application_attachments alter column content set storage external;
+-- (PDF, JPEG and PNG are already compressed; PostgreSQL's default storage gives up compressing them after the
+-- first kilobyte. An earlier version set storage external here: Citus refuses that ALTER on a distributed
+-- table, and schemas created before keep it, which changes nothing for reading or writing.)
 
 -- Enrollment in a service other than the canteen (which keeps its own), created by an accepted application.
 create table service_enrollments (

@@ -13,5 +13,5 @@ create table tenant_documents (
   updated_at timestamptz not null default now(),
   updated_by_name text not null
 );
-alter table tenant_documents alter column content set storage external;
+-- (storage external was set here once: see 00016)
 create index tenant_documents_list on tenant_documents (category, title);

@@ -1,6 +1,7 @@
 // Forward-only numbered SQL migrations: the platform schema first, then every tenant schema.
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import semicolons from 'postgres-semicolons'
 import { assertSchemaName, type RoleNames, type Sql, type Tx, tenantRoleName } from './db.ts'
 import { projectPath } from './paths.ts'
 
@@ -35,6 +36,17 @@ export function latestVersion(migrations: Migration[]): number {
   return migrations.reduce((m, x) => Math.max(m, x.version), 0)
 }
 
+/**
+ * Runs a script of several statements in the caller's transaction, one statement per message: Citus refuses a
+ * string of several when it propagates DDL to a worker ("cannot insert multiple commands into a prepared
+ * statement"). The statements are split by postgres-semicolons (quotes, comments and $tag$ bodies respected)
+ * and sent pipelined, in order, so the script still costs about one round trip.
+ */
+export async function runScript(tx: Tx | Sql, script: string): Promise<void> {
+  const statements = semicolons.nonEmptyStatements(script, semicolons.parseSplits(script, true).positions)
+  await Promise.all(statements.map((statement) => tx.unsafe(statement)))
+}
+
 function fill(sqlText: string, vars: Record<string, string>): string {
   return sqlText.replace(/\{\{(\w+)\}\}/g, (_, k: string) => {
     const v = vars[k]
@@ -49,14 +61,21 @@ export async function migratePlatform(admin: Sql, roles: RoleNames, dir = join(M
   await admin.begin(async (tx) => {
     // One runner at a time across instances; the lock goes with the transaction.
     await tx`select pg_advisory_xact_lock(hashtext('sportello.platform.migrate'))`
-    await tx.unsafe(`create schema if not exists platform;
+    // on Citus with schema-based sharding, a new schema becomes a distributed schema of its own, on one worker:
+    // the platform schema stays on the coordinator, whose tables every tenant's may join (docs/scaling.md).
+    // Elsewhere the setting is a placeholder nobody reads.
+    await tx`select set_config('citus.enable_schema_based_sharding', 'off', true)`
+    await runScript(
+      tx,
+      `create schema if not exists platform;
       create table if not exists platform.schema_migrations (
-        version int primary key, name text not null, applied_at timestamptz not null default now())`)
+        version int primary key, name text not null, applied_at timestamptz not null default now())`,
+    )
     const rows = await tx<{ version: number }[]>`select version from platform.schema_migrations`
     const done = new Set(rows.map((r) => r.version))
     for (const m of migrations) {
       if (done.has(m.version)) continue
-      await tx.unsafe(fill(m.sql, { app_role: roles.app, tenant_group: roles.tenantGroup }))
+      await runScript(tx, fill(m.sql, { app_role: roles.app, tenant_group: roles.tenantGroup }))
       await tx`insert into platform.schema_migrations (version, name) values (${m.version}, ${m.name})`
       applied.push(m.name)
     }
@@ -152,7 +171,7 @@ export async function applyTenantMigrations(tx: Tx, roles: RoleNames, schema: st
   const done = new Set(rows.map((r) => r.version))
   for (const m of migrations) {
     if (done.has(m.version)) continue
-    await tx.unsafe(fill(m.sql, { tenant_role: role, app_role: roles.app, tenant_group: roles.tenantGroup }))
+    await runScript(tx, fill(m.sql, { tenant_role: role, app_role: roles.app, tenant_group: roles.tenantGroup }))
     await tx`insert into schema_migrations (version, name) values (${m.version}, ${m.name})`
   }
 }
@@ -161,7 +180,9 @@ export async function applyTenantMigrations(tx: Tx, roles: RoleNames, schema: st
 export async function createTenantSchema(tx: Tx | Sql, roles: RoleNames, schema: string) {
   assertSchemaName(schema)
   const role = tenantRoleName(roles, schema)
-  await tx.unsafe(`
+  await runScript(
+    tx,
+    `
     do $$ begin
       if not exists (select 1 from pg_roles where rolname = '${role}') then
         create role ${role} nologin;
@@ -173,7 +194,8 @@ export async function createTenantSchema(tx: Tx | Sql, roles: RoleNames, schema:
     grant usage on schema ${schema} to ${role};
     alter default privileges in schema ${schema} grant select, insert, update, delete on tables to ${role};
     alter default privileges in schema ${schema} grant usage, select on sequences to ${role};
-  `)
+  `,
+  )
 }
 
 /** Drops a tenant's schema and role (tests and rejected onboarding only). */

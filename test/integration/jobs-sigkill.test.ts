@@ -312,7 +312,7 @@ const suite = describe.skipIf(target.kind !== 'postgres')
 suite('SIGKILL at random points, then a rerun: nothing lost, nothing doubled', () => {
   it('outbox: every message reaches SMTP; a repeat only for the one in flight at a kill, with its Message-ID', async () => {
     // (a new SMTP connection per message: about 0.1 s each against the test server)
-    const N = 90
+    const N = 150
     await db.sql`insert into platform.outbox (to_address, subject, text_body)
                  select 'o' || g || '.' || ${run} || '@example.it', 'Prova ' || g, 'Messaggio ' || g
                  from generate_series(1, ${N}) g`
