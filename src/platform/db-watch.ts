@@ -32,8 +32,9 @@ export class DatabaseWatch {
   private retryTimer: NodeJS.Timeout | null = null
   private longStallDone = false
   private closed = false
-  /** rejected when a stall is found; replaced once the database answers again */
-  private signal!: { promise: Promise<never>; reject: (err: Error) => void }
+  /** the requests waiting now, each told at once when a stall is found (a Set, not a long-lived promise that every
+   * request would race: that keeps a reaction per request alive until the stall, which may never come) */
+  private readonly waiting = new Set<(err: Error) => void>()
   readonly probeTimeoutMs: number
   readonly suspectAfterMs: number
   private readonly retryMs: number
@@ -44,17 +45,6 @@ export class DatabaseWatch {
     this.suspectAfterMs = opts.suspectAfterMs ?? 1000
     this.retryMs = opts.retryMs ?? 500
     this.longStallMs = opts.longStallMs ?? 10_000
-    this.arm()
-  }
-
-  private arm() {
-    let reject!: (err: Error) => void
-    const promise = new Promise<never>((_, r) => {
-      reject = r
-    })
-    // nobody may be waiting on it when it fires
-    promise.catch(() => {})
-    this.signal = { promise, reject }
   }
 
   get stalled(): boolean {
@@ -89,7 +79,9 @@ export class DatabaseWatch {
     if (this.stalledAt === null) {
       this.stalledAt = Date.now()
       this.longStallDone = false
-      this.signal.reject(stalledError())
+      const waiting = [...this.waiting]
+      this.waiting.clear()
+      for (const tell of waiting) tell(stalledError())
       this.opts.onChange?.(true)
     } else if (!this.longStallDone && Date.now() - this.stalledAt >= this.longStallMs) {
       this.longStallDone = true
@@ -108,7 +100,6 @@ export class DatabaseWatch {
     this.lastOk = Date.now()
     if (this.stalledAt === null) return
     this.stalledAt = null
-    this.arm()
     this.opts.onChange?.(false)
   }
 
@@ -117,26 +108,26 @@ export class DatabaseWatch {
    * after suspectAfterMs, the database is probed, and a stall found meanwhile ends the wait with stalledError.
    * The work itself goes on in the background (what it commits, it commits) and its outcome is dropped.
    */
-  async guard<T>(work: () => Promise<T>): Promise<T> {
-    if (this.stalled) throw stalledError()
+  guard<T>(work: () => Promise<T>): Promise<T> {
+    if (this.stalled) return Promise.reject(stalledError())
     const running = work()
-    let timer: NodeJS.Timeout | undefined
-    const suspect = new Promise<never>(() => {
-      timer = setTimeout(() => {
+    return new Promise<T>((resolve, reject) => {
+      const tell = (err: Error) => {
+        // answered by the stall: whatever the work does later is nobody's to hear
+        running.catch(() => {})
+        reject(err)
+      }
+      this.waiting.add(tell)
+      const timer = setTimeout(() => {
         // a probe that answered a moment ago says enough
         if (Date.now() - this.lastOk > this.suspectAfterMs) void this.check()
       }, this.suspectAfterMs)
       timer.unref()
+      running.then(resolve, reject).finally(() => {
+        this.waiting.delete(tell)
+        clearTimeout(timer)
+      })
     })
-    try {
-      return await Promise.race([running, this.signal.promise, suspect])
-    } catch (err) {
-      // answered by the stall: whatever the work does later is nobody's to hear
-      running.catch(() => {})
-      throw err
-    } finally {
-      clearTimeout(timer)
-    }
   }
 
   close() {

@@ -1,5 +1,6 @@
 // Forward-only numbered SQL migrations: the platform schema first, then every tenant schema.
 import { readdir, readFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import semicolons from 'postgres-semicolons'
 import { assertSchemaName, type RoleNames, type Sql, type Tx, tenantRoleName } from './db.ts'
@@ -176,10 +177,19 @@ export async function applyTenantMigrations(tx: Tx, roles: RoleNames, schema: st
   }
 }
 
-/** Creates a tenant's schema and NOLOGIN role with the privileges it needs on its own schema alone. */
+/**
+ * Creates a tenant's schema and role with the privileges it needs on its own schema alone. The role is NOLOGIN on
+ * PostgreSQL. On Citus the schema becomes a distributed schema on one worker, and the coordinator opens its
+ * connections to that worker as the role the transaction set (withTenant's SET LOCAL ROLE): there the role must
+ * log in. It gets a random password nobody is told, which the coordinator keeps in pg_dist_authinfo for every node;
+ * the workers' pg_hba admits the tenants' group only from the coordinator (docs/scaling.md).
+ */
 export async function createTenantSchema(tx: Tx | Sql, roles: RoleNames, schema: string) {
   assertSchemaName(schema)
   const role = tenantRoleName(roles, schema)
+  const [ext] = await tx<{ citus: boolean }[]>`
+    select exists (select 1 from pg_extension where extname = 'citus') as citus`
+  const login = ext?.citus ? randomBytes(24).toString('hex') : null
   await runScript(
     tx,
     `
@@ -188,6 +198,13 @@ export async function createTenantSchema(tx: Tx | Sql, roles: RoleNames, schema:
         create role ${role} nologin;
       end if;
     end $$;
+    ${
+      login
+        ? `alter role ${role} login password '${login}';
+    delete from pg_dist_authinfo where nodeid = 0 and rolename = '${role}';
+    insert into pg_dist_authinfo (nodeid, rolename, authinfo) values (0, '${role}', 'password=${login}');`
+        : ''
+    }
     grant ${role} to ${roles.app};
     grant ${roles.tenantGroup} to ${role};
     create schema ${schema};
@@ -208,6 +225,9 @@ export async function dropTenantSchema(admin: Sql, roles: RoleNames, schema: str
       if exists (select 1 from pg_roles where rolname = '${role}') then
         execute 'drop owned by ${role}';
         execute 'drop role ${role}';
+      end if;
+      if exists (select 1 from pg_extension where extname = 'citus') then
+        execute 'delete from pg_dist_authinfo where rolename = ''${role}''';
       end if;
     end $$`)
 }
