@@ -24,6 +24,10 @@ describe('DatabaseWatch', () => {
     expect(value).toBe('done')
     expect(db.probes).toBeGreaterThanOrEqual(1)
     expect(watch.stalled).toBe(false)
+    // a finished request leaves nothing behind (an earlier version kept a reaction per request: a heap leak)
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => watch.guard(async () => i)))
+    await expect(watch.guard(() => Promise.reject(new Error('failed')))).rejects.toThrow('failed')
+    expect(watch.waitingCount).toBe(0)
     watch.close()
   })
 

@@ -47,6 +47,11 @@ export class DatabaseWatch {
     this.longStallMs = opts.longStallMs ?? 10_000
   }
 
+  /** requests waiting now (what a finished request leaves behind: nothing) */
+  get waitingCount(): number {
+    return this.waiting.size
+  }
+
   get stalled(): boolean {
     return this.stalledAt !== null
   }

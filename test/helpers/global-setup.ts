@@ -74,6 +74,18 @@ async function prepareDatabases(project: TestProject): Promise<(() => Promise<vo
   }
   // one database per worker, so that files run side by side never meet (the first keeps the given name)
   const names = workerDatabases(dbName, testWorkers())
+  const [citus] = await admin<{ on: boolean }[]>`select exists (select 1 from pg_extension where extname = 'citus') as on`
+  if (citus?.on) {
+    await prepareCitus(admin, maintenance, names)
+    await admin.end()
+    const urls = names.map((name) => {
+      const w = new URL(url)
+      w.pathname = `/${name}`
+      return w.toString()
+    })
+    project.provide('testDb', { kind: 'postgres', url: urls[0] as string, urls })
+    return
+  }
   // A clean slate: the test databases and the cluster-wide roles they created last time.
   const reset = async (sql: postgres.Sql) => {
     for (const name of names) {
@@ -97,6 +109,54 @@ async function prepareDatabases(project: TestProject): Promise<(() => Promise<vo
     const sql = postgres(maintenance.toString(), { max: 1, onnotice: () => {} })
     try {
       await reset(sql)
+    } finally {
+      await sql.end()
+    }
+  }
+}
+
+/**
+ * On a Citus cluster (the coordinator's maintenance database has the extension, as ../shared/citus/cluster.sh
+ * leaves it): each test database is made on every node, with the extension, the workers added and schema-based
+ * sharding on, as cluster.sh does for the databases it is given. Left in place at the end (the cluster is the
+ * developer's); reset at the next run.
+ */
+async function prepareCitus(admin: postgres.Sql, maintenance: URL, names: string[]) {
+  const workers = await admin<{ host: string; port: number }[]>`
+    select nodename as host, nodeport as port from pg_dist_node where groupid <> 0 and noderole = 'primary' order by nodeport`
+  const coordinator = { host: maintenance.hostname, port: Number(maintenance.port || 5432) }
+  const on = (node: { host: string; port: number }, db: string) => {
+    const u = new URL(maintenance)
+    u.hostname = node.host
+    u.port = String(node.port)
+    u.pathname = `/${db}`
+    return postgres(u.toString(), { max: 1, onnotice: () => {}, connect_timeout: 5 })
+  }
+  for (const node of [coordinator, ...workers]) {
+    const sql = on(node, 'postgres')
+    try {
+      for (const name of names) {
+        await sql.unsafe(`drop database if exists ${name} with (force)`)
+        const stale = await sql<{ rolname: string }[]>`
+          select rolname from pg_roles where rolname like ${`${roleNames(name).prefix}\\_%`}`
+        for (const r of stale) await sql.unsafe(`drop role if exists ${r.rolname}`)
+        await sql.unsafe(`create database ${name}`)
+      }
+    } finally {
+      await sql.end()
+    }
+  }
+  for (const name of names) {
+    for (const node of [coordinator, ...workers]) {
+      const sql = on(node, name)
+      await sql`create extension if not exists citus`
+      await sql.end()
+    }
+    const sql = on(coordinator, name)
+    try {
+      await sql`select citus_set_coordinator_host(${coordinator.host}, ${coordinator.port})`
+      for (const w of workers) await sql`select citus_add_node(${w.host}, ${w.port})`
+      await sql.unsafe(`alter database ${name} set citus.enable_schema_based_sharding to on`)
     } finally {
       await sql.end()
     }
