@@ -1,6 +1,7 @@
 // Forward-only numbered SQL migrations: the platform schema first, then every tenant schema.
-import { readdir, readFile } from 'node:fs/promises'
+
 import { randomBytes } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import semicolons from 'postgres-semicolons'
 import { assertSchemaName, type RoleNames, type Sql, type Tx, tenantRoleName } from './db.ts'

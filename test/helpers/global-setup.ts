@@ -74,7 +74,9 @@ async function prepareDatabases(project: TestProject): Promise<(() => Promise<vo
   }
   // one database per worker, so that files run side by side never meet (the first keeps the given name)
   const names = workerDatabases(dbName, testWorkers())
-  const [citus] = await admin<{ on: boolean }[]>`select exists (select 1 from pg_extension where extname = 'citus') as on`
+  const [citus] = await admin<
+    { on: boolean }[]
+  >`select exists (select 1 from pg_extension where extname = 'citus') as on`
   if (citus?.on) {
     await prepareCitus(admin, maintenance, names)
     await admin.end()
