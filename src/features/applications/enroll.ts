@@ -44,10 +44,12 @@ export async function createPupil(
  * holder yet. Returns whether the payer holds them.
  */
 export async function linkPupil(tx: Tx, pupilId: number, payerId: number): Promise<boolean> {
+  // two statements, not a subquery inside the insert (Citus plans no subquery in an INSERT … VALUES)
+  const [held] = await tx<{ yes: boolean }[]>`
+    select exists (select 1 from pupil_payers where pupil_id = ${pupilId} and holder) as yes`
   const [row] = await tx<{ holder: boolean }[]>`
     insert into pupil_payers (pupil_id, payer_id, relation, holder)
-    values (${pupilId}, ${payerId}, 'genitore',
-            not exists (select 1 from pupil_payers where pupil_id = ${pupilId} and holder))
+    values (${pupilId}, ${payerId}, 'genitore', ${!held?.yes})
     on conflict (pupil_id, payer_id) do nothing
     returning holder`
   return row?.holder ?? false

@@ -41,7 +41,8 @@ async function saveAttachment(tx: Tx, applicationId: number, input: DraftInput) 
       insert into application_attachments (application_id, file_name, content_type, size_bytes, sha256, content)
       values (${applicationId}, ${safeFileName(f.name, f.type, 'allegato')}, ${f.type}, ${f.size}, ${sha256(f.bytes)}, ${f.bytes})
       on conflict (application_id) do update set file_name = excluded.file_name, content_type = excluded.content_type,
-        size_bytes = excluded.size_bytes, sha256 = excluded.sha256, content = excluded.content, uploaded_at = now()`
+        size_bytes = excluded.size_bytes, sha256 = excluded.sha256, content = excluded.content,
+        uploaded_at = excluded.uploaded_at`
   } else if (input.parsed.dropAttachment) {
     await tx`delete from application_attachments where application_id = ${applicationId}`
   }
@@ -150,7 +151,8 @@ export async function decide(
     update applications set status = ${d.outcome}, office_message = ${d.message || null}, decided_at = now(),
       decided_by_name = ${actor.name}, effect = ${effect},
       assigned_account_id = coalesce(assigned_account_id, ${actor.accountId}),
-      assigned_name = coalesce(assigned_name, ${actor.name}), taken_at = coalesce(taken_at, now()), updated_at = now()
+      -- the time as a value, not now(): Citus takes no volatile function inside COALESCE on a distributed table
+      assigned_name = coalesce(assigned_name, ${actor.name}), taken_at = coalesce(taken_at, ${new Date()}::timestamptz), updated_at = now()
     where id = ${id}`
   await audit(tx, actor, {
     action: 'applications.decide',

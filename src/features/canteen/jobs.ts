@@ -99,7 +99,7 @@ async function decide(tx: Tx, today: string, threshold: number): Promise<{ cross
       insert into canteen_low_balance (pupil_id, below, crossings, mail_pending, changed_at)
       select p, true, 1, true, now() from unnest(${ids}::bigint[]) p
       on conflict (pupil_id) do update set below = true, crossings = canteen_low_balance.crossings + 1,
-        mail_pending = true, changed_at = now()
+        mail_pending = true, changed_at = excluded.changed_at
         where canteen_low_balance.below = false
       returning pupil_id`
     crossed = changed.length

@@ -125,15 +125,15 @@ export async function familyMark(
   if (open.length === 0) return result
   if (status === null) {
     const rows = await tx<{ day: string }[]>`
-      delete from canteen_attendance where pupil_id = ${pupilId} and day = any(${open}::date[]) returning day::text`
+      delete from canteen_attendance where pupil_id = ${pupilId} and day = any(${open}::date[]) returning day`
     result.changed = rows.map((r) => r.day).sort()
   } else {
     const rows = await tx<{ day: string }[]>`
       insert into canteen_attendance (pupil_id, day, status, source, account_id, actor_name, updated_at)
       select ${pupilId}, d, ${status}, 'famiglia', ${actor.accountId}, ${actor.name}, now() from unnest(${open}::date[]) d
       on conflict (pupil_id, day) do update set status = excluded.status, source = excluded.source,
-        account_id = excluded.account_id, actor_name = excluded.actor_name, updated_at = now()
-      returning day::text`
+        account_id = excluded.account_id, actor_name = excluded.actor_name, updated_at = excluded.updated_at
+      returning day`
     result.changed = rows.map((r) => r.day).sort()
   }
   return result
@@ -162,7 +162,7 @@ export async function officeRecord(
       insert into canteen_attendance (pupil_id, day, status, source, account_id, actor_name, updated_at)
       values (${pupilId}, ${day}, ${status}, 'ufficio', ${actor.accountId}, ${actor.name}, now())
       on conflict (pupil_id, day) do update set status = excluded.status, source = 'ufficio',
-        account_id = excluded.account_id, actor_name = excluded.actor_name, updated_at = now()`
+        account_id = excluded.account_id, actor_name = excluded.actor_name, updated_at = excluded.updated_at`
   }
   const [charged] = await tx<{ day: string }[]>`select day::text from canteen_charge_days where day = ${day}`
   const correctionCents = charged ? await correctDay(tx, actor, pupilId, day, reason) : 0

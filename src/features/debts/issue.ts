@@ -125,10 +125,11 @@ async function insertInstallments(tx: Tx, segregationCode: string, rows: Install
           insert into installments ${sp(rows)} returning id, document_id, seq, iuv, notice_code`,
       )
     } catch (err) {
-      const e = err as { code?: string; constraint_name?: string }
-      const iuvConflict =
-        e.code === '23505' &&
-        (e.constraint_name === 'installments_iuv_key' || e.constraint_name === 'installments_notice_code_key')
+      const e = err as { code?: string; constraint_name?: string; message?: string }
+      // on Citus the error comes from the worker: the name is the shard's (installments_iuv_key_102184) and only in
+      // the message
+      const constraint = e.constraint_name ?? /unique constraint "([^"]+)"/.exec(e.message ?? '')?.[1] ?? ''
+      const iuvConflict = e.code === '23505' && /^installments_(iuv|notice_code)_key(_\d+)?$/.test(constraint)
       if (!iuvConflict || attempt >= MAX_IUV_RETRIES) throw err
       const taken = new Set(
         (await tx<{ iuv: string }[]>`select iuv from installments where iuv = any(${rows.map((r) => r.iuv)})`).map(

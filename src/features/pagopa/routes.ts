@@ -213,7 +213,7 @@ pagopaRoutes.post('/t/:tenant/ufficio/pagopa/impostazioni', adminOnly, async (c)
       await tx`insert into pagopa_settings (id, payable_days_after_due, transfer_category, updated_at)
                values (1, ${payableDays}, ${transferCategory}, now())
                on conflict (id) do update set payable_days_after_due = excluded.payable_days_after_due,
-                 transfer_category = excluded.transfer_category, updated_at = now()`
+                 transfer_category = excluded.transfer_category, updated_at = excluded.updated_at`
       await audit(tx, actorOf(c.var.user), {
         action: 'pagopa.settings.update',
         entity: 'pagopa_settings',

@@ -138,14 +138,18 @@ async function loadNotice(tx: Tx, noticeNumber: string, lock: boolean): Promise<
     select i.id, i.iuv, i.notice_code, i.seq, i.amount_cents, i.due_date, i.status, i.pending_payment_id,
       (select count(*)::int from installments x where x.document_id = d.id) as installments,
       d.cancelled_at is not null as cancelled, d.description, d.number, d.year, s.causale,
-      exists (select 1 from platform.pagopa_carts c where c.payment_id = i.pending_payment_id) as in_cart,
       p.codice_fiscale as payer_cf, p.given_name || ' ' || p.family_name as payer_name, p.email as payer_email,
       pu.given_name || ' ' || pu.family_name as pupil_name
     from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
       join payers p on p.id = d.payer_id left join pupils pu on pu.id = d.pupil_id
     where i.notice_code = ${noticeNumber}
     ${lock ? tx`for update of i` : tx``}`
-  return row ?? null
+  if (!row) return null
+  // a statement of its own: Citus joins no platform table (on the coordinator) inside a tenant's query
+  if (row.pending_payment_id === null) return { ...row, in_cart: false }
+  const [cart] = await tx<{ yes: boolean }[]>`
+    select exists (select 1 from platform.pagopa_carts where payment_id = ${row.pending_payment_id}) as yes`
+  return { ...row, in_cart: !!cart?.yes }
 }
 
 function noticeText(n: NoticeRow): string {

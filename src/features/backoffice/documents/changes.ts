@@ -207,8 +207,8 @@ documentChangeRoutes.post('/t/:tenant/ufficio/documenti/:id{[0-9]+}/correggi', w
     if (changed.length) {
       // one statement for every row; the IUV and notice code stay (decision 0033)
       await tx`
-        update installments i set due_date = v.due_date::date, amount_cents = v.amount_cents::bigint
-        from (select unnest(${changed.map((x) => x.id)}::bigint[]) as id, unnest(${changed.map((x) => x.dueDate)}::text[]) as due_date,
+        update installments i set due_date = v.due_date, amount_cents = v.amount_cents
+        from (select unnest(${changed.map((x) => x.id)}::bigint[]) as id, unnest(${changed.map((x) => x.dueDate)}::date[]) as due_date,
                      unnest(${changed.map((x) => x.amountCents)}::bigint[]) as amount_cents) v
         where i.id = v.id and i.status = 'da_pagare'`
     }

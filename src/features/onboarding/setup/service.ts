@@ -388,7 +388,7 @@ export async function hasCanteen(sql: Sql, tenant: Tenant): Promise<boolean> {
     sql,
     tenant,
     (tx) => tx<{ ok: boolean }[]>`
-      select to_regclass('canteen_tariffs') is not null and exists (select 1 from services where kind = 'mensa') as ok`,
+      select exists (select 1 from services where kind = 'mensa') as ok`,
   )
   return row?.ok ?? false
 }
