@@ -15,11 +15,12 @@ import {
 } from '../../src/platform/tenancy.ts'
 
 /** This worker's test database (VITEST_POOL_ID counts the workers from 1), or PGlite. */
-export function testTarget(): { kind: 'postgres' | 'pglite'; url: string } {
+/** Where this worker's tests run; `citus` when that is a Citus cluster (npm run test:citus). */
+export function testTarget(): { kind: 'postgres' | 'pglite'; url: string; citus: boolean } {
   const t = inject('testDb')
-  if (t.kind === 'pglite' || !t.urls?.length) return { kind: t.kind, url: t.url }
+  if (t.kind === 'pglite' || !t.urls?.length) return { kind: t.kind, url: t.url, citus: false }
   const worker = Math.max(1, Number(process.env.VITEST_POOL_ID ?? '1') || 1)
-  return { kind: t.kind, url: t.urls[(worker - 1) % t.urls.length] as string }
+  return { kind: t.kind, url: t.urls[(worker - 1) % t.urls.length] as string, citus: !!t.citus }
 }
 
 export async function openTestDb(): Promise<Db> {

@@ -13,7 +13,7 @@ import { testWorkers, workerDatabases } from './workers.ts'
 declare module 'vitest' {
   export interface ProvidedContext {
     /** url: the first worker's database; urls: one per worker (test/helpers/db.ts testTarget picks this worker's) */
-    testDb: { kind: 'postgres' | 'pglite'; url: string; urls: string[] }
+    testDb: { kind: 'postgres' | 'pglite'; url: string; urls: string[]; citus?: boolean }
     /** the folder of this run's compiled build (npm run build): what the tests start as child processes */
     built: string
   }
@@ -85,7 +85,7 @@ async function prepareDatabases(project: TestProject): Promise<(() => Promise<vo
       w.pathname = `/${name}`
       return w.toString()
     })
-    project.provide('testDb', { kind: 'postgres', url: urls[0] as string, urls })
+    project.provide('testDb', { kind: 'postgres', url: urls[0] as string, urls, citus: true })
     return
   }
   // A clean slate: the test databases and the cluster-wide roles they created last time.

@@ -22,10 +22,7 @@ let me: TestAccount
 let client: Client
 
 beforeAll(async () => {
-  if (target.kind !== 'postgres') return
-  const [ext] = await w.db.admin<{ on: boolean }[]>`
-    select exists (select 1 from pg_extension where extname = 'citus') as on`
-  citus = !!ext?.on
+  citus = target.citus
   if (!citus) return
   a = w.tenant
   b = await w.newTenant()
