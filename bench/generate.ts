@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto'
 import postgres from 'postgres'
 import { hashPassword } from '../src/features/account/passwords.ts'
+import { isCitus, recreateCitusDatabases } from '../src/platform/citus.ts'
 import { todayRome } from '../src/platform/dates.ts'
 import { type Db, roleNames } from '../src/platform/db.ts'
 import { baseFromSequence, buildNotice } from '../src/platform/it/pagopa.ts'
@@ -324,21 +325,31 @@ function generateTenant(
   return out
 }
 
+/** Roles are cluster-wide: the bench database's own roles go with it. */
+async function dropBenchRoles(root: postgres.Sql) {
+  const { prefix, app, tenantGroup } = roleNames(BENCH_DB)
+  const like = `${prefix.replace(/_/g, '\\_')}\\_t\\_%`
+  const roles = await root<{ rolname: string }[]>`
+    select rolname from pg_roles where rolname = ${app} or rolname = ${tenantGroup} or rolname like ${like}`
+  const names = roles.map((x) => x.rolname).filter((n) => /^[a-z0-9_]{1,63}$/.test(n))
+  for (let i = 0; i < names.length; i += 200)
+    await root.unsafe(`drop role if exists ${names.slice(i, i + 200).join(', ')}`)
+}
+
 async function resetDatabase() {
   const root = postgres(dbUrl('postgres'), { max: 1, onnotice: () => {} })
   try {
+    // BENCH_PG at a Citus coordinator: the database on every node, distributed (docs/scaling.md)
+    if (await isCitus(root)) {
+      await root.end()
+      await recreateCitusDatabases(dbUrl('postgres'), [BENCH_DB], (sql) => dropBenchRoles(sql))
+      return
+    }
     await root.unsafe(`drop database if exists ${BENCH_DB} with (force)`)
-    // roles are cluster-wide: the bench database's own roles go with it
-    const { prefix, app, tenantGroup } = roleNames(BENCH_DB)
-    const like = `${prefix.replace(/_/g, '\\_')}\\_t\\_%`
-    const roles = await root<{ rolname: string }[]>`
-      select rolname from pg_roles where rolname = ${app} or rolname = ${tenantGroup} or rolname like ${like}`
-    const names = roles.map((x) => x.rolname).filter((n) => /^[a-z0-9_]{1,63}$/.test(n))
-    for (let i = 0; i < names.length; i += 200)
-      await root.unsafe(`drop role if exists ${names.slice(i, i + 200).join(', ')}`)
+    await dropBenchRoles(root)
     await root.unsafe(`create database ${BENCH_DB}`)
   } finally {
-    await root.end()
+    await root.end().catch(() => {})
   }
 }
 

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import type { TestProject } from 'vitest/node'
+import { isCitus, recreateCitusDatabases } from '../../src/platform/citus.ts'
 import { roleNames } from '../../src/platform/db.ts'
 import { testWorkers, workerDatabases } from './workers.ts'
 
@@ -74,12 +75,15 @@ async function prepareDatabases(project: TestProject): Promise<(() => Promise<vo
   }
   // one database per worker, so that files run side by side never meet (the first keeps the given name)
   const names = workerDatabases(dbName, testWorkers())
-  const [citus] = await admin<
-    { on: boolean }[]
-  >`select exists (select 1 from pg_extension where extname = 'citus') as on`
-  if (citus?.on) {
-    await prepareCitus(admin, maintenance, names)
+  // on a Citus cluster (../shared/citus/cluster.sh), each test database is made on every node; left in place at the
+  // end (the cluster is the developer's), reset at the next run
+  if (await isCitus(admin)) {
     await admin.end()
+    await recreateCitusDatabases(maintenance.toString(), names, async (sql, name) => {
+      const stale = await sql<{ rolname: string }[]>`
+        select rolname from pg_roles where rolname like ${`${roleNames(name).prefix}\\_%`}`
+      for (const r of stale) await sql.unsafe(`drop role if exists ${r.rolname}`)
+    })
     const urls = names.map((name) => {
       const w = new URL(url)
       w.pathname = `/${name}`
@@ -111,54 +115,6 @@ async function prepareDatabases(project: TestProject): Promise<(() => Promise<vo
     const sql = postgres(maintenance.toString(), { max: 1, onnotice: () => {} })
     try {
       await reset(sql)
-    } finally {
-      await sql.end()
-    }
-  }
-}
-
-/**
- * On a Citus cluster (the coordinator's maintenance database has the extension, as ../shared/citus/cluster.sh
- * leaves it): each test database is made on every node, with the extension, the workers added and schema-based
- * sharding on, as cluster.sh does for the databases it is given. Left in place at the end (the cluster is the
- * developer's); reset at the next run.
- */
-async function prepareCitus(admin: postgres.Sql, maintenance: URL, names: string[]) {
-  const workers = await admin<{ host: string; port: number }[]>`
-    select nodename as host, nodeport as port from pg_dist_node where groupid <> 0 and noderole = 'primary' order by nodeport`
-  const coordinator = { host: maintenance.hostname, port: Number(maintenance.port || 5432) }
-  const on = (node: { host: string; port: number }, db: string) => {
-    const u = new URL(maintenance)
-    u.hostname = node.host
-    u.port = String(node.port)
-    u.pathname = `/${db}`
-    return postgres(u.toString(), { max: 1, onnotice: () => {}, connect_timeout: 5 })
-  }
-  for (const node of [coordinator, ...workers]) {
-    const sql = on(node, 'postgres')
-    try {
-      for (const name of names) {
-        await sql.unsafe(`drop database if exists ${name} with (force)`)
-        const stale = await sql<{ rolname: string }[]>`
-          select rolname from pg_roles where rolname like ${`${roleNames(name).prefix}\\_%`}`
-        for (const r of stale) await sql.unsafe(`drop role if exists ${r.rolname}`)
-        await sql.unsafe(`create database ${name}`)
-      }
-    } finally {
-      await sql.end()
-    }
-  }
-  for (const name of names) {
-    for (const node of [coordinator, ...workers]) {
-      const sql = on(node, name)
-      await sql`create extension if not exists citus`
-      await sql.end()
-    }
-    const sql = on(coordinator, name)
-    try {
-      await sql`select citus_set_coordinator_host(${coordinator.host}, ${coordinator.port})`
-      for (const w of workers) await sql`select citus_add_node(${w.host}, ${w.port})`
-      await sql.unsafe(`alter database ${name} set citus.enable_schema_based_sharding to on`)
     } finally {
       await sql.end()
     }
