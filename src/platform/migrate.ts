@@ -2,8 +2,8 @@
 
 import { randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import semicolons from 'postgres-semicolons'
 import { assertSchemaName, type RoleNames, type Sql, type Tx, tenantRoleName } from './db.ts'
 import { projectPath } from './paths.ts'
 
@@ -36,6 +36,13 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
 
 export function latestVersion(migrations: Migration[]): number {
   return migrations.reduce((m, x) => Math.max(m, x.version), 0)
+}
+
+// postgres-semicolons is CommonJS and ships its TypeScript source beside its build: its index.js is required by
+// name, so that every runner (node, tsx, vitest, the esbuild build) loads the same file, and typed here
+const semicolons = createRequire(import.meta.url)('postgres-semicolons/index.js') as {
+  parseSplits(sql: string, standardConformingStrings: boolean): { positions: (number | [number, number])[] }
+  nonEmptyStatements(sql: string, positions: (number | [number, number])[]): string[]
 }
 
 /**
