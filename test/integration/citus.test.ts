@@ -70,24 +70,33 @@ describe('on a Citus cluster', () => {
     expect(platform?.n).toBe(0)
   })
 
-  it("keeps a tenant role out of another tenant's shards, on the coordinator and on the worker that holds them", async (ctx) => {
+  it("keeps a tenant role out of another tenant's tables, on the coordinator and on every worker", async (ctx) => {
     if (!citus) ctx.skip()
     await expect(
       withTenant(w.db.sql, a, (tx) => tx.unsafe(`select count(*) from ${b.schema}.payers`)),
     ).rejects.toMatchObject({ code: '42501' })
+    // on every worker: the shard where it lives, the table's shell where it does not
     const where = await placement(b.schema)
     const [shard] = await w.db.admin<{ shard_name: string }[]>`
       select shard_name::text from citus_shards where table_name::text = ${`${b.schema}.payers`}`
-    const sql = node(where.host, where.port)
-    try {
-      await expect(
-        sql.begin(async (tx) => {
-          await tx.unsafe(`set local role ${a.role}`)
-          return tx.unsafe(`select count(*) from ${b.schema}.${String(shard?.shard_name).split('.').pop()}`)
-        }),
-      ).rejects.toMatchObject({ code: '42501' })
-    } finally {
-      await sql.end()
+    const workers = await w.db.admin<{ host: string; port: number }[]>`
+      select nodename as host, nodeport as port from pg_dist_node where groupid <> 0 and noderole = 'primary'`
+    expect(workers.length).toBeGreaterThanOrEqual(2)
+    for (const wk of workers) {
+      const holds = wk.host === where.host && wk.port === where.port
+      const table = holds ? `${b.schema}.${String(shard?.shard_name).split('.').pop()}` : `${b.schema}.payers`
+      const sql = node(wk.host, wk.port)
+      try {
+        await expect(
+          sql.begin(async (tx) => {
+            await tx.unsafe(`set local role ${a.role}`)
+            return tx.unsafe(`select count(*) from ${table}`)
+          }),
+          `${wk.host}:${wk.port} ${table}`,
+        ).rejects.toMatchObject({ code: '42501' })
+      } finally {
+        await sql.end()
+      }
     }
   })
 
