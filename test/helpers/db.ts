@@ -3,6 +3,7 @@ import { inject } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { type Db, openDatabase, openEmbedded, type Sql } from '../../src/platform/db.ts'
 import { partitaIvaCheckDigit } from '../../src/platform/it/codice-fiscale.ts'
+import { lanesOf } from '../../src/platform/lanes.ts'
 import { dropTenantSchema, migratePlatform } from '../../src/platform/migrate.ts'
 import {
   onboardTenant,
@@ -91,15 +92,19 @@ export async function dropTestTenant(db: Db, tenant: Tenant): Promise<void> {
  * statements, whatever the size": the property that a time bound would only hint at (times are the benchmark's).
  */
 export async function countStatements<T>(sql: Sql, fn: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
-  const options = sql.options as { debug: unknown }
-  const before = options.debug
+  // the pool's tenant transactions run on its lanes (src/platform/lanes.ts): their statements count too
+  const all = [sql, ...(lanesOf(sql)?.pools ?? [])].map((pool) => pool.options as { debug: unknown })
+  const before = all.map((options) => options.debug)
   const statements: string[] = []
-  options.debug = (_connection: number, query: string) => {
-    statements.push(query)
-  }
+  for (const options of all)
+    options.debug = (_connection: number, query: string) => {
+      statements.push(query)
+    }
   try {
     return { result: await fn(), statements }
   } finally {
-    options.debug = before
+    all.forEach((options, i) => {
+      options.debug = before[i]
+    })
   }
 }
