@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import postgres from 'postgres'
 import type { Config } from '../config.ts'
-import { attachLanes, type Lanes, lanesOf, onLane, tagged } from './lanes.ts'
+import { attachLanes, type Lanes, lanesOf, laneTransaction } from './lanes.ts'
 import { lockPathFor, type OwnerLock, type TakeOptions, takeOwnerLock } from './owner-lock.ts'
 
 export type Sql = postgres.Sql
@@ -103,7 +103,7 @@ function tenantTransaction<T>(sql: Sql, schema: string, fn: (tx: Tx) => Promise<
   const lanes = lanesOf(sql)
   if (!lanes) return sql.begin(fn) as Promise<T>
   if (!lanes.typesRead) return readTypes(sql, lanes).then(() => tenantTransaction(sql, schema, fn))
-  return onLane(lanes, schema, (pool) => pool.begin((tx) => fn(tagged(tx, schema))) as Promise<T>)
+  return laneTransaction(lanes, schema, fn)
 }
 
 /**
@@ -252,16 +252,21 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
       // every array type of the database on each new connection (with a thousand tenants, their tables' types:
       // about 75,000, 25 MB of parsers), kept once and not once per lane. A lane's statements are planned once
       // (generic plans: decision 0091), not five times with their first parameters before PostgreSQL decides.
-      const lanes = Array.from({ length: Math.max(2, config.poolMax) }, () =>
+      attachLanes(main, Math.max(2, config.poolMax), (closed) =>
         postgres({
           ...main.options,
           max: 1,
           // the types come from the pool (tenantTransaction makes sure it read them before a lane's first use)
           fetch_types: false,
-          connection: { ...main.options.connection, plan_cache_mode: 'force_generic_plan' },
+          onclose: closed,
+          connection: {
+            ...main.options.connection,
+            plan_cache_mode: 'force_generic_plan',
+            // every transaction on a lane starts `begin read write`; nothing outside one can write (lanes.ts)
+            default_transaction_read_only: 'on',
+          },
         } as unknown as postgres.Options<Record<string, postgres.PostgresType>>),
       )
-      attachLanes(main, lanes)
       return main
     }
     // one connection for the stall watch's probe: opened on first use, kept, no array types to read; a probe

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { homeLanes, type Lanes, pickLane, STEAL_AT } from './lanes.ts'
 
-const lanesOf = (load: number[]): Lanes => ({ pools: load.map(() => ({}) as Lanes['pools'][number]), load })
+const lanesOf = (load: number[]): Lanes => ({
+  pools: load.map(() => ({}) as Lanes['pools'][number]),
+  load,
+  generations: load.map(() => 0),
+  waiting: load.map(() => []),
+  held: load.map(() => false),
+})
 const schemas = Array.from({ length: 1000 }, (_, i) => `t_tenant_${i}`)
 
 describe('tenant lanes', () => {

@@ -16,6 +16,11 @@ export interface Lanes {
   pools: Sql[]
   /** transactions running or waiting on each lane */
   load: number[]
+  /** how many times each lane's connection closed: a transaction that sees it change lost its connection */
+  generations: number[]
+  /** each lane runs one transaction at a time; the others wait here, first come first served */
+  waiting: (() => void)[][]
+  held: boolean[]
   /** the pool the lanes share their parsed options with has read the database's array types */
   typesRead?: boolean
   readingTypes?: Promise<void>
@@ -23,10 +28,38 @@ export interface Lanes {
 
 const lanesOfPool = new WeakMap<Sql, Lanes>()
 
-/** Declares that tenant transactions started on `main` run on these lanes instead (openDatabase). */
-export function attachLanes(main: Sql, pools: Sql[]): Lanes {
-  if (pools.length < 2) throw new Error('lanes need at least two pools')
-  const lanes = { pools, load: pools.map(() => 0) }
+/**
+ * Declares that tenant transactions started on `main` run on `n` lanes instead (openDatabase). `open` makes the pool
+ * of one connection of a lane and calls `closed` whenever its connection closes. The lanes' connections must be
+ * read-only by default (`default_transaction_read_only`): a transaction starts `begin read write`, and a statement
+ * that would run outside one, on a connection opened again after a drop, can write nothing.
+ */
+export function attachLanes(main: Sql, n: number, open: (closed: () => void) => Sql): Lanes {
+  if (n < 2) throw new Error('lanes need at least two pools')
+  const lanes: Lanes = {
+    pools: [],
+    load: new Array<number>(n).fill(0),
+    generations: new Array<number>(n).fill(0),
+    waiting: Array.from({ length: n }, () => []),
+    held: new Array<boolean>(n).fill(false),
+  }
+  // A lane whose connection closed gets a fresh pool, and the old one is ended at once: postgres.js can keep a
+  // statement sent between a socket error and its close in the dead connection's queue, unanswered, and would match
+  // it to the answers of the next connection it opens. Whatever was still waiting on the old pool fails.
+  const openLane = (i: number): Sql => {
+    const self: { pool?: Sql } = {}
+    self.pool = open(() => {
+      if (lanes.pools[i] !== self.pool) return
+      lanes.generations[i] = (lanes.generations[i] ?? 0) + 1
+      const old = self.pool as Sql
+      lanes.pools[i] = openLane(i)
+      setImmediate(() => {
+        old.end({ timeout: 0 }).catch(() => {})
+      })
+    })
+    return self.pool
+  }
+  for (let i = 0; i < n; i++) lanes.pools.push(openLane(i))
   lanesOfPool.set(main, lanes)
   return lanes
 }
@@ -70,15 +103,74 @@ export function pickLane(lanes: Lanes, schema: string): number {
   return pick
 }
 
-/** Runs `run` with the pool of the lane chosen for the tenant, counted as that lane's load while it runs. */
-export async function onLane<T>(lanes: Lanes, schema: string, run: (pool: Sql) => Promise<T>): Promise<T> {
+/**
+ * Runs fn in one transaction on the tenant's lane, its statements tagged with the schema. BEGIN goes out with the
+ * first statement (one round trip, not two); COMMIT is checked (a transaction that failed in a statement fn caught
+ * answers ROLLBACK to it, and throws here); a transaction whose connection closed under it throws, and whatever fn
+ * sends afterwards fails (the lane's old pool is ended) or, in the moment before, runs on a fresh read-only
+ * connection outside any transaction: it writes nothing.
+ */
+export async function laneTransaction<T>(lanes: Lanes, schema: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const i = pickLane(lanes, schema)
-  const pool = lanes.pools[i] as Sql
   lanes.load[i] = (lanes.load[i] ?? 0) + 1
   try {
-    return await run(pool)
+    await acquire(lanes, i)
+    try {
+      return await transactionOn(lanes, i, schema, fn)
+    } finally {
+      release(lanes, i)
+    }
   } finally {
     lanes.load[i] = (lanes.load[i] ?? 1) - 1
+  }
+}
+
+function acquire(lanes: Lanes, i: number): Promise<void> | undefined {
+  if (!lanes.held[i]) {
+    lanes.held[i] = true
+    return undefined
+  }
+  return new Promise((resolve) => lanes.waiting[i]?.push(resolve))
+}
+
+function release(lanes: Lanes, i: number): void {
+  const next = lanes.waiting[i]?.shift()
+  if (next) next()
+  else lanes.held[i] = false
+}
+
+function connectionLost(): Error {
+  return Object.assign(new Error('tenant transaction: the connection closed under it'), { code: 'CONNECTION_CLOSED' })
+}
+
+async function transactionOn<T>(lanes: Lanes, i: number, schema: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const pool = lanes.pools[i] as Sql
+  const generation = lanes.generations[i]
+  const lost = () => lanes.generations[i] !== generation
+  // sent at once, written together with fn's first statement
+  const begin = pool.unsafe('begin read write')
+  const begun = begin.then(
+    () => null,
+    (err: unknown) => err,
+  )
+  try {
+    const result = await fn(tagged(pool as unknown as Tx, schema))
+    const failed = await begun
+    if (failed) throw failed
+    if (lost()) throw connectionLost()
+    const done = await pool.unsafe('commit')
+    if (lost()) throw connectionLost()
+    if (done.command !== 'COMMIT')
+      throw Object.assign(new Error('tenant transaction: a statement failed and the transaction was rolled back'), {
+        code: '25P02',
+      })
+    return result
+  } catch (err) {
+    await begun
+    // a connection that closed rolled the transaction back with it: said as such (an outage: the 503 page)
+    if (lost()) throw Object.assign(connectionLost(), { cause: err })
+    await pool.unsafe('rollback').catch(() => {})
+    throw err
   }
 }
 
@@ -157,10 +249,30 @@ export function tagged(tx: Tx, tag: string): Tx {
       if (prop === 'savepoint')
         return (...args: unknown[]) => {
           const fn = args[args.length - 1] as (sp: Tx) => unknown
-          const head = args.slice(0, -1)
-          return (target.savepoint as (...a: unknown[]) => unknown)(...head, (sp: Tx) => fn(tagged(sp, tag)))
+          // postgres.js's own transaction has savepoints; a lane's transaction (a pool of one connection) makes them
+          if (typeof target.savepoint === 'function') {
+            const head = args.slice(0, -1)
+            return (target.savepoint as (...a: unknown[]) => unknown)(...head, (sp: Tx) => fn(tagged(sp, tag)))
+          }
+          return savepoint(tagged(target, tag), fn)
         }
       return Reflect.get(target, prop, target)
     },
   }) as Tx
+}
+
+let savepoints = 0
+
+/** A savepoint on a lane's connection: fn's statements undone if it throws, the transaction still usable. */
+async function savepoint<T>(tx: Tx, fn: (sp: Tx) => T | Promise<T>): Promise<T> {
+  const name = `lane_sp_${++savepoints}`
+  await tx.unsafe(`savepoint ${name}`)
+  try {
+    const out = await fn(tx)
+    await tx.unsafe(`release savepoint ${name}`)
+    return out
+  } catch (err) {
+    await tx.unsafe(`rollback to savepoint ${name}`)
+    throw err
+  }
 }

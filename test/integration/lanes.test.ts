@@ -3,7 +3,7 @@
 // isolation still rests on the transaction's role.
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Db, type Sql, type TenantScope, withTenant } from '../../src/platform/db.ts'
+import { type Db, type Sql, type TenantScope, type Tx, withTenant } from '../../src/platform/db.ts'
 import { attachLanes, lanesOf } from '../../src/platform/lanes.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { createTestTenant, dropTestTenant, openTestDb, testTarget } from '../helpers/db.ts'
@@ -36,22 +36,22 @@ const scope = (t: Tenant): TenantScope => ({ schema: t.schema, role: t.role })
  */
 function planCountingPool(withLanes: boolean): { main: Sql; plans: () => number; end: () => Promise<void> } {
   let plans = 0
-  const open = () =>
+  const open = (onclose?: () => void) =>
     postgres(testTarget().url, {
       max: 1,
+      onclose,
       onnotice: (n) => {
         if (String(n.message).includes('PLANNER STATISTICS')) plans++
       },
       connection: { application_name: 'sportello-lanes-test', log_planner_stats: true, client_min_messages: 'log' },
     })
   const main = open()
-  const pools = withLanes ? [open(), open()] : []
-  if (withLanes) attachLanes(main, pools)
+  const lanes = withLanes ? attachLanes(main, 2, (closed) => open(closed)) : null
   return {
     main,
     plans: () => plans,
     end: async () => {
-      await Promise.all([main, ...pools].map((p) => p.end({ timeout: 1 })))
+      await Promise.all([main, ...(lanes?.pools ?? [])].map((p) => p.end({ timeout: 1 })))
     },
   }
 }
@@ -130,6 +130,83 @@ describe.skipIf(onPglite)('tenant lanes', () => {
       { code: 'a', n: 1 },
       { code: 'b', n: 2 },
     ])
+  })
+
+  const addService = (tx: Tx, code: string) =>
+    tx`insert into services (code, kind, name, causale) values (${code}, 'altro', ${code}, ${code})`
+  const servicesNamed = async (...codes: string[]) =>
+    (
+      await withTenant(
+        db.sql,
+        scope(a),
+        (tx) => tx<{ code: string }[]>`select code from services where code in ${tx(codes)}`,
+      )
+    )
+      .map((r) => r.code)
+      .sort()
+
+  it('commit what a transaction wrote, and roll back all of it when it throws', async () => {
+    await withTenant(db.sql, scope(a), (tx) => addService(tx, 'lane-kept'))
+    await expect(
+      withTenant(db.sql, scope(a), async (tx) => {
+        await addService(tx, 'lane-undone')
+        throw new Error('changed my mind')
+      }),
+    ).rejects.toThrow('changed my mind')
+    expect(await servicesNamed('lane-kept', 'lane-undone')).toEqual(['lane-kept'])
+  })
+
+  it('refuse to report success when a statement failed and the transaction was rolled back', async () => {
+    await expect(
+      withTenant(db.sql, scope(a), async (tx) => {
+        await addService(tx, 'lane-swallowed')
+        await tx`select * from no_such_table`.catch(() => null)
+        return 'looks fine'
+      }),
+    ).rejects.toMatchObject({ code: '25P02' })
+    expect(await servicesNamed('lane-swallowed')).toEqual([])
+  })
+
+  it('undo a savepoint and keep the rest of the transaction', async () => {
+    await withTenant(db.sql, scope(a), async (tx) => {
+      await addService(tx, 'lane-outer')
+      await tx
+        .savepoint(async (sp) => {
+          await addService(sp, 'lane-inner')
+          throw new Error('inner fails')
+        })
+        .catch(() => null)
+    })
+    expect(await servicesNamed('lane-outer', 'lane-inner')).toEqual(['lane-outer'])
+  })
+
+  it('write nothing when the connection is cut mid-transaction, even if the code goes on', async () => {
+    const outcome = withTenant(db.sql, scope(a), async (tx) => {
+      await addService(tx, 'lane-before-cut')
+      const [me] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`
+      await db.admin`select pg_terminate_backend(${me?.pid as number})`
+      // the next statements find a fresh connection, outside any transaction, read-only: they write nothing
+      const after = await addService(tx, 'lane-after-cut').catch((e: { code?: string }) => e.code)
+      return after
+    })
+    await expect(outcome).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' })
+    expect(await servicesNamed('lane-before-cut', 'lane-after-cut')).toEqual([])
+    // and the lane serves the next transaction
+    expect(await servicesNamed('lane-kept')).toEqual(['lane-kept'])
+  })
+
+  it('never interleave two transactions on one connection', async () => {
+    const seen = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        withTenant(db.sql, scope(i % 2 ? a : b), async (tx) => {
+          await tx`select set_config('sportello.probe', ${String(i)}, true)`
+          await tx`select pg_sleep(0.01)`
+          const [r] = await tx<{ v: string }[]>`select current_setting('sportello.probe') as v`
+          return r?.v
+        }),
+      ),
+    )
+    expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => String(i)))
   })
 
   it('keep the place a failed statement was written in its error', async () => {
