@@ -111,6 +111,8 @@ const BODY_RULES: BodyRule[] = [
   { path: /^\/sandbox-psp\/api\//, limit: 64 * 1024, who: 'machine' },
 ]
 
+const ACCEPTS_COMPRESSION = /\b(gzip|deflate)\b/i
+
 export function createApp(deps: Deps) {
   const app = new Hono<Env>()
 
@@ -149,7 +151,17 @@ export function createApp(deps: Deps) {
       crossOriginEmbedderPolicy: false,
     }),
   )
-  app.use(compress())
+  // compressed for clients that accept it; for the others the response is left as it is (hono's compress would
+  // otherwise set Vary through c.header() on the finished response, which makes @hono/node-server rebuild it as a
+  // full Response: see cache-control.ts), and Vary says that the answer depends on Accept-Encoding all the same
+  const compressed = compress()
+  app.use(async (c, next) => {
+    if (ACCEPTS_COMPRESSION.test(c.req.header('Accept-Encoding') ?? '')) return compressed(c, next)
+    await next()
+    const vary = c.res.headers.get('Vary')
+    if (!vary) c.res.headers.set('Vary', 'Accept-Encoding')
+    else if (vary !== '*' && !/accept-encoding/i.test(vary)) c.res.headers.set('Vary', `${vary}, Accept-Encoding`)
+  })
 
   // Static files: hashed names, cached for a year.
   app.get('/static/*', (c) => {

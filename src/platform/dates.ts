@@ -18,9 +18,18 @@ export interface RomeParts {
   minute: number
 }
 
+let lastSecond = Number.NaN
+let lastParts: RomeParts | undefined
+
 export function romeParts(at: Date = new Date()): RomeParts {
+  // Intl's formatting is a few microseconds, called several times per page: the answer is kept for its second
+  const second = Math.floor(at.getTime() / 1000)
+  if (second === lastSecond && lastParts) return lastParts
   const p = Object.fromEntries(partsFmt.formatToParts(at).map((x) => [x.type, x.value]))
-  return { date: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour), minute: Number(p.minute) }
+  const parts = { date: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour), minute: Number(p.minute) }
+  lastSecond = second
+  lastParts = parts
+  return parts
 }
 
 /** Today's date in Rome, as 'YYYY-MM-DD'. */

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.ts'
 import { type Db, openEmbedded } from '../../src/platform/db.ts'
@@ -82,6 +83,21 @@ describe('public pages', () => {
     expect(res.headers.get('cache-control')).toContain('immutable')
     expect(res.headers.get('content-encoding')).toBe('gzip')
     expect((await app.request('/static/css/app.0000000000.css')).status).toBe(404)
+  })
+
+  it('compresses a page for a client that accepts it, and says on both answers that they depend on it', async () => {
+    const gz = await app.request(`/t/${tenant.slug}`, { headers: { 'accept-encoding': 'gzip, deflate, br' } })
+    expect(gz.headers.get('content-encoding')).toBe('gzip')
+    expect(gz.headers.get('vary')).toMatch(/accept-encoding/i)
+    expect(gz.headers.get('cache-control')).toBe('no-store')
+    const plain = await app.request(`/t/${tenant.slug}`)
+    expect(plain.headers.get('content-encoding')).toBeNull()
+    expect(plain.headers.get('vary')).toMatch(/accept-encoding/i)
+    expect(plain.headers.get('cache-control')).toBe('no-store')
+    expect(plain.headers.get('content-security-policy')).toContain("default-src 'self'")
+    const unzipped = gunzipSync(Buffer.from(await gz.arrayBuffer())).toString('utf8')
+    expect(unzipped).toContain(tenant.name)
+    expect(await plain.text()).toContain(tenant.name)
   })
 
   it('the tenant theme carries the accent colour', async () => {
