@@ -3,7 +3,7 @@
 // against the database bench/generate.ts builds. A Markdown table on stdout, JSON in bench/results/.
 //
 //   npm run bench [-- --duration 10 --connections 64 --warmup 15 --pages tenant,position,document,cart
-//                     --scale 1 --generate --skip-ops --node-options "--max-semi-space-size=4"]
+//                     --scale 1 --generate --skip-ops --node-options "--max-semi-space-size=16"]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'

@@ -92,7 +92,7 @@ export function homeLanes(schema: string, n: number): [number, number] {
  * statements there) rather than queueing behind itself, but when every lane is busy, planning elsewhere would only
  * add work, and it stays home.
  */
-export const STEAL_AT = 2
+export const STEAL_AT = 4
 
 export function pickLane(lanes: Lanes, schema: string): number {
   const load = (i: number) => lanes.load[i] ?? 0
@@ -115,10 +115,15 @@ export async function laneTransaction<T>(lanes: Lanes, schema: string, fn: (tx: 
   lanes.load[i] = (lanes.load[i] ?? 0) + 1
   try {
     await acquire(lanes, i)
+    let released = false
+    const handOver = () => {
+      if (!released) release(lanes, i)
+      released = true
+    }
     try {
-      return await transactionOn(lanes, i, schema, fn)
+      return await transactionOn(lanes, i, schema, fn, handOver)
     } finally {
-      release(lanes, i)
+      handOver()
     }
   } finally {
     lanes.load[i] = (lanes.load[i] ?? 1) - 1
@@ -143,10 +148,22 @@ function connectionLost(): Error {
   return Object.assign(new Error('tenant transaction: the connection closed under it'), { code: 'CONNECTION_CLOSED' })
 }
 
-async function transactionOn<T>(lanes: Lanes, i: number, schema: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+/**
+ * The lane is handed over (`handOver`) as soon as COMMIT or ROLLBACK is on its way, before its answer: the
+ * connection runs what it is sent in order, so the next transaction's BEGIN and first statement go out behind it,
+ * in the same write when they are ready in time, and this transaction still waits for its own answer.
+ */
+async function transactionOn<T>(
+  lanes: Lanes,
+  i: number,
+  schema: string,
+  fn: (tx: Tx) => Promise<T>,
+  handOver: () => void,
+): Promise<T> {
   const pool = lanes.pools[i] as Sql
   const generation = lanes.generations[i]
   const lost = () => lanes.generations[i] !== generation
+  let ended = false
   // sent at once, written together with fn's first statement
   const begin = pool.unsafe('begin read write')
   const begun = begin.then(
@@ -158,8 +175,13 @@ async function transactionOn<T>(lanes: Lanes, i: number, schema: string, fn: (tx
     const failed = await begun
     if (failed) throw failed
     if (lost()) throw connectionLost()
-    const done = await pool.unsafe('commit')
-    if (lost()) throw connectionLost()
+    // whether the connection was still this transaction's when COMMIT was answered
+    const committed = pool.unsafe('commit').then((done) => ({ done, lost: lost() }))
+    await null // postgres.js sends a statement a microtask after it is awaited: COMMIT is queued first
+    ended = true
+    handOver()
+    const { done, lost: cut } = await committed
+    if (cut) throw connectionLost()
     if (done.command !== 'COMMIT')
       throw Object.assign(new Error('tenant transaction: a statement failed and the transaction was rolled back'), {
         code: '25P02',
@@ -169,7 +191,12 @@ async function transactionOn<T>(lanes: Lanes, i: number, schema: string, fn: (tx
     await begun
     // a connection that closed rolled the transaction back with it: said as such (an outage: the 503 page)
     if (lost()) throw Object.assign(connectionLost(), { cause: err })
-    await pool.unsafe('rollback').catch(() => {})
+    // COMMIT ended the transaction either way, and the lane is another transaction's now: nothing more to send
+    if (ended) throw err
+    const rolledBack = pool.unsafe('rollback').catch(() => {})
+    await null
+    handOver()
+    await rolledBack
     throw err
   }
 }

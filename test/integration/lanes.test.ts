@@ -209,6 +209,33 @@ describe.skipIf(onPglite)('tenant lanes', () => {
     expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => String(i)))
   })
 
+  it('hand the lane to the next transaction with COMMIT on its way, whether it then succeeds or fails', async () => {
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) =>
+        withTenant(db.sql, scope(a), async (tx) => {
+          await addService(tx, `lane-handover-${i}`)
+          if (i % 3 === 0) {
+            // refused only at COMMIT: a deferred unique constraint
+            await tx`create temporary table lane_deferred (x int unique deferrable initially deferred) on commit drop`
+            await tx`insert into lane_deferred values (1), (1)`
+          }
+          return i
+        }),
+      ),
+    )
+    outcomes.forEach((o, i) => {
+      if (i % 3 === 0) expect(o).toMatchObject({ status: 'rejected', reason: { code: '23505' } })
+      else expect(o).toEqual({ status: 'fulfilled', value: i })
+    })
+    const kept = await servicesNamed(...Array.from({ length: 40 }, (_, i) => `lane-handover-${i}`))
+    expect(kept).toEqual(
+      Array.from({ length: 40 }, (_, i) => i)
+        .filter((i) => i % 3 !== 0)
+        .map((i) => `lane-handover-${i}`)
+        .sort(),
+    )
+  })
+
   it('keep the place a failed statement was written in its error', async () => {
     const err = await withTenant(db.sql, scope(a), (tx) => tx`select * from no_such_table`).catch((e: Error) => e)
     expect(err).toBeInstanceOf(Error)
