@@ -294,7 +294,10 @@ async function main() {
       select decode(h, 'hex') from unnest(${all.map((u) => hashToken(SESSION_SECRET, u.token).toString('hex'))}::text[]) as h)`
   const users = shuffled(all)
   const cartUsers = users.filter((u) => u.cartItems > 0)
-  const [pg] = await db.admin<{ version: string }[]>`select current_setting('server_version') as version`
+  const [pg] = await db.admin<{ version: string; settings: string }[]>`
+    select current_setting('server_version') as version,
+      format('shared_buffers %s, max_files_per_process %s, max_connections %s', current_setting('shared_buffers'),
+        current_setting('max_files_per_process'), current_setting('max_connections')) as settings`
   const loadBefore = os.loadavg()
 
   // the operations come first: a tenant migration left behind by a newer checkout runs here, not at server start
@@ -381,7 +384,7 @@ async function main() {
     cores: os.cpus().length,
     memoryGb: Math.round(os.totalmem() / 1024 ** 3),
     node: process.version,
-    postgres: pg?.version,
+    postgres: pg ? `${pg.version} (${pg.settings})` : undefined,
     loadBefore: loadBefore.map((x) => Number(x.toFixed(2))),
     loadAfter: loadAfter.map((x) => Number(x.toFixed(2))),
   }
