@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import postgres from 'postgres'
 import type { Config } from '../config.ts'
+import { isCitus } from './citus.ts'
 import { attachLanes, type Lanes, lanesOf, laneTransaction } from './lanes.ts'
 import { lockPathFor, type OwnerLock, type TakeOptions, takeOwnerLock } from './owner-lock.ts'
 
@@ -260,6 +261,9 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
     const admin = openAdmin()
     await ensureAppRole(admin, roles)
     await typesOnce(admin)
+    // Citus plans a distributed statement with its parameters' values and cannot make generic plans of them
+    // ("could not create distributed plan"): there the lanes keep PostgreSQL's own choice (decision 0091)
+    const citus = await isCitus(admin)
     const url = config.databaseAppUrl ?? appUrl(config.databaseUrl, roles)
     const appOptions = {
       ...baseOptions,
@@ -287,9 +291,13 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
           // the types come from the pool (tenantTransaction makes sure it read them before a lane's first use)
           fetch_types: false,
           onclose: closed,
+          // recycled by the lanes themselves, between transactions (lanes.ts); postgres.js's idle timer also runs
+          // between two statements of a transaction, so it waits longer than the server lets a transaction idle
+          max_lifetime: null,
+          idle_timeout: Math.max(60, config.databaseStatementTimeoutMs / 1000 + 5),
           connection: {
             ...main.options.connection,
-            plan_cache_mode: 'force_generic_plan',
+            plan_cache_mode: citus ? 'auto' : 'force_generic_plan',
             // every transaction on a lane starts `begin read write`; nothing outside one can write (lanes.ts)
             default_transaction_read_only: 'on',
           },

@@ -5,6 +5,7 @@ const lanesOf = (load: number[]): Lanes => ({
   pools: load.map(() => ({}) as Lanes['pools'][number]),
   load,
   generations: load.map(() => 0),
+  expires: load.map(() => 0),
   waiting: load.map(() => []),
   held: load.map(() => false),
 })

@@ -18,9 +18,13 @@ export interface Lanes {
   load: number[]
   /** how many times each lane's connection closed: a transaction that sees it change lost its connection */
   generations: number[]
+  /** when each lane's connection is recycled (between transactions, never under one: see attachLanes) */
+  expires: number[]
   /** each lane runs one transaction at a time; the others wait here, first come first served */
   waiting: (() => void)[][]
   held: boolean[]
+  /** replaces lane i's pool by a fresh one, the old one ending once its last answer came */
+  recycle?: (i: number) => void
   /** the pool the lanes share their parsed options with has read the database's array types */
   typesRead?: boolean
   readingTypes?: Promise<void>
@@ -34,12 +38,18 @@ const lanesOfPool = new WeakMap<Sql, Lanes>()
  * read-only by default (`default_transaction_read_only`): a transaction starts `begin read write`, and a statement
  * that would run outside one, on a connection opened again after a drop, can write nothing.
  */
-export function attachLanes(main: Sql, n: number, open: (closed: () => void) => Sql): Lanes {
+export function attachLanes(
+  main: Sql,
+  n: number,
+  open: (closed: () => void) => Sql,
+  lifetimeMs: () => number = () => (30 + Math.random() * 30) * 60_000,
+): Lanes {
   if (n < 2) throw new Error('lanes need at least two pools')
   const lanes: Lanes = {
     pools: [],
     load: new Array<number>(n).fill(0),
     generations: new Array<number>(n).fill(0),
+    expires: new Array<number>(n).fill(0),
     waiting: Array.from({ length: n }, () => []),
     held: new Array<boolean>(n).fill(false),
   }
@@ -57,7 +67,17 @@ export function attachLanes(main: Sql, n: number, open: (closed: () => void) => 
         old.end({ timeout: 0 }).catch(() => {})
       })
     })
+    lanes.expires[i] = Date.now() + lifetimeMs()
     return self.pool
+  }
+  // postgres.js would end a connection at the end of its life between two statements of a transaction (it sees a
+  // connection with nothing in flight): the lanes' pools have no lifetime of their own (max_lifetime null), and a lane
+  // is recycled here instead, when a transaction takes it and its time is up; what the previous transaction still
+  // awaits (its COMMIT) finishes on the old pool.
+  lanes.recycle = (i: number) => {
+    const old = lanes.pools[i] as Sql
+    lanes.pools[i] = openLane(i)
+    old.end({ timeout: 30 }).catch(() => {})
   }
   for (let i = 0; i < n; i++) lanes.pools.push(openLane(i))
   lanesOfPool.set(main, lanes)
@@ -115,6 +135,7 @@ export async function laneTransaction<T>(lanes: Lanes, schema: string, fn: (tx: 
   lanes.load[i] = (lanes.load[i] ?? 0) + 1
   try {
     await acquire(lanes, i)
+    if (Date.now() > (lanes.expires[i] ?? 0)) lanes.recycle?.(i)
     let released = false
     const handOver = () => {
       if (!released) release(lanes, i)
