@@ -457,16 +457,8 @@ function report(
   }
   lines.push(
     '',
-    'CPU per request (µs), whatever else the machine was doing: the Node process (the server; for the SQL, its client) and the PostgreSQL backends of its pool',
-    '',
-    '| page | server | its database | SQL alone: client | SQL alone: database | other processes during the page run |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    `Other processes during the page runs (their share of the cores): ${r.pages.map((p) => `${p.name} ${pct(p.page.others ?? 0)}`).join(', ')}`,
   )
-  for (const p of r.pages) {
-    lines.push(
-      `| ${p.name} | ${fmt(p.page.nodeUs ?? 0)} | ${fmt(p.page.databaseUs ?? 0)} | ${fmt(p.ceiling.nodeUs ?? 0)} | ${fmt(p.ceiling.databaseUs ?? 0)} | ${pct(p.page.others ?? 0)} of the cores |`,
-    )
-  }
   lines.push(
     '',
     '| measurement | value | target |',

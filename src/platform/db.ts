@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import postgres from 'postgres'
 import type { Config } from '../config.ts'
 import { isCitus } from './citus.ts'
-import { attachLanes, type Lanes, lanesOf, laneTransaction } from './lanes.ts'
+import { attachLanes, connectionClosed, lanesOf, laneTransaction } from './lanes.ts'
 import { lockPathFor, type OwnerLock, type TakeOptions, takeOwnerLock } from './owner-lock.ts'
 
 export type Sql = postgres.Sql
@@ -78,9 +78,7 @@ export function tenantRoleName(roles: RoleNames, schema: string): string {
  * (its code is one isDatabaseUnavailable knows), never read as "not found" or "not signed in".
  */
 export function droppedUnder(what: string): Error {
-  return Object.assign(new Error(`${what}: no row from a statement that always returns one (the connection dropped)`), {
-    code: 'CONNECTION_CLOSED',
-  })
+  return connectionClosed(`${what}: no row from a statement that always returns one (the connection dropped)`)
 }
 
 /**
@@ -102,27 +100,7 @@ export async function withTenant<T>(sql: Sql, tenant: TenantScope, fn: (tx: Tx) 
  */
 function tenantTransaction<T>(sql: Sql, schema: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const lanes = lanesOf(sql)
-  if (!lanes) return sql.begin(fn) as Promise<T>
-  if (!lanes.typesRead) return readTypes(sql, lanes).then(() => tenantTransaction(sql, schema, fn))
-  return laneTransaction(lanes, schema, fn)
-}
-
-/**
- * The lanes do not read the database's types on each connection (with a thousand tenants, about 75,000 rows, and
- * as many parsers: 2% of the server's CPU under load when 21 connections did); the pool they share them with reads
- * them once, before any lane is used.
- */
-function readTypes(sql: Sql, lanes: Lanes): Promise<void> {
-  lanes.readingTypes ??= typesOnce(sql).then(
-    () => {
-      lanes.typesRead = true
-    },
-    (err: unknown) => {
-      lanes.readingTypes = undefined
-      throw err
-    },
-  )
-  return lanes.readingTypes
+  return lanes ? laneTransaction(lanes, schema, fn) : (sql.begin(fn) as Promise<T>)
 }
 
 /**
@@ -288,7 +266,7 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
         postgres({
           ...main.options,
           max: 1,
-          // the types come from the pool (tenantTransaction makes sure it read them before a lane's first use)
+          // the types come from the pool, which read them before the lanes are used (typesOnce below and in renew)
           fetch_types: false,
           onclose: closed,
           // recycled by the lanes themselves, between transactions (lanes.ts); postgres.js's idle timer also runs
@@ -338,8 +316,6 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
             try {
               // the lanes read no types of their own: they share the fresh pool's
               await Promise.all(fresh.map(typesOnce))
-              const lanes = lanesOf(fresh[0])
-              if (lanes) lanes.typesRead = true
               if (closed) throw new Error('closed meanwhile')
               const old = [db.sql, db.admin]
               ;[db.sql, db.admin] = fresh
@@ -377,8 +353,6 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
     }
     // the application's pool reads the types now, once (typesOnce), before any lane or request needs them
     await typesOnce(db.sql)
-    const lanes = lanesOf(db.sql)
-    if (lanes) lanes.typesRead = true
     return db
   }
   return openEmbedded(embeddedDir(config), opts)

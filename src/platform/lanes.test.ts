@@ -8,6 +8,7 @@ const lanesOf = (load: number[]): Lanes => ({
   expires: load.map(() => 0),
   waiting: load.map(() => []),
   held: load.map(() => false),
+  recycle: () => {},
 })
 const schemas = Array.from({ length: 1000 }, (_, i) => `t_tenant_${i}`)
 

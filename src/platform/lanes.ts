@@ -24,10 +24,7 @@ export interface Lanes {
   waiting: (() => void)[][]
   held: boolean[]
   /** replaces lane i's pool by a fresh one, the old one ending once its last answer came */
-  recycle?: (i: number) => void
-  /** the pool the lanes share their parsed options with has read the database's array types */
-  typesRead?: boolean
-  readingTypes?: Promise<void>
+  recycle: (i: number) => void
 }
 
 const lanesOfPool = new WeakMap<Sql, Lanes>()
@@ -52,6 +49,15 @@ export function attachLanes(
     expires: new Array<number>(n).fill(0),
     waiting: Array.from({ length: n }, () => []),
     held: new Array<boolean>(n).fill(false),
+    // postgres.js would end a connection at the end of its life between two statements of a transaction (it sees a
+    // connection with nothing in flight): the lanes' pools have no lifetime of their own (max_lifetime null), and a
+    // lane is recycled instead when a transaction takes it and its time is up; what the previous transaction still
+    // awaits (its COMMIT) finishes on the old pool.
+    recycle: (i: number) => {
+      const old = lanes.pools[i] as Sql
+      lanes.pools[i] = openLane(i)
+      old.end({ timeout: 30 }).catch(() => {})
+    },
   }
   // A lane whose connection closed gets a fresh pool, and the old one is ended at once: postgres.js can keep a
   // statement sent between a socket error and its close in the dead connection's queue, unanswered, and would match
@@ -70,15 +76,6 @@ export function attachLanes(
     lanes.expires[i] = Date.now() + lifetimeMs()
     return self.pool
   }
-  // postgres.js would end a connection at the end of its life between two statements of a transaction (it sees a
-  // connection with nothing in flight): the lanes' pools have no lifetime of their own (max_lifetime null), and a lane
-  // is recycled here instead, when a transaction takes it and its time is up; what the previous transaction still
-  // awaits (its COMMIT) finishes on the old pool.
-  lanes.recycle = (i: number) => {
-    const old = lanes.pools[i] as Sql
-    lanes.pools[i] = openLane(i)
-    old.end({ timeout: 30 }).catch(() => {})
-  }
   for (let i = 0; i < n; i++) lanes.pools.push(openLane(i))
   lanesOfPool.set(main, lanes)
   return lanes
@@ -89,7 +86,7 @@ export function lanesOf(sql: Sql): Lanes | undefined {
 }
 
 /** FNV-1a, 32 bits: a stable spread of schema names over the lanes. */
-export function laneHash(s: string): number {
+function laneHash(s: string): number {
   let h = 0x811c9dc5
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i)
@@ -135,7 +132,7 @@ export async function laneTransaction<T>(lanes: Lanes, schema: string, fn: (tx: 
   lanes.load[i] = (lanes.load[i] ?? 0) + 1
   try {
     await acquire(lanes, i)
-    if (Date.now() > (lanes.expires[i] ?? 0)) lanes.recycle?.(i)
+    if (Date.now() > (lanes.expires[i] ?? 0)) lanes.recycle(i)
     let released = false
     const handOver = () => {
       if (!released) release(lanes, i)
@@ -165,9 +162,12 @@ function release(lanes: Lanes, i: number): void {
   else lanes.held[i] = false
 }
 
-function connectionLost(): Error {
-  return Object.assign(new Error('tenant transaction: the connection closed under it'), { code: 'CONNECTION_CLOSED' })
+/** An outage, not a bug: its code is one the error page answers with 503 (isDatabaseUnavailable). */
+export function connectionClosed(message: string): Error {
+  return Object.assign(new Error(message), { code: 'CONNECTION_CLOSED' })
 }
+
+const connectionLost = () => connectionClosed('tenant transaction: the connection closed under it')
 
 /**
  * The lane is handed over (`handOver`) as soon as COMMIT or ROLLBACK is on its way, before its answer: the
@@ -192,7 +192,7 @@ async function transactionOn<T>(
     (err: unknown) => err,
   )
   try {
-    const result = await fn(tagged(pool as unknown as Tx, schema))
+    const result = await fn(tagged(pool, schema))
     const failed = await begun
     if (failed) throw failed
     if (lost()) throw connectionLost()
@@ -228,12 +228,12 @@ async function transactionOn<T>(
 // place in the code), taken where the statement was written (postgres.js's own would stop in the proxy below).
 const ORIGINAL = Symbol('sportello.untaggedStrings')
 type QueryLike = { strings: TemplateStringsArray; [ORIGINAL]?: TemplateStringsArray }
-const patchedPrototypes = new WeakSet<object>()
 const origins = new WeakMap<TemplateStringsArray, Error | string>()
+let originPatched = false
 
+/** postgres.js's Query reads its origin from ours when the query is a tagged copy. Done once. */
 function patchOrigin(query: object): void {
   const proto = Object.getPrototypeOf(query) as object
-  if (patchedPrototypes.has(proto)) return
   const own = Object.getOwnPropertyDescriptor(proto, 'origin')
   if (!own?.get) throw new Error('postgres.js Query has no origin getter: tenant lanes need updating')
   const get = own.get
@@ -249,12 +249,13 @@ function patchOrigin(query: object): void {
       return stack
     },
   })
-  patchedPrototypes.add(proto)
+  originPatched = true
 }
 
 /** Where the statement was written: the frames above the proxy's trap, taken once per place in the code. */
-function rememberOrigin(strings: TemplateStringsArray): void {
+function rememberOrigin(query: object, strings: TemplateStringsArray): void {
   if (origins.has(strings)) return
+  if (!originPatched) patchOrigin(query)
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = 5
   origins.set(strings, new Error())
@@ -266,22 +267,21 @@ function isTemplate(x: unknown): x is TemplateStringsArray {
 }
 
 /**
- * tx, whose statements start with `/*<tag>*\/ `: every tagged template and unsafe string, savepoints included. Other
- * calls (identifiers, helpers, fragments passed as values) are tx's own.
+ * A lane's pool as a transaction's sql, whose statements start with `/*<tag>*\/ `: every tagged template and unsafe
+ * string, savepoints included. Other calls (identifiers, helpers, fragments passed as values) are the pool's own.
  */
-export function tagged(tx: Tx, tag: string): Tx {
+function tagged(pool: Sql, tag: string): Tx {
   if (!/^[a-z0-9_]+$/.test(tag)) throw new Error(`invalid statement tag: ${tag}`)
   // a space after the comment: postgres.js finds the keyword before a helper (`insert into t ${tx(rows)}`) only
   // after whitespace or a parenthesis
   const prefix = `/*${tag}*/ `
-  return new Proxy(tx, {
+  const proxy = new Proxy(pool, {
     apply(target, thisArg, args: unknown[]) {
       const query = Reflect.apply(target, thisArg, args) as unknown
       const first = args[0]
       if (isTemplate(first) && query && (query as QueryLike).strings === first) {
         const q = query as QueryLike
-        patchOrigin(q)
-        rememberOrigin(first)
+        rememberOrigin(q, first)
         const copy = first.slice() as unknown as string[] & { raw: readonly string[] }
         copy[0] = prefix + first[0]
         copy.raw = first.raw
@@ -294,19 +294,13 @@ export function tagged(tx: Tx, tag: string): Tx {
       if (prop === 'unsafe')
         return (text: string, ...rest: unknown[]) =>
           (target.unsafe as (...a: unknown[]) => unknown)(prefix + text, ...rest)
+      // a lane's transaction runs on a pool of one connection, which has no savepoints of its own
       if (prop === 'savepoint')
-        return (...args: unknown[]) => {
-          const fn = args[args.length - 1] as (sp: Tx) => unknown
-          // postgres.js's own transaction has savepoints; a lane's transaction (a pool of one connection) makes them
-          if (typeof target.savepoint === 'function') {
-            const head = args.slice(0, -1)
-            return (target.savepoint as (...a: unknown[]) => unknown)(...head, (sp: Tx) => fn(tagged(sp, tag)))
-          }
-          return savepoint(tagged(target, tag), fn)
-        }
+        return (...args: unknown[]) => savepoint(proxy, args[args.length - 1] as (sp: Tx) => unknown)
       return Reflect.get(target, prop, target)
     },
-  }) as Tx
+  }) as unknown as Tx
+  return proxy
 }
 
 let savepoints = 0
