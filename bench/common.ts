@@ -73,6 +73,14 @@ export function ownerPool(max: number, name = BENCH_DB) {
   })
 }
 
+/** A flag whose value may be left out (`--profile` or `--profile DIR`): null when absent. */
+export function optionalArg(name: string, fallback: string): string | null {
+  const i = process.argv.indexOf(`--${name}`)
+  if (i < 0) return null
+  const next = process.argv[i + 1]
+  return next === undefined || next.startsWith('--') ? fallback : next
+}
+
 export function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
   if (i >= 0 && process.argv[i + 1] !== undefined) return process.argv[i + 1] as string

@@ -117,7 +117,9 @@ export function createApp(deps: Deps) {
   const app = new Hono<Env>()
 
   app.use(requestId({ headerName: 'X-Request-Id', generator: () => crypto.randomUUID() }))
+  const logRequests = deps.log.isLevelEnabled('info')
   app.use(async (c, next) => {
+    if (!logRequests) return next()
     const started = performance.now()
     await next()
     deps.log.info(

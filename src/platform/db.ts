@@ -159,6 +159,20 @@ const baseOptions = {
   },
 } satisfies postgres.Options<Record<string, postgres.PostgresType>>
 
+/**
+ * postgres.js on a connection URL that may name a Unix-socket directory the way libpq does
+ * (`postgres://user@localhost/db?host=/var/run/postgresql`): postgres.js itself would send `host` to the server as a
+ * setting. On the same machine as PostgreSQL, the socket spares each round trip the loopback TCP stack
+ * (docs/operations.md, "PostgreSQL on the same machine").
+ */
+export function connect(url: string, options: postgres.Options<Record<string, postgres.PostgresType>>): Sql {
+  const u = new URL(url)
+  const socketDir = u.searchParams.get('host')
+  if (!socketDir?.startsWith('/')) return postgres(url, options) as unknown as Sql
+  u.searchParams.delete('host')
+  return postgres(u.toString(), { ...options, host: socketDir }) as unknown as Sql
+}
+
 function appUrl(adminUrl: string, roles: RoleNames): string {
   const u = new URL(adminUrl)
   u.username = roles.app
@@ -231,7 +245,7 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
     const roles = roleNames(dbName)
     const databaseUrl = config.databaseUrl
     const openAdmin = () =>
-      postgres(databaseUrl, {
+      connect(databaseUrl, {
         ...baseOptions,
         max: 2,
         connection: { application_name: 'sportello-admin' },
@@ -257,7 +271,7 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
     }
     // the platform's pool, and as many lanes of one connection for tenant transactions (src/platform/lanes.ts)
     const openApp = () => {
-      const main = postgres(url, { ...appOptions, max: config.poolMax })
+      const main = connect(url, { ...appOptions, max: config.poolMax })
       // the lanes share the pool's parsed options, and with them its parsers and array types: postgres.js reads
       // every array type of the database on each new connection (with a thousand tenants, their tables' types:
       // about 75,000, 25 MB of parsers), kept once and not once per lane. A lane's statements are planned once
@@ -287,7 +301,7 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
     // not answered in time leaves it for a fresh one (its socket may be dead for good, and the next probe must
     // not queue behind it)
     const openProbe = () =>
-      postgres(url, {
+      connect(url, {
         ...baseOptions,
         max: 1,
         connect_timeout: config.databaseConnectTimeoutSeconds,
@@ -304,7 +318,7 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
       sql: openApp(),
       admin,
       roles,
-      describe: `PostgreSQL at ${u.hostname}:${u.port || 5432}/${dbName} (application role ${roles.app})`,
+      describe: `PostgreSQL at ${u.searchParams.get('host')?.startsWith('/') ? `${u.searchParams.get('host')} (Unix socket)` : `${u.hostname}:${u.port || 5432}`}/${dbName} (application role ${roles.app})`,
       renew() {
         // the fresh pools take over once they know the array types (see knowsArrayTypes); until then, and while
         // the database refuses, the old ones go on answering (or failing, which the pages show as a 503)

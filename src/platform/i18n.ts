@@ -26,17 +26,25 @@ const catalogues: Record<Lang, Record<string, string>> = { it: load('it'), en: l
 
 export type Translate = (key: string, params?: Record<string, string | number>) => string
 
-export function translator(lang: Lang): Translate {
-  const cat = catalogues[lang]
-  const fallback = catalogues.it
+function makeTranslator(lang: Lang): Translate {
+  // a Map: a catalogue has over a thousand keys, an object that large is a slow dictionary for V8
+  const cat = new Map(Object.entries(catalogues[lang]))
+  const fallback = new Map(Object.entries(catalogues.it))
   return (key, params) => {
-    const text = cat[key] ?? fallback[key]
+    const text = cat.get(key) ?? fallback.get(key)
     if (text === undefined) {
       if (process.env.NODE_ENV !== 'production') throw new Error(`missing message ${key}`)
       return key
     }
     return params ? text.replace(/\{(\w+)\}/g, (m, k: string) => (k in params ? String(params[k]) : m)) : text
   }
+}
+
+const translators: Record<Lang, Translate> = { it: makeTranslator('it'), en: makeTranslator('en') }
+
+/** The translation function of a language (one per language, made once). */
+export function translator(lang: Lang): Translate {
+  return translators[lang]
 }
 
 export function isLang(v: unknown): v is Lang {
