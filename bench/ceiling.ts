@@ -11,7 +11,7 @@ import { listDocuments, loadDocument } from '../src/features/debts/queries.ts'
 import { loadInstallments } from '../src/features/payments/service.ts'
 import { publicDocuments } from '../src/features/publications/queries.ts'
 import { todayRome } from '../src/platform/dates.ts'
-import { type Sql, type Tx, tenantRoleName, withTenant, withTenantAnd } from '../src/platform/db.ts'
+import { type Sql, type Tx, tenantRoleName, withTenant, withTenantAtOnce } from '../src/platform/db.ts'
 import { type SessionRow, sessionSelect, touch } from '../src/platform/session.ts'
 import { hashToken } from '../src/platform/tokens.ts'
 import { arg, openBenchDb, SESSION_SECRET } from './common.ts'
@@ -38,35 +38,31 @@ export const PAGES = {
       ]),
     )
   },
-  /** /t/:slug/posizione-debitoria: scope and session in one statement (withTenantSession), then the open documents */
+  /** /t/:slug/posizione-debitoria: scope, session and the open documents sent together (withTenantSession) */
   position: (sql: Sql) => async (u: BenchUser) => {
     const today = todayRome()
-    const me = await withTenantAnd<SessionRow, SessionRow>(
+    const { row } = await withTenantAtOnce<SessionRow, unknown>(
       sql,
       u.tenant,
       (tx) => session(tx, u),
-      async (tx, row) => {
-        const me = signedIn(row)
-        await listDocuments(tx, me.codice_fiscale, today, { state: 'aperti' })
-        return me
-      },
+      (tx) => tx`case when p.cf_proved then p.codice_fiscale end`,
+      (tx, cf) => listDocuments(tx, cf, today, { state: 'aperti' }),
     )
+    const me = signedIn(row)
     if (me.stale) await touch(sql, me.session_id)
   },
-  /** /t/:slug/documenti/:id: scope, session and this tenant's part of the cart, then the document */
+  /** /t/:slug/documenti/:id: scope, session, this tenant's part of the cart and the document, sent together */
   document: (sql: Sql) => async (u: BenchUser) => {
     const today = todayRome()
-    const me = await withTenantAnd<SessionRow & { cart_ids: number[] }, SessionRow>(
+    const { row, value } = await withTenantAtOnce<SessionRow & { cart_ids: number[] }, unknown>(
       sql,
       u.tenant,
       (tx) => session(tx, u, cartIdsColumn(tx, u.tenant.id)),
-      async (tx, row) => {
-        const me = signedIn(row)
-        if (!(await loadDocument(tx, me.codice_fiscale, today, u.documentId, me.cart_ids)))
-          throw new Error('bench document not visible')
-        return me
-      },
+      (tx) => tx`case when p.cf_proved then p.codice_fiscale end`,
+      (tx, cf) => loadDocument(tx, cf, today, u.documentId),
     )
+    const me = signedIn(row)
+    if (!value) throw new Error('bench document not visible')
     if (me.stale) await touch(sql, me.session_id)
   },
   /** /carrello: session and cart items in one statement (withSessionRow), then each tenant's installments */

@@ -121,30 +121,64 @@ export async function inTenantScope<T>(tx: Tx, tenant: TenantScope, fn: (tx: Tx)
   return out
 }
 
+/** The application pools that are on Citus (withTenantAtOnce). */
+const citusPools = new WeakSet<Sql>()
+
+/** A value a statement reads: a parameter, or SQL that yields it (withTenantAtOnce's carried value). */
+export type Carried = string | postgres.Fragment
+
 /**
- * withTenant whose first statement also reads what the request needs from the platform schema (the session,
- * the cart), so that a page is one transaction and one round trip shorter. `prelude` is a select of at most
- * one row on schema-qualified platform tables; it runs as the application role — privileges are checked when
- * the statement starts, before the tenant's role applies — and its row, or null, is handed to fn.
+ * withTenant whose first statement also reads what the request needs from the platform schema (the session, the
+ * cart), and whose page statements do not wait for it: a page is one transaction of two round trips (BEGIN, the
+ * scope, the prelude and fn's statements; COMMIT). `prelude` is a select of at most one row on schema-qualified
+ * platform tables; it runs as the application role — privileges are checked when the statement starts, before the
+ * tenant's role applies. fn's statements go out behind it without waiting for its answer. They cannot use the prelude's
+ * row: what they need of it, `carry` (an SQL expression over the prelude's columns, `p.<column>`), they read in SQL
+ * through the fragment handed to fn (`current_setting('sportello.carried', true)`, set by the first statement, local
+ * to the transaction; '' without a prelude row). The row, or null, comes back with fn's value: a caller that finds
+ * no row discards the value. On Citus the carried value is not pipelined (a distributed statement is planned on
+ * the coordinator but runs on a worker, whose session has no such setting): fn then gets the value as a parameter.
  */
-export async function withTenantAnd<R extends object, T>(
+export async function withTenantAtOnce<R extends object, T>(
   sql: Sql,
   tenant: TenantScope,
   prelude: (tx: Tx) => postgres.PendingQuery<postgres.Row[]>,
-  fn: (tx: Tx, row: R | null) => Promise<T>,
-): Promise<T> {
+  carry: (tx: Tx) => postgres.Fragment,
+  fn: (tx: Tx, carried: Carried) => Promise<T>,
+): Promise<{ row: R | null; value: T }> {
   assertSchemaName(tenant.schema)
   if (!ROLE_RE.test(tenant.role)) throw new Error('invalid tenant role')
+  const citus = citusPools.has(sql)
   return tenantTransaction(sql, tenant.schema, async (tx) => {
-    const [first] = await tx<(R & { scope_search_path: string; scope_role: string; prelude_found: boolean | null })[]>`
+    type First = R & {
+      scope_search_path: string
+      scope_role: string
+      scope_carried: string
+      prelude_found: boolean | null
+    }
+    // then() sends it now, before fn's statements
+    const first = tx<First[]>`
       select set_config('search_path', ${tenant.schema}, true) as scope_search_path,
-        set_config('role', ${tenant.role}, true) as scope_role, p.*
-      from (values (1)) as scope left join lateral (select true as prelude_found, x.* from (${prelude(tx)}) as x) as p on true`
-    // the select returns one row by construction: none means the connection dropped under it (seen when
-    // backends are terminated mid-query), an outage to answer with 503, not a 500
-    if (!first) throw droppedUnder('tenant scope')
-    const { scope_search_path: _s, scope_role: _r, prelude_found, ...row } = first
-    return fn(tx, prelude_found ? (row as unknown as R) : null)
+        set_config('role', ${tenant.role}, true) as scope_role,
+        set_config('sportello.carried', coalesce((${carry(tx)})::text, ''), true) as scope_carried, p.*
+      from (values (1)) as scope left join lateral (select true as prelude_found, x.* from (${prelude(tx)}) as x) as p on true`.then(
+      (rows) => {
+        // one row by construction: none means the connection dropped under it (an outage: 503, not a 500)
+        if (!rows[0]) throw droppedUnder('tenant scope')
+        return rows[0]
+      },
+    )
+    let value: T
+    let firstRow: First
+    if (citus) {
+      firstRow = await first
+      value = await fn(tx, firstRow.scope_carried)
+    } else {
+      // fn's statements fail (25P02) when the first one did; its error, which arrives first, is the one thrown
+      ;[firstRow, value] = await Promise.all([first, fn(tx, tx`current_setting('sportello.carried', true)`)])
+    }
+    const { scope_search_path: _s, scope_role: _r, scope_carried: _c, prelude_found, ...row } = firstRow
+    return { row: prelude_found ? (row as unknown as R) : null, value }
   })
 }
 
@@ -272,6 +306,7 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
     // the platform's pool, and as many lanes of one connection for tenant transactions (src/platform/lanes.ts)
     const openApp = () => {
       const main = connect(url, { ...appOptions, max: config.poolMax })
+      if (citus) citusPools.add(main)
       // the lanes share the pool's parsed options, and with them its parsers and array types: postgres.js reads
       // every array type of the database on each new connection (with a thousand tenants, their tables' types:
       // about 75,000, 25 MB of parsers), kept once and not once per lane. A lane's statements are planned once

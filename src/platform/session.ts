@@ -5,7 +5,7 @@ import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
 import type postgres from 'postgres'
-import { droppedUnder, type Sql, type TenantScope, type Tx, withTenantAnd } from './db.ts'
+import { type Carried, droppedUnder, type Sql, type TenantScope, type Tx, withTenantAtOnce } from './db.ts'
 import { HttpError } from './errors.ts'
 import type { Env, SessionUser } from './http.ts'
 import { hashToken, hmacHex, newToken, safeEqual } from './tokens.ts'
@@ -238,17 +238,19 @@ export const sessionMiddleware = createMiddleware<Env>(async (c, next) => {
 })
 
 /**
- * A signed-in tenant page in one transaction: its first statement sets the tenant's scope and, for routes
- * declared with sessionLookedUpByRoute, finds the session too, with `extra` columns of the route's own
- * (platform tables; `a` is the user's platform.accounts row). Null when nobody is signed in (the session
- * cookie is cleared): the caller sends the visitor to the login page (loginRedirect).
+ * A signed-in tenant page in one transaction of two round trips: its first statement sets the tenant's scope and,
+ * for routes declared with sessionLookedUpByRoute, finds the session too, with `extra` columns of the route's own
+ * (platform tables; `a` is the user's platform.accounts row); the page's statements go out with it
+ * (withTenantAtOnce) and read the session's codice fiscale in SQL: `cf`, '' (no payer) unless a session with a
+ * proved codice fiscale was found. Null when nobody is signed in (the session cookie is cleared, the page's rows
+ * discarded): the caller sends the visitor to the login page (loginRedirect).
  */
 export async function withTenantSession<T, X extends object = Record<string, never>>(
   c: Context<Env>,
   tenant: TenantScope,
-  fn: (tx: Tx, user: SessionUser, extra: X) => Promise<T>,
+  fn: (tx: Tx, cf: Carried) => Promise<T>,
   extra?: (tx: Tx) => postgres.PendingQuery<postgres.Row[]>,
-): Promise<{ value: T } | null> {
+): Promise<{ value: T; user: SessionUser; extra: X } | null> {
   const { config, db } = c.var.deps
   const token = leftToRoute.get(c)
   leftToRoute.delete(c)
@@ -258,25 +260,28 @@ export async function withTenantSession<T, X extends object = Record<string, nev
     if (!user) return null
     const prelude = (tx: Tx) =>
       extra ? tx`select ${extra(tx)} from platform.accounts a where a.id = ${user.accountId}` : tx`select 1 as none`
-    return withTenantAnd<X, { value: T }>(db.sql, tenant, prelude, async (tx, row) => ({
-      value: await fn(tx, user, (row ?? {}) as X),
-    }))
+    const { row, value } = await withTenantAtOnce<X, T>(
+      db.sql,
+      tenant,
+      prelude,
+      (tx) => tx`null`,
+      (tx) => fn(tx, user.codiceFiscale),
+    )
+    return { value, user, extra: (row ?? {}) as X }
   }
-  let stale: number | null = null
-  const out = await withTenantAnd<SessionRow & X, { value: T } | null>(
+  const { row, value } = await withTenantAtOnce<SessionRow & X, T>(
     db.sql,
     tenant,
     (tx) => sessionSelect(tx, hashToken(config.sessionSecret, token), extra?.(tx)),
-    async (tx, row) => {
-      const user = row ? toUser(row) : null
-      applySession(c, token, user)
-      if (!row || !user) return null
-      if (row.stale) stale = row.session_id
-      return { value: await fn(tx, user, row) }
-    },
+    // what is found through a codice fiscale opens only for a proved one (toUser says the same)
+    (tx) => tx`case when p.cf_proved then p.codice_fiscale end`,
+    fn,
   )
-  if (stale !== null) await touch(db.sql, stale)
-  return out
+  const user = row ? toUser(row) : null
+  applySession(c, token, user)
+  if (!row || !user) return null
+  if (row.stale) await touch(db.sql, row.session_id)
+  return { value, user, extra: row }
 }
 
 /**

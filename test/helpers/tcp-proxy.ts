@@ -1,17 +1,22 @@
 // A TCP proxy that can pause: while paused it accepts and connects as usual but passes no byte either way
 // (what arrives is held and passed on at resume), as a network or a database that stops answering without
-// refusing anything.
+// refusing anything. It also counts round trips: the times a client connection sends after the server last answered
+// on it (what a client writes while it waits for nothing is one turn, however many packets carry it).
 import { connect, createServer, type Socket } from 'node:net'
 
 export interface PausableProxy {
   port: number
   pause(): void
   resume(): void
+  /** client turns on every connection since the last reset (one per round trip the client waited for) */
+  turns(): number
+  resetTurns(): void
   close(): Promise<void>
 }
 
 export async function startPausableProxy(targetHost: string, targetPort: number): Promise<PausableProxy> {
   let paused = false
+  let turns = 0
   const flushes = new Set<() => void>()
   const sockets = new Set<Socket>()
   /** passes `from`'s bytes to `to`, holding them while paused */
@@ -33,6 +38,15 @@ export async function startPausableProxy(targetHost: string, targetPort: number)
     sockets.add(upstream)
     relay(client, upstream)
     relay(upstream, client)
+    // a turn: the client speaks first on the connection, or again after the server has answered
+    let serverSpokeLast = true
+    client.on('data', () => {
+      if (serverSpokeLast) turns++
+      serverSpokeLast = false
+    })
+    upstream.on('data', () => {
+      serverSpokeLast = true
+    })
     const end = () => {
       client.destroy()
       upstream.destroy()
@@ -53,6 +67,10 @@ export async function startPausableProxy(targetHost: string, targetPort: number)
     resume() {
       paused = false
       for (const f of flushes) f()
+    },
+    turns: () => turns,
+    resetTurns() {
+      turns = 0
     },
     async close() {
       for (const s of sockets) s.destroy()

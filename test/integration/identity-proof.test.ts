@@ -63,7 +63,10 @@ async function accountOf(who: string) {
 
 /** Everything found through a codice fiscale, as a signed-in citizen asks for it. */
 async function seesData(c: Client, v: Awaited<ReturnType<typeof victim>>) {
-  const position = await (await c.get('/posizione-debitoria')).text()
+  // every tenant's position, and this tenant's (whose statements read the session's codice fiscale in SQL)
+  const position =
+    (await (await c.get('/posizione-debitoria')).text()) +
+    (await (await c.get(`/t/${tenant.slug}/posizione-debitoria`)).text())
   const doc = await c.get(`/t/${tenant.slug}/documenti/${v.doc.documentId}`)
   const notice = await c.get(`/t/${tenant.slug}/avvisi/${v.doc.installments[0]?.id}.pdf`)
   const home = await (await c.get('/area-personale')).text()

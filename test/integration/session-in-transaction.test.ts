@@ -1,11 +1,15 @@
 // The signed-in pages that read the session in the first statement of their own transaction (debt position of
 // one tenant, document detail, cart: docs/performance.md) answer exactly as the middleware's lookup did.
-import { beforeAll, describe, expect, it } from 'vitest'
-import type { Db } from '../../src/platform/db.ts'
-import type { Tenant } from '../../src/platform/tenancy.ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config.ts'
+import { type Db, openDatabase } from '../../src/platform/db.ts'
+import { type Tenant, TenantRegistry } from '../../src/platform/tenancy.ts'
 import { signedIn, type TestAccount } from '../helpers/accounts.ts'
+import { testApp } from '../helpers/app.ts'
 import { Client } from '../helpers/client.ts'
+import { testTarget } from '../helpers/db.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import { type PausableProxy, startPausableProxy } from '../helpers/tcp-proxy.ts'
 import { type App, world } from '../helpers/world.ts'
 
 const w = world()
@@ -95,5 +99,48 @@ describe('pages that look the session up in their own transaction', () => {
     expect(client.lastHtml).toContain('action="/esci"')
     const bad = await client.get(`/t/${tenant.slug}/documenti/abc`)
     expect(bad.status).toBe(404)
+  })
+})
+
+// Round trips, counted on the wire: the application's connections go through a proxy that counts the times a
+// connection speaks again after the database answered. The session, BEGIN and the page's first statement go out
+// together; COMMIT is the second.
+describe.skipIf(testTarget().kind !== 'postgres')('round trips of the pages that read the session themselves', () => {
+  let proxy: PausableProxy
+  let proxied: Db
+  let c: Client
+  beforeAll(async () => {
+    const url = new URL(testTarget().url)
+    proxy = await startPausableProxy(url.hostname, Number(url.port || 5432))
+    url.host = `127.0.0.1:${proxy.port}`
+    proxied = await openDatabase(loadConfig({ DATABASE_URL: url.toString(), DATABASE_POOL_MAX: '2', NODE_ENV: 'test' }))
+    const { app: proxiedApp, deps } = testApp(proxied)
+    // tenants cached as in production (the tests' registry reads them on every request)
+    deps.tenants = new TenantRegistry(proxied, 60_000)
+    c = await signedIn(proxiedApp, me)
+  })
+  afterAll(async () => {
+    await proxied?.close()
+    await proxy?.close()
+  })
+
+  /** the fewest round trips of five requests (a write split by the kernel can only count more, never fewer) */
+  async function fewest(path: string): Promise<number> {
+    let least = Number.POSITIVE_INFINITY
+    for (let i = 0; i < 7; i++) {
+      proxy.resetTurns()
+      const res = await c.get(path)
+      expect(res.status, path).toBe(200)
+      // the first two requests prepare the statements on the lanes
+      if (i >= 2) least = Math.min(least, proxy.turns())
+    }
+    return least
+  }
+
+  // on Citus the page's statements wait for the session's codice fiscale (withTenantAtOnce): three
+  const expected = testTarget().citus ? 3 : 2
+  it(`the debt position and the document detail: ${expected} (session, scope and page together; COMMIT)`, async () => {
+    expect(await fewest(`/t/${tenant.slug}/posizione-debitoria`)).toBe(expected)
+    expect(await fewest(`/t/${tenant.slug}/documenti/${mine.documentId}`)).toBe(expected)
   })
 })

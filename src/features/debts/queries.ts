@@ -1,5 +1,5 @@
 // A citizen's documents in one tenant: those issued to them, and those of the pupils they are linked to.
-import type { Tx } from '../../platform/db.ts'
+import type { Carried, Tx } from '../../platform/db.ts'
 
 export type DocumentStatus = 'pagabile' | 'in_corso' | 'pagato' | 'scaduto' | 'annullato'
 
@@ -67,7 +67,7 @@ function namesSql(tx: Tx) {
 /** The documents a codice fiscale may see in this tenant, newest first. */
 export async function listDocuments(
   tx: Tx,
-  cf: string,
+  cf: Carried,
   today: string,
   filter: { state: 'aperti' | 'pagati' | 'tutti'; year?: number },
 ) {
@@ -91,25 +91,34 @@ export async function listDocuments(
   return rows
 }
 
-/** One document with its installments, or null when the codice fiscale may not see it. */
-export async function loadDocument(tx: Tx, cf: string, today: string, documentId: number, cartIds: number[]) {
-  const [doc] = await tx<(DocumentSummary & { cancel_reason: string | null; holder_cf: string; causale: string })[]>`
-    with me as (select id from payers where codice_fiscale = ${cf})
-    select d.id, d.year, d.number, d.issue_date, d.description, d.total_cents, d.cancel_reason,
-      (select s.causale from services s where s.id = d.service_id) as causale, f.residual_cents,
-      ${namesSql(tx)}, (select p.codice_fiscale from payers p where p.id = d.payer_id) as holder_cf,
-      f.status, f.next_due, f.installments
-    from documents d ${figuresSql(tx, today)}
-    where d.id = ${documentId} and f.installments > 0
-      and (d.payer_id in (select id from me)
-           or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))`
+/**
+ * One document with its installments, or null when the codice fiscale may not see it. Both statements go out at
+ * once (neither waits for the other's answer); the installments' own statement checks the same visibility.
+ */
+export async function loadDocument(tx: Tx, cf: Carried, today: string, documentId: number) {
+  const me = tx`with me as (select id from payers where codice_fiscale = ${cf})`
+  const visible = (d: string) =>
+    tx`(${tx(d)}.payer_id in (select id from me)
+        or ${tx(d)}.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))`
+  const [[doc], installments] = await Promise.all([
+    tx<(DocumentSummary & { cancel_reason: string | null; holder_cf: string; causale: string })[]>`
+      ${me}
+      select d.id, d.year, d.number, d.issue_date, d.description, d.total_cents, d.cancel_reason,
+        (select s.causale from services s where s.id = d.service_id) as causale, f.residual_cents,
+        ${namesSql(tx)}, (select p.codice_fiscale from payers p where p.id = d.payer_id) as holder_cf,
+        f.status, f.next_due, f.installments
+      from documents d ${figuresSql(tx, today)}
+      where d.id = ${documentId} and f.installments > 0 and ${visible('d')}`,
+    tx<Omit<InstallmentView, 'in_cart'>[]>`
+      ${me}
+      select i.id, i.seq, i.due_date, i.amount_cents, i.iuv, i.notice_code, i.status,
+        i.status = 'da_pagare' and i.due_date < ${today}::date as overdue, i.paid_at, ip.receipt_number
+      from installments i left join installment_payments ip on ip.installment_id = i.id
+      where i.document_id = ${documentId}
+        and exists (select 1 from documents v where v.id = ${documentId} and ${visible('v')})
+      order by i.seq`,
+  ])
   if (!doc) return null
-  const installments = await tx<InstallmentView[]>`
-    select i.id, i.seq, i.due_date, i.amount_cents, i.iuv, i.notice_code, i.status,
-      i.status = 'da_pagare' and i.due_date < ${today}::date as overdue, i.paid_at, ip.receipt_number,
-      i.id = any(${cartIds}) as in_cart
-    from installments i left join installment_payments ip on ip.installment_id = i.id
-    where i.document_id = ${documentId} order by i.seq`
   return { doc, installments }
 }
 

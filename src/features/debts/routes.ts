@@ -53,8 +53,8 @@ async function positionPage(c: Context<Env>, only?: Tenant) {
   let all: Tenant[]
   if (only) {
     // one tenant: one transaction, the session included
-    const found = await withTenantSession(c, only, (tx, user) =>
-      listDocuments(tx, user.codiceFiscale, today, { state: filter.stato, year: filter.anno }),
+    const found = await withTenantSession(c, only, (tx, cf) =>
+      listDocuments(tx, cf, today, { state: filter.stato, year: filter.anno }),
     )
     if (!found) return loginRedirect(c)
     all = [only]
@@ -93,18 +93,20 @@ debtRoutes.get('/t/:tenant/documenti/:id', async (c) => {
     throw new NotFound()
   }
   // the session, this tenant's part of the cart, the document: one transaction
-  const result = await withTenantSession(
+  const result = await withTenantSession<Awaited<ReturnType<typeof loadDocument>>, { cart_ids: number[] }>(
     c,
     tenant,
-    (tx, user, extra: { cart_ids: number[] }) => loadDocument(tx, user.codiceFiscale, todayRome(), id, extra.cart_ids),
+    (tx, cf) => loadDocument(tx, cf, todayRome(), id),
     (tx) => cartIdsColumn(tx, tenant.id),
   )
   if (!result) return loginRedirect(c)
   const found = result.value
   if (!found) throw new NotFound()
+  const inCart = new Set(result.extra.cart_ids)
   return render(c, 'debts/document', {
     title: c.var.t('debts.document.title', { number: `${found.doc.number}/${found.doc.year}` }),
-    ...found,
+    doc: found.doc,
+    installments: found.installments.map((i) => ({ ...i, in_cart: inCart.has(i.id) })),
     added: c.req.query('aggiunto'),
   })
 })
