@@ -117,9 +117,9 @@ export function createApp(deps: Deps) {
   const app = new Hono<Env>()
 
   app.use(requestId({ headerName: 'X-Request-Id', generator: () => crypto.randomUUID() }))
-  const logRequests = deps.log.isLevelEnabled('info')
   app.use(async (c, next) => {
-    if (!logRequests) return next()
+    // read per request: the logger (and its level) may be replaced while the server runs
+    if (!deps.log.isLevelEnabled('info')) return next()
     const started = performance.now()
     await next()
     deps.log.info(
