@@ -35,6 +35,8 @@ export interface SessionUser {
   emailConfirmed: boolean
   operator: boolean
   lang: 'it' | 'en'
+  /** installments in the cart when the page began (shown in the header) */
+  cartCount: number
 }
 
 export type Env = {

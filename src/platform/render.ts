@@ -39,6 +39,8 @@ export interface FormErrors {
 
 export interface PageData {
   title: string
+  /** the page's frame: Sportello's (layouts/base, the default) or the payment provider's (layouts/provider) */
+  layout?: 'layouts/base' | 'layouts/provider'
   errors?: FormErrors
   values?: Record<string, unknown>
   [key: string]: unknown
@@ -47,6 +49,21 @@ export interface PageData {
 /** True for requests that want only a fragment: htmx, but not boosted navigation (which swaps the body). */
 export function wantsFragment(c: Context): boolean {
   return c.req.header('HX-Request') === 'true' && c.req.header('HX-Boosted') !== 'true'
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+/**
+ * A long code (notice code, IUV, receipt number) as groups of four (or its own parts, when it has hyphens) that wrap
+ * between groups, never inside one;
+ * copied, it is the code without spaces (the gaps are margins). HTML: print it with <%~ %>.
+ */
+export function codeGroups(value: string | number | null | undefined): string {
+  const clean = String(value ?? '').replace(/\s+/g, '')
+  if (!clean) return ''
+  // a code with its own separators (a receipt number, SP-2026-00000001) breaks only after them
+  const groups = clean.includes('-') ? (clean.match(/[^-]*-|[^-]+$/g) ?? []) : (clean.match(/.{1,4}/g) ?? [])
+  return `<span class="code code-groups${clean.includes('-') ? ' code-groups--parts' : ''}">${groups.map((g) => `<span>${g.replace(/[&<>"']/g, (ch) => ESCAPES[ch] as string)}</span>`).join('')}</span>`
 }
 
 export function pageContext(c: Context<Env>, data: PageData) {
@@ -77,6 +94,7 @@ export function pageContext(c: Context<Env>, data: PageData) {
     money: (cents: number) => formatMoney(cents, lang),
     date: formatDate,
     dateTime: formatDateTime,
+    longCode: codeGroups,
     fullTitle: [data.errors ? `${t('errors.prefix')} ${data.title}` : data.title, tenant?.shortName, t('app.name')]
       .filter(Boolean)
       .join(' – '),
@@ -88,7 +106,7 @@ export function renderView(c: Context<Env>, view: string, data: PageData): strin
   const summary = data.errors ? eta.render('partials/_error-summary', it) : ''
   const body = summary + eta.render(view, it)
   if (wantsFragment(c)) return body
-  return eta.render('layouts/base', { ...it, body })
+  return eta.render(data.layout ?? 'layouts/base', { ...it, body })
 }
 
 export function render(c: Context<Env>, view: string, data: PageData, status: ContentfulStatusCode = 200) {

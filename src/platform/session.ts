@@ -29,6 +29,7 @@ export interface SessionRow {
   operator: boolean
   lang: 'it' | 'en'
   stale: boolean
+  cart_count: number
 }
 
 /** The session of a token hash joined to its account, when valid: the select every lookup uses. */
@@ -37,7 +38,9 @@ export function sessionSelect(tx: Tx | Sql, tokenHash: Buffer, extra?: postgres.
     select s.id as session_id, a.id as account_id, a.given_name, a.family_name, a.codice_fiscale, a.email,
            a.email_confirmed_at is not null as email_confirmed,
            a.cf_proved_at is not null as cf_proved, a.operator, a.lang,
-           s.last_seen_at < now() - make_interval(secs => ${TOUCH_SECONDS}) as stale ${extra ? tx`, ${extra}` : tx``}
+           s.last_seen_at < now() - make_interval(secs => ${TOUCH_SECONDS}) as stale,
+           (select count(*)::int from platform.cart_items ci where ci.account_id = a.id) as cart_count
+           ${extra ? tx`, ${extra}` : tx``}
     from platform.sessions s join platform.accounts a on a.id = s.account_id
     where s.token_hash = ${tokenHash} and s.revoked_at is null and s.expires_at > now()
       and s.last_seen_at > now() - make_interval(mins => ${IDLE_MINUTES})`
@@ -74,6 +77,7 @@ function toUser(row: SessionRow): SessionUser {
     emailConfirmed: row.email_confirmed,
     operator: row.operator,
     lang: row.lang,
+    cartCount: row.cart_count,
   }
 }
 

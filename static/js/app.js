@@ -5,6 +5,11 @@
     if (el) el.focus()
   }
   document.addEventListener('DOMContentLoaded', focusFirst)
+  // browsers that cannot show a closed disclosure's content (::details-content) open the menu on wide screens
+  const menu = document.querySelector('[data-menu]')
+  const css = window.CSS
+  const shown = css && css.supports && css.supports('selector(::details-content)')
+  if (menu && !shown && window.matchMedia && matchMedia('(min-width: 48rem)').matches) menu.open = true
   // swaps replace <main> only, so the live region outside it persists and is announced
   document.addEventListener('htmx:afterSettle', () => {
     focusFirst()

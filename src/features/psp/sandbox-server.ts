@@ -147,6 +147,7 @@ function payPage(
     'psp/pay',
     {
       title: formErrors ? `${t('psp.error.prefix')} ${title}` : title,
+      layout: 'layouts/provider',
       heading: t('psp.pay.heading'),
       session: {
         id: s.id,
@@ -189,6 +190,7 @@ function outcomePage(c: Context<Env>, s: SandboxSession, kind: OutcomeKind) {
     'psp/outcome',
     {
       title: `${t(`psp.outcome.${kind}.title`)} – ${t('psp.shortName')}`,
+      layout: 'layouts/provider',
       heading: t(`psp.outcome.${kind}.title`),
       kind,
       minutes: SESSION_MINUTES,
