@@ -38,6 +38,11 @@ export interface PaymentProvider {
   name: string
   start(req: StartRequest): Promise<StartResult>
   status(providerRef: string): Promise<{ status: ProviderStatus; amountCents: number; authCode: string | null }>
+  /**
+   * Closes a session the payer gave up, if it is still open; answers its state afterwards (a session that was
+   * paid meanwhile stays paid and says so). A provider without it leaves the session to expire on its own.
+   */
+  cancel?(providerRef: string): Promise<{ status: ProviderStatus; amountCents: number; authCode: string | null }>
   /** null = forged or malformed */
   verifyNotification(rawBody: string, headers: Record<string, string | undefined>): ProviderNotification | null
 }

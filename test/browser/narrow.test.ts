@@ -7,7 +7,7 @@
 import type { Page } from 'playwright-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { TestAccount } from '../helpers/accounts.ts'
-import { axe, browserWorld, newContext, preloadAxe } from '../helpers/browser.ts'
+import { axe, browserWorld, expectAccessible, newContext, preloadAxe } from '../helpers/browser.ts'
 import { addPupil, enroll, setupCurrentYear } from '../helpers/canteen.ts'
 import type { Client } from '../helpers/client.ts'
 import { deliverNotifications, givePayer, issue, payAtSandbox } from '../helpers/payments.ts'
@@ -279,6 +279,34 @@ describe("the cart's count in the header", () => {
     await page.locator('main .notice--success').waitFor()
     await expect(count.textContent()).resolves.toBe('2')
     expect(loads).toEqual([])
+    await context.close()
+  })
+})
+
+describe('a payment left open, from the cart', () => {
+  it('says until when, resumes at the provider and is cancelled by keyboard alone (JavaScript off)', async () => {
+    const context = await newContext(w.browser, { width: 390, js: false })
+    const page = await context.newPage()
+    await w.signIn(page, me.email, { waitFor: /area-personale/ })
+    await page.goto(`${w.url}/carrello`)
+    const open = page.locator('.open-payment')
+    await expect(open.textContent()).resolves.toMatch(/restano riservate fino al \d\d\/\d\d\/\d{4}/)
+    await expectAccessible(page)
+    expect(await overflowAt(page, 390)).toEqual([])
+    // resume: the same provider page as before
+    await open.getByRole('link', { name: 'Riprendi il pagamento' }).focus()
+    await page.keyboard.press('Enter')
+    await page.waitForURL((u) => u.pathname === providerPage)
+    await page.goBack()
+    await page.waitForURL(/\/carrello$/)
+    // cancel: the installment is payable again at once
+    await page.locator('.open-payment').getByRole('button', { name: 'Annulla il pagamento' }).focus()
+    await page.keyboard.press('Enter')
+    await page.waitForURL(/\/carrello\?annullato=1$/)
+    await expect(page.locator('main .notice--success').textContent()).resolves.toContain('Pagamento annullato')
+    expect(await page.locator('.open-payment').count()).toBe(0)
+    expect(await page.getByRole('link', { name: 'Procedi al pagamento' }).count()).toBe(1)
+    await expectAccessible(page)
     await context.close()
   })
 })

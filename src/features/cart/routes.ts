@@ -12,7 +12,7 @@ import { newToken } from '../../platform/tokens.ts'
 import { visibleInstallments } from '../debts/queries.ts'
 import { NotPayable, startCheckout } from '../payments/service.ts'
 import { noticeCodeRoutes } from './notice-code.ts'
-import { addToCart, type CartColumns, cartColumns, loadCart, removeFromCart } from './service.ts'
+import { addToCart, type CartColumns, cartColumns, loadCart, openPayments, removeFromCart } from './service.ts'
 
 export const cartRoutes = new Hono<Env>()
 // everything below /carrello needs a signed-in user; the cart page itself reads the session and the cart in
@@ -37,7 +37,14 @@ cartRoutes.get('/carrello', async (c) => {
   const found = await withSessionRow<CartColumns>(c, cartColumns)
   if (!found) return loginRedirect(c)
   const cart = await loadCart(c.var.deps.db, await c.var.deps.tenants.list(), found.user.accountId, found.extra)
-  return render(c, 'cart/cart', { title: c.var.t('cart.title'), cart, removed: c.req.query('rimosso') })
+  const open = await openPayments(c.var.deps.db, found.user.accountId, cart.entries)
+  return render(c, 'cart/cart', {
+    title: c.var.t('cart.title'),
+    cart,
+    open,
+    removed: c.req.query('rimosso'),
+    cancelled: c.req.query('annullato'),
+  })
 })
 
 cartRoutes.post('/carrello/aggiungi', async (c) => {

@@ -2,7 +2,7 @@
 import type { Db, Sql, Tx } from '../../platform/db.ts'
 import { withTenant } from '../../platform/db.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
-import { loadInstallments, type PayableItem, priceCheckout } from '../payments/service.ts'
+import { heldUntil, loadInstallments, type PayableItem, priceCheckout } from '../payments/service.ts'
 
 export async function cartInstallmentIds(sql: Sql, accountId: number, tenantId: number): Promise<number[]> {
   const rows = await sql<{ installment_id: number }[]>`
@@ -50,6 +50,8 @@ export interface CartEntry {
   iuv: string
   payable: boolean
   state: string
+  /** while in_corso: the payment that holds it (its payer's, or another payer's of the same installment) */
+  pendingPaymentId: number | null
 }
 
 /**
@@ -83,6 +85,7 @@ export async function loadCart(db: Db, tenants: Tenant[], accountId: number, col
         iuv: r.iuv,
         payable: ok,
         state: r.cancelled ? 'annullato' : r.status,
+        pendingPaymentId: r.status === 'in_corso' ? r.pending_payment_id : null,
       })
       if (ok) {
         payable.push({
@@ -97,4 +100,36 @@ export async function loadCart(db: Db, tenants: Tenant[], accountId: number, col
     }
   }
   return { entries, payable, price: priceCheckout(payable) }
+}
+
+export interface OpenPayment {
+  id: number
+  totalCents: number
+  createdAt: Date
+  heldUntil: Date | null
+  resumable: boolean
+}
+
+/**
+ * The payer's own payments that hold entries of the cart (in_corso): each with until when it holds them and
+ * whether the provider's page is still open. Another payer's payment of the same installment is not listed.
+ */
+export async function openPayments(db: Db, accountId: number, entries: CartEntry[]): Promise<OpenPayment[]> {
+  const ids = [...new Set(entries.flatMap((e) => (e.pendingPaymentId === null ? [] : [e.pendingPaymentId])))]
+  if (ids.length === 0) return []
+  const rows = await db.sql<
+    { id: number; total_cents: number; created_at: Date; expires_at: Date | null; resumable: boolean }[]
+  >`
+    select id, total_cents, created_at, expires_at,
+      status = 'pending' and redirect_url is not null and expires_at > now() as resumable
+    from platform.payments
+    where id = any(${ids}) and account_id = ${accountId} and status in ('created', 'pending')
+    order by created_at`
+  return rows.map((r) => ({
+    id: r.id,
+    totalCents: r.total_cents,
+    createdAt: r.created_at,
+    heldUntil: r.expires_at ? heldUntil(r.expires_at) : null,
+    resumable: r.resumable,
+  }))
 }

@@ -3,7 +3,7 @@
 // side of final payments whose application was interrupted.
 import type { Db } from '../../platform/db.ts'
 import type { PaymentProvider } from '../../platform/payment-provider.ts'
-import { applyToTenants, finish, refreshFromProvider } from './service.ts'
+import { applyToTenants, finish, RELEASE_GRACE_SECONDS, refreshFromProvider } from './service.ts'
 
 export interface ReconcileCounts {
   applied: number
@@ -18,6 +18,7 @@ export async function reconcilePayments(
   opts: { staleSeconds?: number; createdMinutes?: number; graceSeconds?: number } = {},
 ): Promise<ReconcileCounts> {
   const counts: ReconcileCounts = { applied: 0, refreshed: 0, expired: 0, errors: 0 }
+  const grace = opts.graceSeconds ?? RELEASE_GRACE_SECONDS
   const unapplied = await db.sql<{ id: number }[]>`
     select distinct p.id from platform.payments p join platform.payment_items pi on pi.payment_id = p.id
     where p.status in ('succeeded', 'failed', 'cancelled', 'expired') and pi.applied_at is null limit 500`
@@ -30,9 +31,12 @@ export async function reconcilePayments(
     }
   }
   const stale = await db.sql<{ id: number; overdue: boolean }[]>`
-    select id, expires_at + make_interval(secs => ${opts.graceSeconds ?? 120}) < now() as overdue
+    select id, expires_at + make_interval(secs => ${grace}) < now() as overdue
     from platform.payments
-    where status = 'pending' and updated_at < now() - make_interval(secs => ${opts.staleSeconds ?? 60}) and provider = ${provider.name}
+    where status = 'pending' and provider = ${provider.name}
+      and (updated_at < now() - make_interval(secs => ${opts.staleSeconds ?? 60})
+           -- past its hold, whenever it was last asked about: released on the first run after (heldUntil)
+           or expires_at + make_interval(secs => ${grace}) < now())
     order by id limit 500`
   for (const p of stale) {
     try {

@@ -8,7 +8,7 @@ import type { Env, SessionUser } from '../../platform/http.ts'
 import { render, wantsFragment } from '../../platform/render.ts'
 import { requireUser } from '../../platform/session.ts'
 import { citizenTenants } from '../debts/routes.ts'
-import { applyNotification, loadReceipt, receiptPdf, refreshFromProvider } from './service.ts'
+import { applyNotification, finish, heldUntil, loadReceipt, receiptPdf, refreshFromProvider } from './service.ts'
 
 export const paymentRoutes = new Hono<Env>()
 
@@ -43,6 +43,9 @@ interface PaymentRow {
   created_at: Date
   completed_at: Date | null
   needs_refund: boolean
+  provider_ref: string | null
+  redirect_url: string | null
+  expires_at: Date | null
   items: { tenant: string; description: string; iuv: string; amount_cents: number }[]
 }
 
@@ -51,7 +54,7 @@ async function ownPayment(c: { var: Env['Variables'] }, id: number): Promise<Pay
   const user = c.var.user as SessionUser
   const [p] = await c.var.deps.db.sql<PaymentRow[]>`
     select p.id, p.status, p.amount_cents, p.commission_cents, p.total_cents, p.receipt_number, p.created_at, p.completed_at,
-      p.needs_refund,
+      p.needs_refund, p.provider_ref, p.redirect_url, p.expires_at,
       (select json_agg(json_build_object('tenant', t.name, 'description', pi.description, 'iuv', pi.iuv, 'amount_cents', pi.amount_cents)
               order by t.name, pi.installment_id)
        from platform.payment_items pi join platform.tenants t on t.id = pi.tenant_id where pi.payment_id = p.id) as items
@@ -75,14 +78,50 @@ async function statusPage(c: Context<Env>, fragmentOnly: boolean) {
     }
     payment = await ownPayment(c, id)
   }
+  const pending = payment.status === 'pending' || payment.status === 'created'
   const data = {
     title: c.var.t(`payments.status.${payment.status}.title`),
     payment,
-    pending: payment.status === 'pending' || payment.status === 'created',
+    pending,
+    // until when the installments wait for this payment, and whether the provider's page is still open
+    heldUntil: pending && payment.expires_at ? heldUntil(payment.expires_at) : null,
+    resumable: resumable(payment),
   }
   if (fragmentOnly || wantsFragment(c)) return render(c, 'payments/_status', data)
   return render(c, 'payments/status', { ...data, refresh: data.pending ? 5 : undefined })
 }
+
+function resumable(p: PaymentRow): boolean {
+  return p.status === 'pending' && !!p.redirect_url && !!p.expires_at && p.expires_at.getTime() > Date.now()
+}
+
+// back to the provider's page of a payment left open (the same session: nothing is started twice)
+paymentRoutes.get('/pagamenti/:id{[0-9]+}/riprendi', async (c) => {
+  const payment = await ownPayment(c, Number(c.req.param('id')))
+  if (!resumable(payment)) return c.redirect(`/pagamenti/${payment.id}`, 303)
+  return c.redirect(payment.redirect_url as string, 303)
+})
+
+// the payer gives a payment up: the provider's session is closed (unless it was paid meanwhile, which stands) and
+// the installments are payable again at once, not when the session would have expired
+paymentRoutes.post('/pagamenti/:id{[0-9]+}/annulla', async (c) => {
+  const { db, provider } = c.var.deps
+  const payment = await ownPayment(c, Number(c.req.param('id')))
+  if (payment.status !== 'pending' && payment.status !== 'created') return c.redirect(`/pagamenti/${payment.id}`, 303)
+  const answer = payment.provider_ref && provider.cancel ? await provider.cancel(payment.provider_ref) : null
+  if (answer && answer.status !== 'pending' && answer.status !== 'cancelled') {
+    // paid (or refused) before the cancel arrived: that outcome is the payment's
+    await finish(db, payment.id, answer.status, {
+      source: 'status',
+      authCode: answer.authCode,
+      amountCents: answer.amountCents,
+    })
+    c.var.deps.kickMail()
+    return c.redirect(`/pagamenti/${payment.id}`, 303)
+  }
+  await finish(db, payment.id, 'cancelled', { source: 'payer', detail: 'cancelled by the payer' })
+  return c.redirect('/carrello?annullato=1', 303)
+})
 
 paymentRoutes.get('/pagamenti/:id{[0-9]+}', (c) => statusPage(c, false))
 paymentRoutes.get('/pagamenti/:id{[0-9]+}/stato', (c) => statusPage(c, true))

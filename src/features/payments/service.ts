@@ -24,6 +24,17 @@ import { settleInstallments } from './settle.ts'
 export type PaymentStatus = 'created' | 'pending' | 'succeeded' | 'failed' | 'cancelled' | 'expired'
 export const FINAL: PaymentStatus[] = ['succeeded', 'failed', 'cancelled', 'expired']
 
+/** How long after the provider's session expires the reconciliation job gives a pending payment up. */
+export const RELEASE_GRACE_SECONDS = 120
+
+/**
+ * Until when a pending payment holds its installments: the provider's session, the grace for a late answer, and
+ * the reconciliation job's minute (it runs every minute and releases what is past its grace on its first run).
+ */
+export function heldUntil(expiresAt: Date): Date {
+  return new Date(expiresAt.getTime() + (RELEASE_GRACE_SECONDS + 60) * 1000)
+}
+
 export interface PayableItem {
   tenant: Tenant
   installmentId: number
@@ -83,13 +94,15 @@ interface InstallmentRow {
   cancelled: boolean
   description: string
   service_commission: CommissionRule | null
+  /** the payment holding it while it is in_corso */
+  pending_payment_id: number | null
 }
 
 /** Reads the installments of one tenant that a citizen asks to pay, with their current amount and state. */
 export async function loadInstallments(tx: Tx, ids: number[]): Promise<InstallmentRow[]> {
   if (ids.length === 0) return []
   const rows = await tx<InstallmentRow[]>`
-    select i.id, i.amount_cents, i.iuv, i.status, d.cancelled_at is not null as cancelled,
+    select i.id, i.amount_cents, i.iuv, i.status, i.pending_payment_id, d.cancelled_at is not null as cancelled,
       d.description || case when count(*) over (partition by d.id) > 1 or d.total_cents <> i.amount_cents
         then ' – rata ' || i.seq else '' end as description,
       s.commission as service_commission
@@ -248,7 +261,7 @@ export async function startCheckout(
     throw err
   }
   await db.sql`update platform.payments set status = 'pending', provider_ref = ${started.providerRef},
-                 expires_at = ${started.expiresAt}, updated_at = now()
+                 expires_at = ${started.expiresAt}, redirect_url = ${started.redirectUrl}, updated_at = now()
                where id = ${paymentId} and status = 'created'`
   return { paymentId, redirectUrl: started.redirectUrl, reused: false }
 }

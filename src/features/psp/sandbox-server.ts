@@ -111,6 +111,24 @@ sandboxPspRoutes.get('/api/sessions/:id', async (c) => {
   return c.json(sessionJson(s))
 })
 
+// the merchant closes a session its payer gave up: cancelled unless the card was already submitted (then the
+// outcome stands); answers the session as it is afterwards
+sandboxPspRoutes.post('/api/sessions/:id/cancel', async (c) => {
+  if (!authorized(c)) return c.json({ error: 'unauthorized' }, 401)
+  const s = await getSession(c.var.deps.db.sql, c.req.param('id'))
+  if (!s) return c.json({ error: 'not_found' }, 404)
+  if (s.status === 'pending' && !s.submittedAt) {
+    const updated = await completeSession(c.var.deps.db.sql, s.id, {
+      status: 'cancelled',
+      authCode: null,
+      eventId: randomUUID(),
+    })
+    if (updated) kickDelivery(c.var.deps)
+  }
+  const now = await getSession(c.var.deps.db.sql, s.id)
+  return c.json(sessionJson(now ?? s))
+})
+
 // ---- hosted pages --------------------------------------------------------------------------------------
 
 /** The citizen's language: the site's language cookie when set, else the one the merchant asked for. */

@@ -70,6 +70,14 @@ export function createSandboxProvider(
       return { status: r.data.status, amountCents: r.data.amountCents, authCode: r.data.authCode }
     },
 
+    async cancel(providerRef: string) {
+      const r = statusResultSchema.safeParse(
+        await call('POST', `/sessions/${encodeURIComponent(providerRef)}/cancel`, {}),
+      )
+      if (!r.success) throw new ProviderError('sandbox psp: unexpected cancel response')
+      return { status: r.data.status, amountCents: r.data.amountCents, authCode: r.data.authCode }
+    },
+
     verifyNotification(rawBody: string, headers: Record<string, string | undefined>): ProviderNotification | null {
       if (!verifySignature(config.pspSandboxSecret, rawBody, header(headers, SIGNATURE_HEADER), now())) return null
       let json: unknown
