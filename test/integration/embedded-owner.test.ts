@@ -362,7 +362,8 @@ describe('one owner of the embedded database', () => {
     await start()
     expect((await tool('cli/tenants', ['list'])).stdout).toContain(file.slug)
     expect((await fetch(`${base}/t/${file.slug}`)).status).toBe(200)
-    expect(await (await mario.get('/archivio')).text()).toContain(simReceipt)
+    // the archive prints long codes in groups (spans): compared as text
+    expect((await (await mario.get('/archivio')).text()).replace(/<[^>]+>/g, '')).toContain(simReceipt)
     const after = (await payable(mario)).map((i) => i.notice)
     expect(after).not.toContain(notice?.notice)
 

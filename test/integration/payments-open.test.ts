@@ -164,3 +164,74 @@ describe('who may resume or cancel', () => {
     expect(await statuses(ids)).toEqual(['in_corso', 'in_corso'])
   })
 })
+
+describe('the archive', () => {
+  it('lists what was paid; the attempts apart, each named by its outcome, the channel in a column of its own', async () => {
+    const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ')
+    const html = await (await client.get('/archivio')).text()
+    const paidTable = /<table[\s\S]*?<\/table>/.exec(html)?.[0] as string
+    expect(paidTable).toContain('Pagamenti, dal più recente')
+    expect(text(paidTable)).toContain('Online su Sportello')
+    expect(text(paidTable)).toContain('Pagato')
+    // no attempt among the payments: no failed, cancelled, expired or pending row by default
+    for (const word of ['Annullato da te', 'Scaduto senza pagare', 'Non riuscito', 'In corso'])
+      expect(text(html)).not.toContain(word)
+    expect(html.match(/<table/g)).toHaveLength(1)
+    const [n] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from platform.payments p join platform.payment_items pi on pi.payment_id = p.id
+      where p.account_id = ${me.id} and p.status not in ('succeeded', 'created')`
+    expect(html).toContain(`Mostra anche i tentativi non conclusi (${n?.n})`)
+    const all = await (await client.get('/archivio?stato=tutti')).text()
+    expect(all.match(/<table/g)).toHaveLength(2)
+    const attempts = all.slice(all.indexOf('id="tentativi"'))
+    for (const word of ['Annullato da te', 'Scaduto senza pagare', 'In corso']) expect(text(attempts)).toContain(word)
+    expect(text(attempts)).not.toMatch(/Pagato(?! su)/)
+    const only = await (await client.get('/archivio?stato=tentativi')).text()
+    expect(only.match(/<table/g)).toHaveLength(1)
+    expect(only).toContain('id="tentativi"')
+  })
+})
+
+describe("the payment's outcome page", () => {
+  it('a success: when, how much to each body with the IUVs, the authorisation, the receipt, what happens next', async () => {
+    const [p] = await db.sql<{ id: number; receipt_number: string; auth_code: string; total_cents: number }[]>`
+      select id, receipt_number, auth_code, total_cents from platform.payments
+      where account_id = ${me.id} and status = 'succeeded' order by id limit 1`
+    const html = await (await client.get(`/pagamenti/${p?.id}`)).text()
+    // spaces and line breaks folded, the no-break space of amounts kept
+    const text = html.replace(/<[^>]+>/g, ' ').replace(/[ \t\n]+/g, ' ')
+    expect(text).toContain(`Hai pagato ${formatMoney(p?.total_cents as number)} il `)
+    expect(text).toMatch(/il \d\d\/\d\d\/\d{4}, \d\d:\d\d/)
+    expect(text).toContain(p?.receipt_number)
+    expect(text).toContain(`Codice di autorizzazione ${p?.auth_code}`)
+    expect(text).toContain(`${t.name} (Codice fiscale ${t.fiscalCode})`)
+    expect(text).toContain('Codice IUV')
+    expect(text).toContain('Totale pagato')
+    expect(text).not.toContain('Totale da pagare')
+    expect(text).toContain('E adesso')
+    expect(html).toContain(`href="/pagamenti/${p?.id}/ricevuta.pdf"`)
+  })
+
+  it('a refusal offers another card', async () => {
+    const doc = await issue(db, t, payer, [1900])
+    const id = doc.installments[0]?.id as number
+    await client.submit(
+      `/t/${t.slug}/documenti/${doc.documentId}`,
+      { ente: t.slug, rate: String(id) },
+      '/carrello/aggiungi',
+    )
+    const summary = await (await client.get('/carrello/riepilogo')).text()
+    const key = /name="chiave" value="([^"]+)"/.exec(summary)?.[1] as string
+    const res = await client.post('/carrello/paga', { chiave: key })
+    await payAtSandbox(client, res.headers.get('location') as string, '4000 0000 0000 0002')
+    await deliverNotifications(db, w.server)
+    const [p] = await db.sql<{ id: number }[]>`
+      select id from platform.payments where account_id = ${me.id} and status = 'failed' order by id desc limit 1`
+    const html = await (await client.get(`/pagamenti/${p?.id}`)).text()
+    expect(html).toContain('Pagamento non riuscito')
+    expect(html).toMatch(
+      /<a class="button" href="\/carrello\/riepilogo">Riprova con un&#39;altra carta<\/a>|<a class="button" href="\/carrello\/riepilogo">Riprova con un'altra carta<\/a>/,
+    )
+    expect(await statuses([id])).toEqual(['da_pagare'])
+  })
+})

@@ -2,6 +2,7 @@
 // receipts and the archive of payments.
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
+import { todayRome } from '../../platform/dates.ts'
 import { withTenant } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import type { Env, SessionUser } from '../../platform/http.ts'
@@ -46,7 +47,8 @@ interface PaymentRow {
   provider_ref: string | null
   redirect_url: string | null
   expires_at: Date | null
-  items: { tenant: string; description: string; iuv: string; amount_cents: number }[]
+  auth_code: string | null
+  items: { tenant: string; fiscal_code: string; description: string; iuv: string; amount_cents: number }[]
 }
 
 async function ownPayment(c: { var: Env['Variables'] }, id: number): Promise<PaymentRow> {
@@ -54,8 +56,9 @@ async function ownPayment(c: { var: Env['Variables'] }, id: number): Promise<Pay
   const user = c.var.user as SessionUser
   const [p] = await c.var.deps.db.sql<PaymentRow[]>`
     select p.id, p.status, p.amount_cents, p.commission_cents, p.total_cents, p.receipt_number, p.created_at, p.completed_at,
-      p.needs_refund, p.provider_ref, p.redirect_url, p.expires_at,
-      (select json_agg(json_build_object('tenant', t.name, 'description', pi.description, 'iuv', pi.iuv, 'amount_cents', pi.amount_cents)
+      p.needs_refund, p.provider_ref, p.redirect_url, p.expires_at, p.auth_code,
+      (select json_agg(json_build_object('tenant', t.name, 'fiscal_code', t.fiscal_code, 'description', pi.description,
+                'iuv', pi.iuv, 'amount_cents', pi.amount_cents)
               order by t.name, pi.installment_id)
        from platform.payment_items pi join platform.tenants t on t.id = pi.tenant_id where pi.payment_id = p.id) as items
     from platform.payments p where p.id = ${id} and p.account_id = ${user.accountId}`
@@ -146,12 +149,15 @@ const archiveFilter = z.object({
     .optional()
     .catch(undefined),
   anno: z.coerce.number().int().min(2000).max(2100).optional().catch(undefined),
-  stato: z.enum(['tutti', 'pagati', 'non-riusciti']).catch('tutti'),
+  // paid by default; the attempts that did not end in a payment apart, on request
+  stato: z.enum(['pagati', 'tentativi', 'tutti']).catch('pagati'),
   cerca: z.string().trim().max(60).optional().catch(undefined),
 })
 
 export interface ArchiveRow {
-  kind: 'online' | 'altro'
+  /** the channel: paid here online, at pagoPA's other channels (bank, post office, tobacconist, apps: the node's
+   *  receipt), or elsewhere as the body recorded it (reconciliation, the counter) */
+  kind: 'online' | 'pagopa' | 'altro'
   date: Date
   tenant: string
   tenantSlug: string
@@ -227,7 +233,7 @@ paymentRoutes.get('/archivio', async (c) => {
     )
     for (const r of other) {
       rows.push({
-        kind: 'altro',
+        kind: r.source === 'pagopa' ? 'pagopa' : 'altro',
         date: r.paid_at,
         tenant: t.name,
         tenantSlug: t.slug,
@@ -242,13 +248,11 @@ paymentRoutes.get('/archivio', async (c) => {
     }
   }
   const q = filter.cerca?.toLowerCase()
-  const shown = rows
+  // the year of a payment is Rome's
+  const yearOf = (d: Date) => Number(todayRome(d).slice(0, 4))
+  const matching = rows
     .filter((r) => !filter.ente || r.tenantSlug === filter.ente)
-    .filter((r) => !filter.anno || r.date.getFullYear() === filter.anno)
-    .filter(
-      (r) =>
-        filter.stato === 'tutti' || (filter.stato === 'pagati' ? r.status === 'succeeded' : r.status !== 'succeeded'),
-    )
+    .filter((r) => !filter.anno || yearOf(r.date) === filter.anno)
     .filter(
       (r) =>
         !q ||
@@ -257,10 +261,15 @@ paymentRoutes.get('/archivio', async (c) => {
         (r.receiptNumber ?? '').toLowerCase().includes(q),
     )
     .sort((a, b) => b.date.getTime() - a.date.getTime())
-  const years = [...new Set(rows.map((r) => r.date.getFullYear()))].sort((a, b) => b - a)
+  const paid = matching.filter((r) => r.status === 'succeeded')
+  const attempts = matching.filter((r) => r.status !== 'succeeded')
+  const years = [...new Set(rows.map((r) => yearOf(r.date)))].sort((a, b) => b - a)
   return render(c, 'payments/archive', {
     title: c.var.t('payments.archive.title'),
-    rows: shown,
+    paid: filter.stato === 'tentativi' ? [] : paid,
+    attempts: filter.stato === 'pagati' ? [] : attempts,
+    // how many attempts the default view leaves out (a link shows them)
+    hiddenAttempts: filter.stato === 'pagati' ? attempts.length : 0,
     filter,
     tenants,
     years,
