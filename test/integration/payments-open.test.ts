@@ -11,6 +11,7 @@ import type { Tenant } from '../../src/platform/tenancy.ts'
 import type { TestAccount } from '../helpers/accounts.ts'
 import type { Client } from '../helpers/client.ts'
 import { deliverNotifications, givePayer, issue, payAtSandbox } from '../helpers/payments.ts'
+import { textOfPdf } from '../helpers/pdf.ts'
 import { world } from '../helpers/world.ts'
 
 const w = world({ serve: true })
@@ -210,6 +211,12 @@ describe("the payment's outcome page", () => {
     expect(text).not.toContain('Totale da pagare')
     expect(text).toContain('E adesso')
     expect(html).toContain(`href="/pagamenti/${p?.id}/ricevuta.pdf"`)
+    // the receipt: the provider by its name, each installment's place in its document
+    const pdf = Buffer.from(await (await client.get(`/pagamenti/${p?.id}/ricevuta.pdf`)).arrayBuffer())
+    const receipt = textOfPdf(pdf)
+    expect(receipt).toContain('Sandbox PSP – ambiente di prova')
+    expect(receipt).toContain('Rata 1 di 2')
+    expect(receipt).toContain('Rata 2 di 2')
   })
 
   it('a refusal offers another card', async () => {

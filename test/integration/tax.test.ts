@@ -1,10 +1,8 @@
 // The tax certificate (attestazione per il 730) over HTTP against real data in two tenants: the pupils offered,
 // the rows of one pupil across tenants from every channel, whose payments count, the Rome-time year boundary,
 // the form's errors, the empty period, another family's pupil.
-import { inflateSync } from 'node:zlib'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { issueDocuments } from '../../src/features/debts/issue.ts'
-import { pdfText } from '../../src/features/debts/pdf.ts'
 import { settleInstallments } from '../../src/features/payments/settle.ts'
 import { todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
@@ -13,6 +11,7 @@ import { createAccount, deleteAccounts, randomCf, signedIn, type TestAccount } f
 import { Client } from '../helpers/client.ts'
 import { expectValidHtml } from '../helpers/html.ts'
 import { givePayer } from '../helpers/payments.ts'
+import { textOfPdf } from '../helpers/pdf.ts'
 import { type App, world } from '../helpers/world.ts'
 
 const w = world({ other: true })
@@ -34,21 +33,7 @@ const iuvs: Record<string, string> = {}
 const THIS_YEAR = Number(todayRome().slice(0, 4))
 const LAST_YEAR = THIS_YEAR - 1
 
-/** The text of a (compressed) PDF written by pdfkit, wrapped lines joined. */
-function textOf(pdf: Buffer): string {
-  const raw = pdf.toString('latin1')
-  const parts: Buffer[] = []
-  for (const m of raw.matchAll(/stream\r?\n/g)) {
-    const start = (m.index as number) + m[0].length
-    const end = raw.indexOf('endstream', start)
-    try {
-      parts.push(inflateSync(pdf.subarray(start, end)))
-    } catch {
-      // not a deflated stream
-    }
-  }
-  return pdfText(Buffer.concat(parts)).replace(/[ \n]+/g, ' ')
-}
+const textOf = textOfPdf
 
 async function pupil(t: Tenant, name: [string, string], cf: string | null, payers: number[]): Promise<number> {
   return withTenant(db.sql, t, async (tx) => {

@@ -98,3 +98,35 @@ describe('receipt PDF', () => {
     expect(text).toContain('3.480,00\u00a0€')
   })
 })
+
+describe('receipt PDF: what a family, a CAF and a body need of each notice', () => {
+  it("names the provider as the payer knows it, each installment's place in its document and the pupil", async () => {
+    const text = flat(
+      await renderReceiptPdf(
+        {
+          ...data,
+          provider: 'sandbox',
+          items: [{ ...(data.items[0] as ReceiptPdfData['items'][number]), installment: { seq: 2, of: 3 } }],
+          totalCents: 5_902,
+        },
+        { compress: false },
+      ),
+    )
+    expect(text).toContain('Sandbox PSP – ambiente di prova')
+    expect(text).toContain('Rata 2 di 3')
+    expect(text).toContain('Alunno/a: Luca Bianchi')
+    expect(text).toContain('Comune di Monopoli')
+    // a single installment says nothing of installments
+    const single = flat(
+      await renderReceiptPdf(
+        {
+          ...data,
+          items: [{ ...(data.items[1] as ReceiptPdfData['items'][number]), installment: { seq: 1, of: 1 } }],
+          totalCents: 123_552,
+        },
+        { compress: false },
+      ),
+    )
+    expect(single).not.toContain('Rata 1 di 1')
+  })
+})

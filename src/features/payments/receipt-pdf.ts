@@ -8,6 +8,8 @@ export interface ReceiptItem {
   tenantFiscalCode: string
   causale: string
   pupilName: string | null
+  /** the installment's place in its document, when it has more than one */
+  installment?: { seq: number; of: number } | null
   iuv: string
   amountCents: number
 }
@@ -40,6 +42,8 @@ const LABELS = {
     creditor: 'Ente creditore',
     causale: 'Causale',
     pupil: 'Alunno/a',
+    installment: 'Rata {seq} di {of}',
+    card: 'Carta',
     iuv: 'IUV',
     amount: 'Importo',
     subtotal: 'Totale avvisi',
@@ -63,6 +67,8 @@ const LABELS = {
     creditor: 'Creditor',
     causale: 'Payment for',
     pupil: 'Pupil',
+    installment: 'Installment {seq} of {of}',
+    card: 'Card',
     iuv: 'IUV',
     amount: 'Amount',
     subtotal: 'Notices total',
@@ -73,6 +79,16 @@ const LABELS = {
       'Sportello issues this receipt on behalf of the creditors listed, confirming the payment authorised by the payment service provider. Keep it: it is your proof of payment.',
   },
 } as const
+
+/** The provider as the payer knows it (the payments table keeps its code). */
+const PROVIDER_NAMES: Record<string, Record<PdfLang, string>> = {
+  sandbox: { it: 'Sandbox PSP – ambiente di prova', en: 'Sandbox PSP – test environment' },
+  pagopa: { it: 'pagoPA', en: 'pagoPA' },
+}
+
+export function providerName(code: string, lang: PdfLang): string {
+  return PROVIDER_NAMES[code]?.[lang] ?? code
+}
 
 export async function renderReceiptPdf(data: ReceiptPdfData, opts: { compress?: boolean } = {}): Promise<Buffer> {
   if (data.items.length === 0) throw new Error('a receipt needs at least one item')
@@ -108,7 +124,7 @@ export async function renderReceiptPdf(data: ReceiptPdfData, opts: { compress?: 
       [L.paidAt, formatDateTime(data.paidAt)],
       [L.payer, data.payer.name],
       [L.fiscalCode, data.payer.codiceFiscale],
-      [L.provider, data.provider],
+      [L.provider, providerName(data.provider, data.lang)],
       [L.authCode, data.authCode ?? L.none],
     ]
     for (let i = 0; i < pairs.length; i += 2) {
@@ -127,7 +143,15 @@ export async function renderReceiptPdf(data: ReceiptPdfData, opts: { compress?: 
     doc.y += 6
     const rows = data.items.map((i) => [
       `${i.tenantName}\n${L.fiscalCode} ${i.tenantFiscalCode}`,
-      i.pupilName ? `${i.causale}\n${L.pupil}: ${i.pupilName}` : i.causale,
+      [
+        i.causale,
+        i.installment && i.installment.of > 1
+          ? L.installment.replace('{seq}', String(i.installment.seq)).replace('{of}', String(i.installment.of))
+          : null,
+        i.pupilName ? `${L.pupil}: ${i.pupilName}` : null,
+      ]
+        .filter(Boolean)
+        .join('\n'),
       i.iuv,
       money(i.amountCents),
     ])

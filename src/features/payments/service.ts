@@ -42,6 +42,10 @@ export interface PayableItem {
   description: string
   iuv: string
   commission: CommissionRule
+  /** the installment's place in its document and the pupil it is for, for the receipt */
+  seq?: number
+  seqOf?: number
+  pupilName?: string | null
 }
 
 export interface CheckoutLine {
@@ -96,13 +100,18 @@ interface InstallmentRow {
   service_commission: CommissionRule | null
   /** the payment holding it while it is in_corso */
   pending_payment_id: number | null
+  seq: number
+  seq_of: number
+  pupil_name: string | null
 }
 
 /** Reads the installments of one tenant that a citizen asks to pay, with their current amount and state. */
 export async function loadInstallments(tx: Tx, ids: number[]): Promise<InstallmentRow[]> {
   if (ids.length === 0) return []
   const rows = await tx<InstallmentRow[]>`
-    select i.id, i.amount_cents, i.iuv, i.status, i.pending_payment_id, d.cancelled_at is not null as cancelled,
+    select i.id, i.amount_cents, i.iuv, i.status, i.pending_payment_id, d.cancelled_at is not null as cancelled, i.seq,
+      (select count(*)::int from installments x where x.document_id = d.id) as seq_of,
+      (select pu.given_name || ' ' || pu.family_name from pupils pu where pu.id = d.pupil_id) as pupil_name,
       d.description || case when count(*) over (partition by d.id) > 1 or d.total_cents <> i.amount_cents
         then ' – rata ' || i.seq else '' end as description,
       s.commission as service_commission
@@ -179,6 +188,9 @@ export async function startCheckout(
           description: r.description,
           iuv: r.iuv,
           commission: r.service_commission ?? sel.tenant.settings.commission,
+          seq: r.seq,
+          seqOf: r.seq_of,
+          pupilName: r.pupil_name,
         })
       }
     }
@@ -214,6 +226,9 @@ export async function startCheckout(
         commission_cents: i === 0 ? l.commissionCents : 0,
         description: it.description,
         iuv: it.iuv,
+        seq: it.seq ?? null,
+        seq_of: it.seqOf ?? null,
+        pupil_name: it.pupilName ?? null,
       })),
     ),
   )}`
@@ -459,9 +474,18 @@ export async function loadReceipt(db: Pick<Db, 'sql'>, paymentId: number): Promi
     from platform.payments p left join platform.accounts a on a.id = p.account_id where p.id = ${paymentId}`
   if (p?.status !== 'succeeded' || !p.receipt_number || !p.completed_at) return null
   const items = await db.sql<
-    { name: string; fiscal_code: string; description: string; iuv: string; amount_cents: number }[]
+    {
+      name: string
+      fiscal_code: string
+      description: string
+      iuv: string
+      amount_cents: number
+      seq: number | null
+      seq_of: number | null
+      pupil_name: string | null
+    }[]
   >`
-    select t.name, t.fiscal_code, pi.description, pi.iuv, pi.amount_cents
+    select t.name, t.fiscal_code, pi.description, pi.iuv, pi.amount_cents, pi.seq, pi.seq_of, pi.pupil_name
     from platform.payment_items pi join platform.tenants t on t.id = pi.tenant_id
     where pi.payment_id = ${paymentId} order by t.name, pi.installment_id`
   return {
@@ -477,7 +501,8 @@ export async function loadReceipt(db: Pick<Db, 'sql'>, paymentId: number): Promi
       tenantName: i.name,
       tenantFiscalCode: i.fiscal_code,
       causale: i.description,
-      pupilName: null,
+      pupilName: i.pupil_name,
+      installment: i.seq && i.seq_of ? { seq: i.seq, of: i.seq_of } : null,
       iuv: i.iuv,
       amountCents: i.amount_cents,
     })),
