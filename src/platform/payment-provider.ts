@@ -29,20 +29,29 @@ export interface ProviderNotification {
   status: Exclude<ProviderStatus, 'pending'>
   amountCents: number
   authCode: string | null
+  /** brand and last four digits of the card, when the provider reports them */
+  cardMask?: string | null
   occurredAt: Date
   /** unique per event, for dedup */
   eventId: string
 }
 
+export interface ProviderState {
+  status: ProviderStatus
+  amountCents: number
+  authCode: string | null
+  cardMask?: string | null
+}
+
 export interface PaymentProvider {
   name: string
   start(req: StartRequest): Promise<StartResult>
-  status(providerRef: string): Promise<{ status: ProviderStatus; amountCents: number; authCode: string | null }>
+  status(providerRef: string): Promise<ProviderState>
   /**
    * Closes a session the payer gave up, if it is still open; answers its state afterwards (a session that was
    * paid meanwhile stays paid and says so). A provider without it leaves the session to expire on its own.
    */
-  cancel?(providerRef: string): Promise<{ status: ProviderStatus; amountCents: number; authCode: string | null }>
+  cancel?(providerRef: string): Promise<ProviderState>
   /** null = forged or malformed */
   verifyNotification(rawBody: string, headers: Record<string, string | undefined>): ProviderNotification | null
 }

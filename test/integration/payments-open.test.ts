@@ -205,6 +205,8 @@ describe("the payment's outcome page", () => {
     expect(text).toMatch(/il \d\d\/\d\d\/\d{4}, \d\d:\d\d/)
     expect(text).toContain(p?.receipt_number)
     expect(text).toContain(`Codice di autorizzazione ${p?.auth_code}`)
+    // the card by its brand and last four digits, as the provider reported it
+    expect(text).toContain('Carta VISA ****4242')
     expect(text).toContain(`${t.name} (Codice fiscale ${t.fiscalCode})`)
     expect(text).toContain('Codice IUV')
     expect(text).toContain('Totale pagato')
@@ -217,6 +219,10 @@ describe("the payment's outcome page", () => {
     expect(receipt).toContain('Sandbox PSP – ambiente di prova')
     expect(receipt).toContain('Rata 1 di 2')
     expect(receipt).toContain('Rata 2 di 2')
+    expect(receipt).toContain('VISA ****4242')
+    const [stored] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from platform.sandbox_psp_sessions where card_mask like '%4242 4242%'`
+    expect(stored?.n).toBe(0)
   })
 
   it('a refusal offers another card', async () => {

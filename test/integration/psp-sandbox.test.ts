@@ -192,7 +192,12 @@ describe('sandbox PSP API', () => {
     expect(minutes).toBeLessThan(8.1)
     const again = await provider.start(req)
     expect(again).toEqual(first)
-    expect(await provider.status(first.providerRef)).toEqual({ status: 'pending', amountCents: 12_345, authCode: null })
+    expect(await provider.status(first.providerRef)).toEqual({
+      status: 'pending',
+      amountCents: 12_345,
+      authCode: null,
+      cardMask: null,
+    })
     // the same key for another amount is a caller's bug
     await expect(provider.start({ ...req, amountCents: 1 })).rejects.toThrow(/409/)
   })
@@ -356,6 +361,8 @@ describe('sandbox PSP outcomes and notifications', () => {
       amountCents: 5_800,
       authCode: s.authCode,
       eventId: s.eventId,
+      // the card by brand and last four digits only
+      cardMask: 'VISA ****4242',
     })
     expect(n?.occurredAt).toBeInstanceOf(Date)
     await until(async () => (await session(providerRef)).deliveredAt)
@@ -363,6 +370,7 @@ describe('sandbox PSP outcomes and notifications', () => {
       status: 'succeeded',
       amountCents: 5_800,
       authCode: s.authCode,
+      cardMask: 'VISA ****4242',
     })
 
     // a second submit (back button, another tab) changes nothing
@@ -384,7 +392,12 @@ describe('sandbox PSP outcomes and notifications', () => {
     expect(html).toContain('Pagamento rifiutato')
     expect(html).toContain(`href="${req.returnUrl}"`)
     await expectValidHtml(html)
-    expect(await provider.status(providerRef)).toEqual({ status: 'failed', amountCents: 12_345, authCode: null })
+    expect(await provider.status(providerRef)).toEqual({
+      status: 'failed',
+      amountCents: 12_345,
+      authCode: null,
+      cardMask: 'VISA ****0002',
+    })
     const got = await until(() => hook.received.find((r) => r.body.includes(providerRef)))
     expect(provider.verifyNotification(got.body, got.headers as Record<string, string>)).toMatchObject({
       status: 'failed',
@@ -407,7 +420,12 @@ describe('sandbox PSP outcomes and notifications', () => {
     expect(await again.text()).toContain('Pagamento in elaborazione')
 
     await db.admin`update platform.sandbox_psp_sessions set expires_at = now() - interval '1 second' where id = ${providerRef}`
-    expect(await provider.status(providerRef)).toEqual({ status: 'expired', amountCents: 12_345, authCode: null })
+    expect(await provider.status(providerRef)).toEqual({
+      status: 'expired',
+      amountCents: 12_345,
+      authCode: null,
+      cardMask: null,
+    })
     await deliverPending(db, deps.config)
     expect(await session(providerRef)).toMatchObject({ status: 'expired', eventId: null, nextAt: null })
     expect(hook.received.some((r) => r.body.includes(providerRef))).toBe(false)
@@ -443,7 +461,12 @@ describe('sandbox PSP outcomes and notifications', () => {
     expect(late.status).toBe(410)
     const lateCancel = await post(`${page(providerRef)}/annulla`, { token })
     expect(lateCancel.status).toBe(410)
-    expect(await provider.status(providerRef)).toEqual({ status: 'expired', amountCents: 12_345, authCode: null })
+    expect(await provider.status(providerRef)).toEqual({
+      status: 'expired',
+      amountCents: 12_345,
+      authCode: null,
+      cardMask: null,
+    })
     expect((await session(providerRef)).eventId).toBeNull()
   })
 

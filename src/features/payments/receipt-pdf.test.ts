@@ -106,6 +106,7 @@ describe('receipt PDF: what a family, a CAF and a body need of each notice', () 
         {
           ...data,
           provider: 'sandbox',
+          cardMask: 'VISA ****4242',
           items: [{ ...(data.items[0] as ReceiptPdfData['items'][number]), installment: { seq: 2, of: 3 } }],
           totalCents: 5_902,
         },
@@ -113,6 +114,7 @@ describe('receipt PDF: what a family, a CAF and a body need of each notice', () 
       ),
     )
     expect(text).toContain('Sandbox PSP – ambiente di prova')
+    expect(text).toContain('Carta VISA ****4242')
     expect(text).toContain('Rata 2 di 3')
     expect(text).toContain('Alunno/a: Luca Bianchi')
     expect(text).toContain('Comune di Monopoli')

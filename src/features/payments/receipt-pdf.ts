@@ -22,6 +22,8 @@ export interface ReceiptPdfData {
   /** the payment service provider's name */
   provider: string
   authCode: string | null
+  /** brand and last four digits of the card, when the provider reported them */
+  cardMask?: string | null
   items: ReceiptItem[]
   commissionCents: number
   totalCents: number
@@ -126,12 +128,15 @@ export async function renderReceiptPdf(data: ReceiptPdfData, opts: { compress?: 
       [L.fiscalCode, data.payer.codiceFiscale],
       [L.provider, providerName(data.provider, data.lang)],
       [L.authCode, data.authCode ?? L.none],
+      ...(data.cardMask ? [[L.card, data.cardMask] as [string, string]] : []),
     ]
+    // two columns; an odd last field alone on its line
     for (let i = 0; i < pairs.length; i += 2) {
-      const [a, b] = [pairs[i], pairs[i + 1]] as [[string, string], [string, string]]
+      const a = pairs[i] as [string, string]
+      const b = pairs[i + 1]
       pdf.field(s, a[0], a[1], { x: MARGIN, y, width: colW, size: 11 })
       const end = doc.y
-      pdf.field(s, b[0], b[1], { x: rightX, y, width: colW, size: 11 })
+      if (b) pdf.field(s, b[0], b[1], { x: rightX, y, width: colW, size: 11 })
       y = Math.max(end, doc.y) + 8
     }
   })

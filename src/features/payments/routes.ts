@@ -48,6 +48,7 @@ interface PaymentRow {
   redirect_url: string | null
   expires_at: Date | null
   auth_code: string | null
+  card_mask: string | null
   items: { tenant: string; fiscal_code: string; description: string; iuv: string; amount_cents: number }[]
 }
 
@@ -56,7 +57,7 @@ async function ownPayment(c: { var: Env['Variables'] }, id: number): Promise<Pay
   const user = c.var.user as SessionUser
   const [p] = await c.var.deps.db.sql<PaymentRow[]>`
     select p.id, p.status, p.amount_cents, p.commission_cents, p.total_cents, p.receipt_number, p.created_at, p.completed_at,
-      p.needs_refund, p.provider_ref, p.redirect_url, p.expires_at, p.auth_code,
+      p.needs_refund, p.provider_ref, p.redirect_url, p.expires_at, p.auth_code, p.card_mask,
       (select json_agg(json_build_object('tenant', t.name, 'fiscal_code', t.fiscal_code, 'description', pi.description,
                 'iuv', pi.iuv, 'amount_cents', pi.amount_cents)
               order by t.name, pi.installment_id)
@@ -117,6 +118,7 @@ paymentRoutes.post('/pagamenti/:id{[0-9]+}/annulla', async (c) => {
     await finish(db, payment.id, answer.status, {
       source: 'status',
       authCode: answer.authCode,
+      cardMask: answer.cardMask ?? null,
       amountCents: answer.amountCents,
     })
     c.var.deps.kickMail()

@@ -286,6 +286,7 @@ interface Outcome {
   eventId?: string
   detail?: string
   authCode?: string | null
+  cardMask?: string | null
   amountCents?: number
 }
 
@@ -330,7 +331,8 @@ export async function finish(
       return false
     }
     if (status === 'succeeded') {
-      await tx`update platform.payments set status = 'succeeded', auth_code = ${o.authCode ?? null}, completed_at = now(),
+      await tx`update platform.payments set status = 'succeeded', auth_code = ${o.authCode ?? null},
+                 card_mask = ${o.cardMask ?? null}, completed_at = now(),
                  updated_at = now(), failure_reason = null,
                  receipt_number = 'SP-' || to_char(now() at time zone 'Europe/Rome', 'YYYY') || '-' || lpad(nextval('platform.receipt_number_seq')::text, 8, '0')
                where id = ${paymentId}`
@@ -441,11 +443,13 @@ export interface ReceiptData {
   payer: { name: string; codiceFiscale: string }
   provider: string
   authCode: string | null
+  cardMask: string | null
   items: {
     tenantName: string
     tenantFiscalCode: string
     causale: string
     pupilName: string | null
+    installment: { seq: number; of: number } | null
     iuv: string
     amountCents: number
   }[]
@@ -462,6 +466,7 @@ export async function loadReceipt(db: Pick<Db, 'sql'>, paymentId: number): Promi
       email: string | null
       provider: string
       auth_code: string | null
+      card_mask: string | null
       commission_cents: number
       total_cents: number
       given_name: string | null
@@ -469,7 +474,7 @@ export async function loadReceipt(db: Pick<Db, 'sql'>, paymentId: number): Promi
       codice_fiscale: string | null
       status: string
     }[]
-  >`select p.receipt_number, p.completed_at, p.lang, p.email, p.provider, p.auth_code, p.commission_cents, p.total_cents, p.status,
+  >`select p.receipt_number, p.completed_at, p.lang, p.email, p.provider, p.auth_code, p.card_mask, p.commission_cents, p.total_cents, p.status,
            a.given_name, a.family_name, a.codice_fiscale
     from platform.payments p left join platform.accounts a on a.id = p.account_id where p.id = ${paymentId}`
   if (p?.status !== 'succeeded' || !p.receipt_number || !p.completed_at) return null
@@ -497,6 +502,7 @@ export async function loadReceipt(db: Pick<Db, 'sql'>, paymentId: number): Promi
     payer: { name: `${p.given_name ?? ''} ${p.family_name ?? ''}`.trim(), codiceFiscale: p.codice_fiscale ?? '' },
     provider: p.provider,
     authCode: p.auth_code,
+    cardMask: p.card_mask,
     items: items.map((i) => ({
       tenantName: i.name,
       tenantFiscalCode: i.fiscal_code,
@@ -519,6 +525,7 @@ export async function receiptPdf(r: ReceiptData): Promise<Buffer> {
     payer: r.payer,
     provider: r.provider,
     authCode: r.authCode,
+    cardMask: r.cardMask,
     items: r.items,
     commissionCents: r.commissionCents,
     totalCents: r.totalCents,
@@ -576,6 +583,7 @@ export async function applyNotification(db: Db, n: ProviderNotification): Promis
     source: 'notification',
     eventId: n.eventId,
     authCode: n.authCode,
+    cardMask: n.cardMask ?? null,
     amountCents: n.amountCents,
   })
 }
@@ -591,7 +599,12 @@ export async function refreshFromProvider(
   if (p?.status !== 'pending' || !p.provider_ref) return null
   const s = await provider.status(p.provider_ref)
   if (s.status !== 'pending') {
-    await finish(db, paymentId, s.status, { source: 'status', authCode: s.authCode, amountCents: s.amountCents })
+    await finish(db, paymentId, s.status, {
+      source: 'status',
+      authCode: s.authCode,
+      cardMask: s.cardMask ?? null,
+      amountCents: s.amountCents,
+    })
   }
   return s.status
 }

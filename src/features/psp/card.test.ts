@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
+  cardMask,
   cardNumberProblem,
   cvvProblem,
   expiryProblem,
@@ -124,5 +125,15 @@ describe('delivery backoff', () => {
   it('5 s, 30 s, 2 min, 10 min, 1 h, then hourly; stops after 8 attempts', () => {
     const waits = Array.from({ length: MAX_ATTEMPTS }, (_, i) => retryDelaySeconds(i + 1))
     expect(waits).toEqual([5, 30, 120, 600, 3600, 3600, 3600, null])
+  })
+})
+
+describe('cardMask', () => {
+  it('keeps the brand and the last four digits, nothing else of the number', () => {
+    expect(cardMask('4242 4242 4242 4242')).toBe('VISA ****4242')
+    expect(cardMask('3782 822463 10005')).toBe('AMEX ****0005')
+    expect(cardMask('5555555555554444')).toBe('MASTERCARD ****4444')
+    expect(cardMask('6011111111111117')).toBe('CARTA ****1117')
+    expect(cardMask('4000 0000 0000 0002')).not.toMatch(/0000 ?0000/)
   })
 })

@@ -20,6 +20,19 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0
 }
 
+/** The card as a receipt may show it: brand and last four digits, nothing else of the number. */
+export function cardMask(input: string): string {
+  const digits = normalizeCardNumber(input)
+  const brand = isAmex(digits)
+    ? 'AMEX'
+    : digits.startsWith('4')
+      ? 'VISA'
+      : /^(5[1-5]|2[2-7])/.test(digits)
+        ? 'MASTERCARD'
+        : 'CARTA'
+  return `${brand} ****${digits.slice(-4)}`
+}
+
 export function isAmex(digits: string): boolean {
   return /^3[47]/.test(digits)
 }

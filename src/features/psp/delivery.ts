@@ -26,6 +26,7 @@ export function notificationBody(s: SandboxSession): string {
     status: s.status,
     amountCents: s.amountCents,
     authCode: s.authCode,
+    cardMask: s.cardMask,
     occurredAt: (s.completedAt ?? s.createdAt).toISOString(),
   })
 }

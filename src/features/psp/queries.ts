@@ -16,6 +16,8 @@ export interface SandboxSession {
   lang: 'it' | 'en'
   status: ProviderStatus
   authCode: string | null
+  /** brand and last four digits of the card that paid, e.g. "VISA ****4242" */
+  cardMask: string | null
   createdAt: Date
   expiresAt: Date
   submittedAt: Date | null
@@ -30,7 +32,7 @@ export interface SandboxSession {
 const columns = (sql: Sql) => sql`
   id, payment_id as "paymentId", idempotency_key as "idempotencyKey", amount_cents as "amountCents",
   description, payer_email as "payerEmail", return_url as "returnUrl", notify_url as "notifyUrl", lang, status,
-  auth_code as "authCode", created_at as "createdAt", expires_at as "expiresAt", submitted_at as "submittedAt",
+  auth_code as "authCode", card_mask as "cardMask", created_at as "createdAt", expires_at as "expiresAt", submitted_at as "submittedAt",
   completed_at as "completedAt", event_id as "eventId", notify_attempts as "notifyAttempts",
   notify_next_at as "notifyNextAt", notify_delivered_at as "notifyDeliveredAt", notify_last_error as "notifyLastError"`
 
@@ -79,11 +81,16 @@ export async function getSession(sql: Sql, id: string): Promise<SandboxSession |
 export async function completeSession(
   sql: Sql,
   id: string,
-  outcome: { status: 'succeeded' | 'failed' | 'cancelled'; authCode: string | null; eventId: string },
+  outcome: {
+    status: 'succeeded' | 'failed' | 'cancelled'
+    authCode: string | null
+    eventId: string
+    cardMask?: string
+  },
 ): Promise<SandboxSession | null> {
   const [row] = await sql<[SandboxSession?]>`
     update platform.sandbox_psp_sessions
-    set status = ${outcome.status}, auth_code = ${outcome.authCode}, completed_at = now(),
+    set status = ${outcome.status}, auth_code = ${outcome.authCode}, card_mask = ${outcome.cardMask ?? null}, completed_at = now(),
         event_id = ${outcome.eventId}, notify_next_at = now()
     where id = ${id} and status = 'pending' and submitted_at is null and expires_at > now()
     returning ${columns(sql)}`

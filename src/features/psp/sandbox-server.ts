@@ -9,7 +9,7 @@ import type { Deps, Env } from '../../platform/http.ts'
 import { isLang, translator } from '../../platform/i18n.ts'
 import { formatMoney } from '../../platform/money.ts'
 import { render } from '../../platform/render.ts'
-import { sandboxOutcome, TEST_CARDS } from './card.ts'
+import { cardMask, sandboxOutcome, TEST_CARDS } from './card.ts'
 import { deliverPending } from './delivery.ts'
 import {
   completeSession,
@@ -64,6 +64,7 @@ function sessionJson(s: SandboxSession) {
     status: s.status,
     amountCents: s.amountCents,
     authCode: s.authCode,
+    cardMask: s.cardMask,
     expiresAt: s.expiresAt.toISOString(),
     completedAt: s.completedAt?.toISOString() ?? null,
   }
@@ -295,6 +296,7 @@ sandboxPspRoutes.post('/paga/:id', async (c) => {
           status: outcome,
           authCode: outcome === 'succeeded' ? authCode() : null,
           eventId: randomUUID(),
+          cardMask: cardMask(parsed.data.cardNumber),
         })
   if (!updated) {
     // Lost a race (a second tab, the time limit): show where the session stands now.

@@ -67,7 +67,12 @@ export function createSandboxProvider(
     async status(providerRef: string) {
       const r = statusResultSchema.safeParse(await call('GET', `/sessions/${encodeURIComponent(providerRef)}`))
       if (!r.success) throw new ProviderError('sandbox psp: unexpected status response')
-      return { status: r.data.status, amountCents: r.data.amountCents, authCode: r.data.authCode }
+      return {
+        status: r.data.status,
+        amountCents: r.data.amountCents,
+        authCode: r.data.authCode,
+        cardMask: r.data.cardMask,
+      }
     },
 
     async cancel(providerRef: string) {
@@ -75,7 +80,12 @@ export function createSandboxProvider(
         await call('POST', `/sessions/${encodeURIComponent(providerRef)}/cancel`, {}),
       )
       if (!r.success) throw new ProviderError('sandbox psp: unexpected cancel response')
-      return { status: r.data.status, amountCents: r.data.amountCents, authCode: r.data.authCode }
+      return {
+        status: r.data.status,
+        amountCents: r.data.amountCents,
+        authCode: r.data.authCode,
+        cardMask: r.data.cardMask,
+      }
     },
 
     verifyNotification(rawBody: string, headers: Record<string, string | undefined>): ProviderNotification | null {

@@ -64,6 +64,7 @@ export const statusResultSchema = z.object({
   status: z.enum(['pending', 'succeeded', 'failed', 'cancelled', 'expired']),
   amountCents: z.number().int(),
   authCode: z.string().nullable(),
+  cardMask: z.string().max(40).nullable().optional(),
   expiresAt: z.string(),
   completedAt: z.string().nullable(),
 })
@@ -75,5 +76,6 @@ export const notificationBodySchema = z.object({
   status: z.enum(['succeeded', 'failed', 'cancelled', 'expired']),
   amountCents: z.number().int().positive(),
   authCode: z.string().max(100).nullable(),
+  cardMask: z.string().max(40).nullable().optional(),
   occurredAt: z.iso.datetime({ offset: true }),
 })
