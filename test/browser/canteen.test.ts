@@ -176,7 +176,7 @@ describe('the canteen for families in Chromium', () => {
       if (!wallet.includes('10 al prezzo attuale')) await page.waitForTimeout(250)
     }
     expect(wallet).toContain('Pasti residui10 al prezzo attuale di 5,80')
-    expect(wallet).toContain('Pagato spontaneo dal sito (ricariche)58,00\u00a0€')
+    expect(wallet).toContain('Ricariche pagate online58,00\u00a0€')
     await expectAccessible(page)
     await expectReflow(context, page.url())
     // the citizen's canteen pages fit the first round trip (HTML + CSS, gzip)

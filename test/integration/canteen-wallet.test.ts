@@ -196,7 +196,7 @@ describe('pre-loading meals', () => {
     expect(res.status).toBe(200)
     const html = await res.text()
     expect(html).toContain('Portafoglio aggiornato al')
-    expect(html).toContain('Pagato spontaneo dal sito')
+    expect(html).toContain('Ricariche pagate online')
     expect(html).toContain('58,00\u00a0€')
     expect(html).toContain('10 al prezzo attuale di 5,80\u00a0€')
     expect(html).toContain('Primaria DANTE ALIGHIERI 3 B (tempo pieno)')

@@ -1,13 +1,16 @@
 // Registration, email confirmation, login and logout, password reset and change, profile, deletion request.
 import { type Context, Hono } from 'hono'
 import { setCookie } from 'hono/cookie'
-import { formatDateTime } from '../../platform/dates.ts'
+import { formatDateTime, todayRome } from '../../platform/dates.ts'
+import { withTenant } from '../../platform/db.ts'
 import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
 import { type Env, safeReturnPath } from '../../platform/http.ts'
 import { catalogueKeys } from '../../platform/i18n.ts'
 import { render } from '../../platform/render.ts'
 import { clientIp, endSession, requireUser, revokeSessions, startSession } from '../../platform/session.ts'
 import { attemptFailed, clearThrottle, RULES, releaseAttempt, reserveAttempt, sleep } from '../../platform/throttle.ts'
+import { owedFigures } from '../debts/queries.ts'
+import { citizenTenants } from '../debts/routes.ts'
 import { oidcButtons } from '../oidc/buttons.ts'
 import {
   changePasswordSchema,
@@ -272,8 +275,26 @@ accountRoutes.use('/area-personale', requireUser)
 accountRoutes.get('/area-personale', async (c) => {
   const user = c.var.user
   const profile = user ? await loadProfile(c.var.deps.db.sql, user.accountId) : null
-  if (!profile) return c.redirect('/accesso', 303)
-  return render(c, 'account/home', { title: c.var.t('account.home.title'), profile })
+  if (!user || !profile) return c.redirect('/accesso', 303)
+  // what is owed across the bodies that bill this (proved) codice fiscale, with the next thing to do
+  const today = todayRome()
+  const owed = { due_cents: 0, due_count: 0, overdue_count: 0, overdue_cents: 0, next_due: null as string | null }
+  if (user.codiceFiscale) {
+    for (const tenant of await citizenTenants(c, user.codiceFiscale)) {
+      const f = await withTenant(c.var.deps.db.sql, tenant, (tx) => owedFigures(tx, user.codiceFiscale, today))
+      owed.due_cents += f.due_cents
+      owed.due_count += f.due_count
+      owed.overdue_count += f.overdue_count
+      owed.overdue_cents += f.overdue_cents
+      if (f.next_due && (!owed.next_due || f.next_due < owed.next_due)) owed.next_due = f.next_due
+    }
+  }
+  return render(c, 'account/home', {
+    title: c.var.t('account.home.title'),
+    profile,
+    owed: user.codiceFiscale ? owed : null,
+    cartCount: user.cartCount,
+  })
 })
 
 accountRoutes.get('/profilo', async (c) => {

@@ -43,6 +43,7 @@ cartRoutes.get('/carrello', async (c) => {
     cart,
     open,
     removed: c.req.query('rimosso'),
+    added: /^[0-9]{1,3}$/.test(c.req.query('aggiunto') ?? '') ? Number(c.req.query('aggiunto')) : null,
     cancelled: c.req.query('annullato'),
   })
 })

@@ -48,6 +48,8 @@ export interface CartEntry {
   description: string
   amountCents: number
   iuv: string
+  /** the 18-digit notice code printed on the notice (what a family recognises) */
+  noticeCode: string
   payable: boolean
   state: string
   /** while in_corso: the payment that holds it (its payer's, or another payer's of the same installment) */
@@ -83,6 +85,7 @@ export async function loadCart(db: Db, tenants: Tenant[], accountId: number, col
         description: r.description,
         amountCents: r.amount_cents,
         iuv: r.iuv,
+        noticeCode: r.notice_code,
         payable: ok,
         state: r.cancelled ? 'annullato' : r.status,
         pendingPaymentId: r.status === 'in_corso' ? r.pending_payment_id : null,

@@ -18,6 +18,9 @@ export interface DocumentSummary {
   status: DocumentStatus
   next_due: string | null
   installments: number
+  /** installments past their due date and still payable, and their sum (listDocuments) */
+  overdue_ids?: number[]
+  overdue_cents?: number
 }
 
 export interface InstallmentView {
@@ -52,7 +55,12 @@ function figuresSql(tx: Tx, today: string) {
         when bool_or(i.status = 'da_pagare' and i.due_date < ${today}::date) then 'scaduto'
         else 'pagabile' end as status,
       min(i.due_date) filter (where i.status = 'da_pagare') as next_due,
-      count(i.id)::int as installments
+      count(i.id)::int as installments,
+      -- what is overdue and still payable here: "pay all overdue" puts these in the cart
+      coalesce(array_agg(i.id order by i.seq) filter (
+        where i.status = 'da_pagare' and i.due_date < ${today}::date and d.cancelled_at is null), '{}') as overdue_ids,
+      coalesce(sum(i.amount_cents) filter (
+        where i.status = 'da_pagare' and i.due_date < ${today}::date and d.cancelled_at is null), 0)::bigint as overdue_cents
     from installments i where i.document_id = d.id) as f`
 }
 
@@ -80,7 +88,7 @@ export async function listDocuments(
       where d.pupil_id in (select pp.pupil_id from pupil_payers pp where pp.payer_id = (select id from me))
     )
     select d.id, d.year, d.number, d.issue_date, d.description, d.total_cents, f.residual_cents,
-      ${namesSql(tx)}, f.status, f.next_due, f.installments
+      ${namesSql(tx)}, f.status, f.next_due, f.installments, f.overdue_ids, f.overdue_cents
     from documents d ${figuresSql(tx, today)}
     where d.id in (select id from visible) and f.installments > 0
       and ${filter.year ? tx`d.year = ${filter.year}` : tx`true`}
@@ -161,4 +169,33 @@ export async function visibleInstallments(tx: Tx, cf: string, ids: number[]): Pr
       and (d.payer_id in (select id from me)
            or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))`
   return rows.map((r) => r.id)
+}
+
+export interface OwedFigures {
+  due_cents: number
+  due_count: number
+  overdue_count: number
+  overdue_cents: number
+  next_due: string | null
+}
+
+/** What a codice fiscale owes in this tenant, in one row: to pay, overdue, and the next due date. */
+export async function owedFigures(tx: Tx, cf: string, today: string): Promise<OwedFigures> {
+  const [row] = await tx<OwedFigures[]>`
+    with me as (select id from payers where codice_fiscale = ${cf}),
+    visible as (
+      select d.id from documents d where d.payer_id = (select id from me)
+      union
+      select d.id from documents d
+      where d.pupil_id in (select pp.pupil_id from pupil_payers pp where pp.payer_id = (select id from me))
+    )
+    select coalesce(sum(i.amount_cents) filter (where i.status in ('da_pagare', 'in_corso')), 0)::bigint as due_cents,
+      (count(*) filter (where i.status in ('da_pagare', 'in_corso')))::int as due_count,
+      (count(*) filter (where i.status = 'da_pagare' and i.due_date < ${today}::date))::int as overdue_count,
+      coalesce(sum(i.amount_cents) filter (where i.status = 'da_pagare' and i.due_date < ${today}::date), 0)::bigint
+        as overdue_cents,
+      min(i.due_date) filter (where i.status = 'da_pagare' and i.due_date >= ${today}::date) as next_due
+    from installments i join documents d on d.id = i.document_id
+    where d.id in (select id from visible) and d.cancelled_at is null`
+  return row as OwedFigures
 }

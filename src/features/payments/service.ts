@@ -103,13 +103,14 @@ interface InstallmentRow {
   seq: number
   seq_of: number
   pupil_name: string | null
+  notice_code: string
 }
 
 /** Reads the installments of one tenant that a citizen asks to pay, with their current amount and state. */
 export async function loadInstallments(tx: Tx, ids: number[]): Promise<InstallmentRow[]> {
   if (ids.length === 0) return []
   const rows = await tx<InstallmentRow[]>`
-    select i.id, i.amount_cents, i.iuv, i.status, i.pending_payment_id, d.cancelled_at is not null as cancelled, i.seq,
+    select i.id, i.amount_cents, i.iuv, i.notice_code, i.status, i.pending_payment_id, d.cancelled_at is not null as cancelled, i.seq,
       (select count(*)::int from installments x where x.document_id = d.id) as seq_of,
       (select pu.given_name || ' ' || pu.family_name from pupils pu where pu.id = d.pupil_id) as pupil_name,
       d.description || case when count(*) over (partition by d.id) > 1 or d.total_cents <> i.amount_cents
@@ -258,7 +259,9 @@ export async function startCheckout(
   const description =
     price.lines.length === 1 && (price.lines[0] as CheckoutLine).items.length === 1
       ? ((price.lines[0] as CheckoutLine).items[0] as PayableItem).description
-      : `Sportello: ${items.length} avvisi`
+      : req.lang === 'en'
+        ? `Payment of ${items.length} notices`
+        : `Pagamento di ${items.length} avvisi`
   let started: Awaited<ReturnType<PaymentProvider['start']>>
   try {
     started = await provider.start({
