@@ -21,6 +21,17 @@ export const SERVICE_KINDS = [
   'altro',
 ] as const
 
+/** The kinds of service that are for a pupil: a payment of these may name one; town-hall dues never do. */
+export const PUPIL_SERVICE_KINDS: readonly string[] = [
+  'mensa',
+  'trasporto',
+  'nido',
+  'assicurazione',
+  'contributo',
+  'gite',
+  'extrascolastico',
+]
+
 const hhmm = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'expected HH:MM')
 
 export const tenantSettingsSchema = z.object({

@@ -73,6 +73,16 @@ describe('the debt position', () => {
     )
   })
 
+  it('in English, the cart names the installments in English', async () => {
+    await client.get('/lingua/en?torna=/carrello')
+    const cart = text(await (await client.get('/carrello')).text())
+    expect(cart).toContain('– installment 1')
+    expect(cart).toContain('Notice code')
+    expect(cart).not.toContain('– rata')
+    await client.get('/lingua/it?torna=/carrello')
+    expect(text(await (await client.get('/carrello')).text())).toContain('– rata 1')
+  })
+
   it("refuses another family's installments put in the same form", async () => {
     await client.get(`/t/${w.tenant.slug}/posizione-debitoria`)
     const res = await client.post('/carrello/aggiungi', {

@@ -380,6 +380,19 @@ describe('pupils', () => {
         select quantity, unit_price_cents, account_id from spontaneous_requests where idempotency_key = ${hidden.chiave as string}`,
     )
     expect(req).toEqual({ quantity: 2, unit_price_cents: 450, account_id: parent.id })
+
+    // town-hall dues are for nobody's child: no pupil asked, and one named in a forged form refused
+    const dues = await (await c.get(path(m, '/diritti'))).text()
+    expect(dues).not.toContain('Luca Neri')
+    expect(dues).not.toContain('Nessun alunno in particolare')
+    expect(dues).not.toContain('name="alunno"')
+    const forged = await fill(c, m, 'diritti', {
+      causale: 'Diritti di segreteria',
+      importo: '12',
+      alunno: String(mine),
+    })
+    expect(forged.status).toBe(422)
+    expect(await forged.text()).toContain('Scegli uno degli alunni')
   })
 })
 

@@ -36,7 +36,13 @@ async function tenantBySlug(c: { var: Env['Variables'] }, slug: string): Promise
 cartRoutes.get('/carrello', async (c) => {
   const found = await withSessionRow<CartColumns>(c, cartColumns)
   if (!found) return loginRedirect(c)
-  const cart = await loadCart(c.var.deps.db, await c.var.deps.tenants.list(), found.user.accountId, found.extra)
+  const cart = await loadCart(
+    c.var.deps.db,
+    await c.var.deps.tenants.list(),
+    found.user.accountId,
+    found.extra,
+    c.var.lang,
+  )
   const open = await openPayments(c.var.deps.db, found.user.accountId, cart.entries)
   return render(c, 'cart/cart', {
     title: c.var.t('cart.title'),
@@ -80,7 +86,7 @@ cartRoutes.post('/carrello/rimuovi', async (c) => {
 
 cartRoutes.get('/carrello/riepilogo', async (c) => {
   const user = c.var.user as SessionUser
-  const cart = await loadCart(c.var.deps.db, await c.var.deps.tenants.list(), user.accountId)
+  const cart = await loadCart(c.var.deps.db, await c.var.deps.tenants.list(), user.accountId, undefined, c.var.lang)
   if (cart.payable.length === 0) return c.redirect('/carrello', 303)
   return render(c, 'cart/summary', {
     title: c.var.t('cart.summary.title'),
@@ -98,7 +104,7 @@ cartRoutes.post('/carrello/paga', async (c) => {
   if (!parsed.success) return c.redirect('/carrello/riepilogo', 303)
   if (!user.emailConfirmed) throw new Forbidden()
   const tenants = await c.var.deps.tenants.list()
-  const cart = await loadCart(c.var.deps.db, tenants, user.accountId)
+  const cart = await loadCart(c.var.deps.db, tenants, user.accountId, undefined, c.var.lang)
   const byTenant = new Map<number, { tenant: Tenant; installmentIds: number[] }>()
   for (const it of cart.payable) {
     const g = byTenant.get(it.tenant.id) ?? { tenant: it.tenant, installmentIds: [] }
@@ -116,7 +122,7 @@ cartRoutes.post('/carrello/paga', async (c) => {
     return c.redirect(started.redirectUrl, 303)
   } catch (err) {
     if (!(err instanceof NotPayable)) throw err
-    const fresh = await loadCart(c.var.deps.db, tenants, user.accountId)
+    const fresh = await loadCart(c.var.deps.db, tenants, user.accountId, undefined, c.var.lang)
     return render(
       c,
       'cart/summary',

@@ -60,7 +60,13 @@ export interface CartEntry {
  * The cart as it stands now: each entry re-read from its tenant, so a paid or cancelled one shows as such.
  * `columns`: the cart already read with the session (cartColumns), or read here.
  */
-export async function loadCart(db: Db, tenants: Tenant[], accountId: number, columns?: CartColumns) {
+export async function loadCart(
+  db: Db,
+  tenants: Tenant[],
+  accountId: number,
+  columns?: CartColumns,
+  lang: 'it' | 'en' = 'it',
+) {
   const rows = columns
     ? columns.cart_tenant_ids.map((tenantId, i) => ({
         tenant_id: tenantId,
@@ -74,7 +80,7 @@ export async function loadCart(db: Db, tenants: Tenant[], accountId: number, col
     const tenant = tenants.find((t) => t.id === tenantId)
     const ids = rows.filter((r) => r.tenant_id === tenantId).map((r) => r.installment_id)
     if (!tenant) continue
-    const found = await withTenant(db.sql, tenant, (tx) => loadInstallments(tx, ids))
+    const found = await withTenant(db.sql, tenant, (tx) => loadInstallments(tx, ids, lang))
     for (const id of ids) {
       const r = found.find((x) => x.id === id)
       if (!r) continue

@@ -106,15 +106,18 @@ interface InstallmentRow {
   notice_code: string
 }
 
-/** Reads the installments of one tenant that a citizen asks to pay, with their current amount and state. */
-export async function loadInstallments(tx: Tx, ids: number[]): Promise<InstallmentRow[]> {
+/**
+ * Reads the installments of one tenant that a citizen asks to pay, with their current amount and state; the
+ * description names the installment ("– rata 2", "– installment 2") in the citizen's language.
+ */
+export async function loadInstallments(tx: Tx, ids: number[], lang: Lang = 'it'): Promise<InstallmentRow[]> {
   if (ids.length === 0) return []
   const rows = await tx<InstallmentRow[]>`
     select i.id, i.amount_cents, i.iuv, i.notice_code, i.status, i.pending_payment_id, d.cancelled_at is not null as cancelled, i.seq,
       (select count(*)::int from installments x where x.document_id = d.id) as seq_of,
       (select pu.given_name || ' ' || pu.family_name from pupils pu where pu.id = d.pupil_id) as pupil_name,
       d.description || case when count(*) over (partition by d.id) > 1 or d.total_cents <> i.amount_cents
-        then ' – rata ' || i.seq else '' end as description,
+        then ${lang === 'en' ? ' – installment ' : ' – rata '} || i.seq else '' end as description,
       s.commission as service_commission
     from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
     where i.id = any(${ids})`
@@ -177,7 +180,7 @@ export async function startCheckout(
       notPayable.push(...sel.installmentIds)
       continue
     }
-    const rows = await withTenant(db.sql, sel.tenant, (tx) => loadInstallments(tx, sel.installmentIds))
+    const rows = await withTenant(db.sql, sel.tenant, (tx) => loadInstallments(tx, sel.installmentIds, req.lang))
     for (const id of sel.installmentIds) {
       const r = rows.find((x) => x.id === id)
       if (r?.status !== 'da_pagare' || r.cancelled) notPayable.push(id)

@@ -22,9 +22,9 @@ import {
   type IssuedRequest,
   issueSpontaneous,
   KeyOfAnotherAccount,
-  linkedPupils,
   loadServiceForm,
   type PupilRow,
+  pupilsFor,
   type ServiceRow,
   spontaneousServices,
 } from './service.ts'
@@ -201,7 +201,7 @@ spontaneousRoutes.post(`${BASE}/${CODE}/paga`, async (c) => {
   const outcome = await withTenant(db.sql, tenant, async (tx): Promise<Outcome> => {
     const service = (await spontaneousServices(tx)).find((s) => s.code === c.req.param('code'))
     if (!service) return null
-    const pupils = await linkedPupils(tx, user.codiceFiscale)
+    const pupils = await pupilsFor(tx, service, user.codiceFiscale)
     const r = parse(c, service, pupils, values)
     if (!r.ok) return { kind: 'invalid', service, pupils, errors: r.errors }
     try {

@@ -5,7 +5,7 @@ import { type CommissionRule, commissionRuleSchema } from '../../platform/commis
 import { todayRome } from '../../platform/dates.ts'
 import { type Db, type Tx, withTenant } from '../../platform/db.ts'
 import type { SessionUser } from '../../platform/http.ts'
-import type { Tenant } from '../../platform/tenancy.ts'
+import { PUPIL_SERVICE_KINDS, type Tenant } from '../../platform/tenancy.ts'
 import { issueDocuments } from '../debts/issue.ts'
 import type { SpontaneousInput } from './schema.ts'
 
@@ -53,6 +53,14 @@ export function serviceRule(raw: unknown): CommissionRule | null {
   return parsed.success ? parsed.data : null
 }
 
+/**
+ * The pupils a payment of this service may name: the citizen's linked pupils for a service that is for a pupil (a
+ * school service), none for town-hall dues (the form then asks no pupil, and refuses one).
+ */
+export async function pupilsFor(tx: Tx, service: Pick<ServiceRow, 'kind'>, cf: string): Promise<PupilRow[]> {
+  return PUPIL_SERVICE_KINDS.includes(service.kind) ? linkedPupils(tx, cf) : []
+}
+
 /** The pupils linked to this codice fiscale in the tenant (as parent, guardian or delegate). */
 export async function linkedPupils(tx: Tx, cf: string): Promise<PupilRow[]> {
   return tx<PupilRow[]>`
@@ -72,7 +80,7 @@ export async function loadServiceForm(
   return withTenant(db.sql, tenant, async (tx) => {
     const service = (await spontaneousServices(tx)).find((s) => s.code === code)
     if (!service) return null
-    return { service, pupils: await linkedPupils(tx, cf) }
+    return { service, pupils: await pupilsFor(tx, service, cf) }
   })
 }
 
