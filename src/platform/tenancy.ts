@@ -40,6 +40,11 @@ export const tenantSettingsSchema = z.object({
   /** days relative to the due date on which reminders go out: -7 = a week before */
   reminderDays: z.array(z.number().int().min(-60).max(60)).max(6).default([-7, 0, 7]),
   lowBalanceMeals: z.number().int().min(0).max(100).default(3),
+  /** the body's CBILL code (five letters or digits), printed on its notices for the banks' CBILL channel */
+  cbill: z
+    .string()
+    .regex(/^[A-Z0-9]{5}$/)
+    .optional(),
   accessibilityUrl: z.url().optional(),
   /** the account pagoPA transfers credit (IBAN check digits verified by ibantools, ISO 13616 mod 97) */
   iban: z

@@ -7,11 +7,14 @@ import { formatMoney } from '../../src/platform/money.ts'
 import { addPupil, enroll, setupCurrentYear } from '../helpers/canteen.ts'
 import type { Client } from '../helpers/client.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
+import { textOfPdf } from '../helpers/pdf.ts'
 import { world } from '../helpers/world.ts'
 
 const w = world({ canteen: true })
 let client: Client
 let overdue: number[] = []
+let lateDoc = 0
+let strangerDoc = 0
 let other: number[] = []
 const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/[ \t\n]+/g, ' ')
 
@@ -23,8 +26,11 @@ beforeAll(async () => {
   const late = await issue(db, tenant, payer, [3000, 3100, 3200], { firstDue: -40 })
   await issue(db, tenant, payer, [1500], { firstDue: 45, description: 'Trasporto, secondo quadrimestre' })
   overdue = late.installments.slice(0, 2).map((i) => i.id)
+  lateDoc = late.documentId
   const stranger = await givePayer(db, tenant, `${me.codiceFiscale.slice(0, 15)}X`, ['Anna', 'Verdi'])
-  other = (await issue(db, tenant, stranger, [9900], { firstDue: -5 })).installments.map((i) => i.id)
+  const theirs = await issue(db, tenant, stranger, [9900, 100], { firstDue: -5 })
+  other = theirs.installments.map((i) => i.id)
+  strangerDoc = theirs.documentId
   client = await w.client(me)
 })
 
@@ -120,5 +126,30 @@ describe('the canteen wallet', () => {
     // in debit
     await ledger(-2030, 'n3')
     expect(await wallet()).toContain(`Il credito mensa di Luca è finito: mancano ${formatMoney(870)}.`)
+  })
+})
+
+describe("a document's notices in one file", () => {
+  it('prints one page per installment to pay, each "Rata N di M" with its own notice code; nobody else\'s', async () => {
+    const res = await client.get(`/t/${w.tenant.slug}/documenti/${lateDoc}/avvisi.pdf`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/pdf')
+    const pdf = Buffer.from(await res.arrayBuffer())
+    expect((pdf.toString('latin1').match(/\/Type \/Page\b/g) ?? []).length).toBe(3)
+    const t = textOfPdf(pdf)
+    for (const seq of [1, 2, 3]) expect(t).toContain(`Rata ${seq} di 3`)
+    expect(t).not.toContain('unica soluzione')
+    expect(t).toContain(`Sul sito dell'ente: `)
+    // the document page links to it
+    const page = await (await client.get(`/t/${w.tenant.slug}/documenti/${lateDoc}`)).text()
+    expect(page).toContain(`href="/t/${w.tenant.slug}/documenti/${lateDoc}/avvisi.pdf"`)
+    // another family's document, an unknown one, a malformed address: 404; a visitor is asked to sign in
+    expect((await client.get(`/t/${w.tenant.slug}/documenti/${strangerDoc}/avvisi.pdf`)).status).toBe(404)
+    expect((await client.get(`/t/${w.tenant.slug}/documenti/999999999/avvisi.pdf`)).status).toBe(404)
+    expect((await client.get(`/t/${w.tenant.slug}/documenti/abc/avvisi.pdf`)).status).toBe(404)
+    const anonymous = await w.client('anonimo')
+    const visitor = await anonymous.get(`/t/${w.tenant.slug}/documenti/${lateDoc}/avvisi.pdf`)
+    expect(visitor.status).toBe(303)
+    expect(visitor.headers.get('location')).toMatch(/^\/accesso/)
   })
 })

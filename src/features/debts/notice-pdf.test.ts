@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { buildNotice } from '../../platform/it/pagopa.ts'
-import { type NoticePdfData, renderNoticePdf } from './notice-pdf.ts'
+import { buildNotice, formatNoticeCode } from '../../platform/it/pagopa.ts'
+import { type NoticePdfData, renderNoticePdf, renderNoticesPdf } from './notice-pdf.ts'
 import { pdfText } from './pdf.ts'
 
 const notice = buildNotice('02', '0000000012345')
@@ -106,5 +106,52 @@ describe('payment notice PDF', () => {
   it('refuses what cannot make a valid QR code', async () => {
     await expect(renderNoticePdf({ ...data, amountCents: 0 })).rejects.toThrow()
     await expect(renderNoticePdf({ ...data, creditor: { ...data.creditor, fiscalCode: '123' } })).rejects.toThrow()
+  })
+})
+
+describe('payment notice PDF of installments (the notice model for installments)', () => {
+  const second = buildNotice('02', '0000000012346')
+  const third = buildNotice('02', '0000000012347')
+  const rate = (seq: number, n: { noticeCode: string; iuv: string }): NoticePdfData => ({
+    ...data,
+    installment: { seq, of: 3 },
+    noticeCode: n.noticeCode,
+    iuv: n.iuv,
+    creditor: {
+      ...data.creditor,
+      contacts: { email: 'scuola@comune.monopoli.ba.it', phone: '080 4140 111' },
+      site: 'https://www.comune.monopoli.ba.it',
+    },
+    payer: { ...data.payer, address: 'Via Roma 1, 70043 Monopoli (BA)' },
+  })
+
+  it('says "Rata N di M" and never that the amount can be paid in a single payment; the body, its contacts and site', async () => {
+    const text = pdfText(await renderNoticePdf(rate(2, second), { compress: false })).replace(/[ \n]+/g, ' ')
+    expect(text).toContain('Rata 2 di 3')
+    expect(text).toContain('Refezione scolastica – gennaio 2026 – Rata 2 di 3')
+    expect(text).toContain('Questo avviso è la rata 2 di 3 del documento')
+    expect(text).not.toContain('unica soluzione')
+    expect(text).toContain('Per informazioni: scuola@comune.monopoli.ba.it · 080 4140 111')
+    expect(text).toContain("Sul sito dell'ente: https://www.comune.monopoli.ba.it")
+    expect(text).toContain('Indirizzo: Via Roma 1, 70043 Monopoli (BA)')
+    expect(text).toContain('Codice CBILL')
+    expect(text).toContain('A0EDT')
+  })
+
+  it("puts a document's installments in one file, one page each, each with its own code", async () => {
+    const list = [rate(1, notice), rate(2, second), rate(3, third)]
+    const pdf = await renderNoticesPdf(list, { compress: false })
+    expect(pages(pdf)).toBe(3)
+    const text = pdfText(pdf).replace(/[ \n]+/g, ' ')
+    for (const [i, n] of [notice, second, third].entries()) {
+      expect(text).toContain(`Rata ${i + 1} di 3`)
+      expect(text).toContain(formatNoticeCode(n.noticeCode))
+    }
+    expect(pdf.toString('latin1')).toContain('Rata 1 di 3, Rata 2 di 3, Rata 3 di 3')
+  })
+
+  it('a notice that is not an installment keeps "in a single payment"', async () => {
+    const text = pdfText(await renderNoticePdf({ ...data, installment: { seq: 1, of: 1 } }, { compress: false }))
+    expect(text.replace(/[ \n]+/g, ' ')).toContain("Puoi pagare l'importo in un'unica soluzione.")
   })
 })

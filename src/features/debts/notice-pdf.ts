@@ -1,6 +1,8 @@
-// The pagoPA payment notice ("avviso di pagamento") as a one-page A4 PDF, after the public notice model:
-// creditor, subject, amount and due date, addressee, where to pay, and the bank/other-channels portion with
-// the QR code (ECC level M) and the notice code. Pure: data in, bytes out.
+// The pagoPA payment notice ("avviso di pagamento") as A4 PDF pages, after the public notice model: creditor (with
+// its office and contacts), subject, amount and due date ("Rata N di M" for an installment), addressee (with the
+// address when known), where to pay (the body's own site among the online channels), and the bank/other-channels
+// portion with the QR code (ECC level M), the notice code and the CBILL code where the body has one. One page per
+// notice: renderNoticesPdf puts a document's installments in one file. Pure: data in, bytes out.
 import type { QRCode } from 'qrcode'
 import { formatDate } from '../../platform/dates.ts'
 import { formatNoticeCode, qrPayload } from '../../platform/it/pagopa.ts'
@@ -9,8 +11,19 @@ import { A4, BOLD, CONTENT_WIDTH, FONT, INK, MARGIN, MUTED, type PdfLang, Tagged
 
 export interface NoticePdfData {
   lang: PdfLang
-  creditor: { name: string; fiscalCode: string; address?: string; logoText?: string }
-  payer: { name: string; codiceFiscale: string }
+  creditor: {
+    name: string
+    fiscalCode: string
+    address?: string
+    logoText?: string
+    /** where the payer asks about the notice */
+    contacts?: { email?: string; phone?: string; pec?: string }
+    /** the body's site where it can be paid online (the online channel named on the notice) */
+    site?: string
+  }
+  payer: { name: string; codiceFiscale: string; address?: string | null }
+  /** an installment: its place in its document (the notice model prints "Rata N di M") */
+  installment?: { seq: number; of: number } | null
   pupil?: { name: string } | null
   causale: string
   amountCents: number
@@ -32,6 +45,12 @@ const LABELS = {
     howMuch: 'QUANTO E QUANDO PAGARE?',
     by: 'entro il',
     single: "Puoi pagare l'importo in un'unica soluzione.",
+    installment: (seq: number, of: number) => `Rata ${seq} di ${of}`,
+    installmentNote: (seq: number, of: number) =>
+      `Questo avviso è la rata ${seq} di ${of} del documento: ogni rata ha il suo avviso, con il suo codice e la sua scadenza.`,
+    contacts: 'Per informazioni',
+    address: 'Indirizzo',
+    onSite: (site: string) => `Sul sito dell'ente: ${site}`,
     amountNote:
       "L'importo è aggiornato automaticamente dal sistema: il sito, l'app o l'operatore presso cui paghi potrebbero chiederti una cifra diversa da quella indicata qui, per esempio per uno sgravio.",
     where: 'DOVE PAGARE?',
@@ -70,6 +89,12 @@ const LABELS = {
     howMuch: 'HOW MUCH AND WHEN TO PAY?',
     by: 'by',
     single: 'You can pay the amount in a single payment.',
+    installment: (seq: number, of: number) => `Installment ${seq} of ${of}`,
+    installmentNote: (seq: number, of: number) =>
+      `This notice is installment ${seq} of ${of} of the document: each installment has its own notice, code and due date.`,
+    contacts: 'For information',
+    address: 'Address',
+    onSite: (site: string) => `On the body's website: ${site}`,
     amountNote:
       'The amount is updated automatically by the system: the website, app or counter where you pay may ask for an amount different from the one shown here, for example after a reduction.',
     where: 'WHERE TO PAY?',
@@ -123,23 +148,51 @@ function drawQr(qr: QRCode, doc: PDFKit.PDFDocument, x: number, y: number, size:
 }
 
 export async function renderNoticePdf(data: NoticePdfData, opts: { compress?: boolean } = {}): Promise<Buffer> {
+  return renderNoticesPdf([data], opts)
+}
+
+/** Several notices in one file, one page each (a document's installments, in order). */
+export async function renderNoticesPdf(list: NoticePdfData[], opts: { compress?: boolean } = {}): Promise<Buffer> {
+  const first = list[0]
+  if (!first) throw new Error('no notice to print')
+  const L = LABELS[first.lang]
+  const code = formatNoticeCode(first.noticeCode)
+  const pdf = await TaggedPdf.create({
+    lang: first.lang,
+    title:
+      list.length === 1
+        ? `${L.docTitle} ${code} – ${first.causale}`
+        : `${L.docTitle} – ${first.causale} (${list.map((n) => (n.installment ? L.installment(n.installment.seq, n.installment.of) : formatNoticeCode(n.noticeCode))).join(', ')})`,
+    author: first.creditor.name,
+    subject: list
+      .map((n) => `${n.causale} – ${formatMoney(n.amountCents, n.lang)} – ${L.by} ${formatDate(n.dueDate)}`)
+      .join('; '),
+    keywords: `pagoPA, ${list.map((n) => n.noticeCode).join(', ')}`,
+    compress: opts.compress,
+  })
+  // loaded with the first notice, not at every start
+  const { create } = (await import('qrcode')).default
+  for (const [i, data] of list.entries()) {
+    if (i > 0) pdf.doc.addPage()
+    drawNotice(pdf, data, create)
+  }
+  return pdf.finish()
+}
+
+function drawNotice(
+  pdf: TaggedPdf,
+  data: NoticePdfData,
+  create: (text: string, opts: { errorCorrectionLevel: 'M' }) => QRCode,
+) {
   const L = LABELS[data.lang]
   const code = formatNoticeCode(data.noticeCode)
   const amount = formatMoney(data.amountCents, data.lang)
   const due = formatDate(data.dueDate)
-  const payload = qrPayload(data.noticeCode, data.creditor.fiscalCode, data.amountCents)
-  // loaded with the first notice, not at every start
-  const { create } = (await import('qrcode')).default
-  const qr = create(payload, { errorCorrectionLevel: 'M' })
-
-  const pdf = await TaggedPdf.create({
-    lang: data.lang,
-    title: `${L.docTitle} ${code} – ${data.causale}`,
-    author: data.creditor.name,
-    subject: `${data.causale} – ${amount} – ${L.by} ${due}`,
-    keywords: `pagoPA, ${data.noticeCode}`,
-    compress: opts.compress,
+  const qr = create(qrPayload(data.noticeCode, data.creditor.fiscalCode, data.amountCents), {
+    errorCorrectionLevel: 'M',
   })
+  const part = data.installment && data.installment.of > 1 ? data.installment : null
+  const subject = part ? `${data.causale} – ${L.installment(part.seq, part.of)}` : data.causale
   const { doc, root } = pdf
   const colGap = 24
   const colW = (CONTENT_WIDTH - colGap) / 2
@@ -168,7 +221,7 @@ export async function renderNoticePdf(data: NoticePdfData, opts: { compress?: bo
 
   // ---- title and subject
   pdf.heading(root, 1, L.title, { x: MARGIN, y, size: 22 })
-  pdf.paragraph(root, data.causale, { x: MARGIN, y: doc.y + 2, size: 13, bold: true })
+  pdf.paragraph(root, subject, { x: MARGIN, y: doc.y + 2, size: 13, bold: true })
   y = doc.y + 14
 
   // ---- creditor and addressee
@@ -179,12 +232,16 @@ export async function renderNoticePdf(data: NoticePdfData, opts: { compress?: bo
     pdf.heading(s, 2, L.creditor, { x: MARGIN, y, width: colW, size: 9 })
     pdf.paragraph(s, data.creditor.name, { x: MARGIN, y: doc.y + 3, width: colW, size: 11, bold: true })
     pdf.paragraph(s, `${L.fiscalCode} ${data.creditor.fiscalCode}`, { x: MARGIN, width: colW, size: 9 })
+    const c = data.creditor.contacts
+    const reach = [c?.email, c?.pec, c?.phone].filter(Boolean).join(' · ')
+    if (reach) pdf.paragraph(s, `${L.contacts}: ${reach}`, { x: MARGIN, width: colW, size: 9 })
     leftEnd = doc.y
   })
   pdf.group(root, 'Sect', (s) => {
     pdf.heading(s, 2, L.payer, { x: rightX, y, width: colW, size: 9 })
     pdf.paragraph(s, data.payer.name, { x: rightX, y: doc.y + 3, width: colW, size: 11, bold: true })
     pdf.paragraph(s, `${L.fiscalCode} ${data.payer.codiceFiscale}`, { x: rightX, width: colW, size: 9 })
+    if (data.payer.address) pdf.paragraph(s, `${L.address}: ${data.payer.address}`, { x: rightX, width: colW, size: 9 })
     if (data.pupil) pdf.paragraph(s, `${L.pupil}: ${data.pupil.name}`, { x: rightX, width: colW, size: 9 })
   })
   y = Math.max(leftEnd, doc.y) + 12
@@ -195,6 +252,8 @@ export async function renderNoticePdf(data: NoticePdfData, opts: { compress?: bo
   const blockTop = y
   pdf.group(root, 'Sect', (s) => {
     pdf.heading(s, 2, L.howMuch, { x: MARGIN, y, width: colW, size: 11 })
+    if (part)
+      pdf.paragraph(s, L.installment(part.seq, part.of), { x: MARGIN, y: doc.y + 4, width: colW, size: 12, bold: true })
     pdf.tag(s, 'P', () => {
       doc
         .font(BOLD)
@@ -208,7 +267,12 @@ export async function renderNoticePdf(data: NoticePdfData, opts: { compress?: bo
         .font(BOLD)
         .text(due)
     })
-    pdf.paragraph(s, L.single, { x: MARGIN, y: doc.y + 8, width: colW, size: 9 })
+    pdf.paragraph(s, part ? L.installmentNote(part.seq, part.of) : L.single, {
+      x: MARGIN,
+      y: doc.y + 8,
+      width: colW,
+      size: 9,
+    })
     pdf.paragraph(s, L.amountNote, { x: MARGIN, y: doc.y + 4, width: colW, size: 8, color: MUTED })
   })
   leftEnd = doc.y
@@ -217,6 +281,8 @@ export async function renderNoticePdf(data: NoticePdfData, opts: { compress?: bo
     pdf.paragraph(s, L.whereList, { x: rightX, y: doc.y + 2, width: colW, size: 8, color: MUTED })
     pdf.heading(s, 3, L.online, { x: rightX, y: doc.y + 8, width: colW, size: 9 })
     pdf.paragraph(s, L.onlineBody, { x: rightX, y: doc.y + 2, width: colW, size: 9 })
+    if (data.creditor.site)
+      pdf.paragraph(s, L.onSite(data.creditor.site), { x: rightX, y: doc.y + 2, width: colW, size: 9, bold: true })
     pdf.heading(s, 3, L.territory, { x: rightX, y: doc.y + 8, width: colW, size: 9 })
     pdf.paragraph(s, L.territoryBody, { x: rightX, y: doc.y + 2, width: colW, size: 9 })
   })
@@ -234,7 +300,7 @@ export async function renderNoticePdf(data: NoticePdfData, opts: { compress?: bo
       { label: L.addressee, value: data.payer.name, width: half, dx: 0 },
       { label: L.creditorField, value: data.creditor.name, width: half, dx: half + 12 },
     ],
-    [{ label: L.subject, value: data.causale, width: fw, dx: 0 }],
+    [{ label: L.subject, value: subject, width: fw, dx: 0 }],
     [
       { label: L.noticeCode, value: code, size: 12, width: half, dx: 0 },
       { label: L.creditorCf, value: data.creditor.fiscalCode, size: 12, width: half, dx: half + 12 },
@@ -277,5 +343,4 @@ export async function renderNoticePdf(data: NoticePdfData, opts: { compress?: bo
     })
     pdf.paragraph(s, `${L.iuv} ${data.iuv}`, { x: MARGIN, y: qrY + qrSize + 4, width: qrSize, size: 8, color: MUTED })
   })
-  return pdf.finish()
 }

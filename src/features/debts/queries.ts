@@ -130,6 +130,43 @@ export async function loadDocument(tx: Tx, cf: Carried, today: string, documentI
   return { doc, installments }
 }
 
+export interface NoticeRow {
+  id: number
+  notice_code: string
+  iuv: string
+  amount_cents: number
+  due_date: string
+  status: string
+  causale: string
+  description: string
+  payer_name: string
+  payer_cf: string
+  payer_address: string | null
+  pupil_name: string | null
+  cancelled: boolean
+  seq: number
+  seq_of: number
+}
+
+/**
+ * The notices of a document the codice fiscale may see that can still be paid (to pay, in their order): what a
+ * printed notice of each needs. Empty when the document is not theirs, cancelled, or fully paid.
+ */
+export async function loadDocumentNotices(tx: Tx, cf: string, documentId: number): Promise<NoticeRow[]> {
+  return tx<NoticeRow[]>`
+    with me as (select id from payers where codice_fiscale = ${cf})
+    select i.id, i.notice_code, i.iuv, i.amount_cents, i.due_date, i.status, s.causale, d.description,
+      p.given_name || ' ' || p.family_name as payer_name, p.codice_fiscale as payer_cf, p.address as payer_address,
+      pu.given_name || ' ' || pu.family_name as pupil_name, d.cancelled_at is not null as cancelled, i.seq,
+      (select count(*)::int from installments x where x.document_id = d.id) as seq_of
+    from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
+      join payers p on p.id = d.payer_id left join pupils pu on pu.id = d.pupil_id
+    where d.id = ${documentId} and d.cancelled_at is null and i.status = 'da_pagare'
+      and (d.payer_id in (select id from me)
+           or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))
+    order by i.seq`
+}
+
 /** An installment the codice fiscale may see, with what its printed notice needs. */
 export async function loadNotice(tx: Tx, cf: string, installmentId: number) {
   const [row] = await tx<
@@ -145,12 +182,16 @@ export async function loadNotice(tx: Tx, cf: string, installmentId: number) {
       payer_cf: string
       pupil_name: string | null
       cancelled: boolean
+      payer_address: string | null
+      seq: number
+      seq_of: number
     }[]
   >`
     with me as (select id from payers where codice_fiscale = ${cf})
     select i.notice_code, i.iuv, i.amount_cents, i.due_date, i.status, s.causale, d.description,
-      p.given_name || ' ' || p.family_name as payer_name, p.codice_fiscale as payer_cf,
-      pu.given_name || ' ' || pu.family_name as pupil_name, d.cancelled_at is not null as cancelled
+      p.given_name || ' ' || p.family_name as payer_name, p.codice_fiscale as payer_cf, p.address as payer_address,
+      pu.given_name || ' ' || pu.family_name as pupil_name, d.cancelled_at is not null as cancelled, i.seq,
+      (select count(*)::int from installments x where x.document_id = d.id) as seq_of
     from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
       join payers p on p.id = d.payer_id left join pupils pu on pu.id = d.pupil_id
     where i.id = ${installmentId}

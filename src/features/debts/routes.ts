@@ -15,13 +15,21 @@ import {
 } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { cartIdsColumn } from '../cart/service.ts'
-import { renderNoticePdf } from './notice-pdf.ts'
-import { type DocumentSummary, listDocuments, loadDocument, loadNotice } from './queries.ts'
+import { type NoticePdfData, renderNoticePdf, renderNoticesPdf } from './notice-pdf.ts'
+import {
+  type DocumentSummary,
+  listDocuments,
+  loadDocument,
+  loadDocumentNotices,
+  loadNotice,
+  type NoticeRow,
+} from './queries.ts'
 
 export const debtRoutes = new Hono<Env>()
 
 debtRoutes.use('/posizione-debitoria', requireUser)
 debtRoutes.use('/t/:tenant/avvisi/*', requireUser)
+debtRoutes.use('/t/:tenant/documenti/:id{[0-9]+}/avvisi.pdf', requireUser)
 // the two pages of one tenant find the session in the first statement of their own transaction
 sessionLookedUpByRoute(/^\/t\/([a-z0-9-]{1,40})\/posizione-debitoria$/, /^\/t\/([a-z0-9-]{1,40})\/documenti\/[0-9]+$/)
 
@@ -111,6 +119,42 @@ debtRoutes.get('/t/:tenant/documenti/:id', async (c) => {
   })
 })
 
+/** What a printed notice says of the body: name, codes, office, contacts, its site, its CBILL code. */
+function creditorOf(c: Context<Env>, tenant: Tenant): NoticePdfData['creditor'] {
+  return {
+    name: tenant.name,
+    fiscalCode: tenant.fiscalCode,
+    address: tenant.contacts.address,
+    logoText: tenant.branding.logoText,
+    contacts: { email: tenant.contacts.email, phone: tenant.contacts.phone, pec: tenant.contacts.pec },
+    // the body's own site when it has one, else its page on Sportello (where its notices are paid online)
+    site: tenant.contacts.website ?? `${c.var.deps.config.baseUrl}/t/${tenant.slug}`,
+  }
+}
+
+function noticeData(c: Context<Env>, tenant: Tenant, n: Omit<NoticeRow, 'id' | 'status' | 'cancelled'>): NoticePdfData {
+  return {
+    lang: c.var.lang,
+    creditor: creditorOf(c, tenant),
+    payer: { name: n.payer_name, codiceFiscale: n.payer_cf, address: n.payer_address },
+    pupil: n.pupil_name ? { name: n.pupil_name } : null,
+    causale: n.description,
+    amountCents: n.amount_cents,
+    dueDate: n.due_date,
+    noticeCode: n.notice_code,
+    iuv: n.iuv,
+    cbill: tenant.settings.cbill,
+    installment: { seq: n.seq, of: n.seq_of },
+  }
+}
+
+function pdfResponse(c: Context<Env>, pdf: Buffer, filename: string) {
+  c.header('Content-Type', 'application/pdf')
+  c.header('Content-Disposition', `inline; filename="${filename}"`)
+  c.header('Cache-Control', 'private, no-store')
+  return c.body(new Uint8Array(pdf))
+}
+
 debtRoutes.get('/t/:tenant/avvisi/:file{[0-9]+\\.pdf}', async (c) => {
   const user = c.var.user as SessionUser
   const tenant = c.var.tenant as Tenant
@@ -118,24 +162,17 @@ debtRoutes.get('/t/:tenant/avvisi/:file{[0-9]+\\.pdf}', async (c) => {
   if (!Number.isSafeInteger(id)) throw new NotFound()
   const n = await withTenant(c.var.deps.db.sql, tenant, (tx) => loadNotice(tx, user.codiceFiscale, id))
   if (!n || n.cancelled || n.status === 'annullato') throw new NotFound()
-  const pdf = await renderNoticePdf({
-    lang: c.var.lang,
-    creditor: {
-      name: tenant.name,
-      fiscalCode: tenant.fiscalCode,
-      address: tenant.contacts.address,
-      logoText: tenant.branding.logoText,
-    },
-    payer: { name: n.payer_name, codiceFiscale: n.payer_cf },
-    pupil: n.pupil_name ? { name: n.pupil_name } : null,
-    causale: n.description,
-    amountCents: n.amount_cents,
-    dueDate: n.due_date,
-    noticeCode: n.notice_code,
-    iuv: n.iuv,
-  })
-  c.header('Content-Type', 'application/pdf')
-  c.header('Content-Disposition', `inline; filename="avviso-${n.notice_code}.pdf"`)
-  c.header('Cache-Control', 'private, no-store')
-  return c.body(new Uint8Array(pdf))
+  return pdfResponse(c, await renderNoticePdf(noticeData(c, tenant, n)), `avviso-${n.notice_code}.pdf`)
+})
+
+// every notice of a document still to pay, one page each, in one file (as the notice model prints installments)
+debtRoutes.get('/t/:tenant/documenti/:id{[0-9]+}/avvisi.pdf', async (c) => {
+  const user = c.var.user as SessionUser
+  const tenant = c.var.tenant as Tenant
+  const id = Number(c.req.param('id'))
+  if (!Number.isSafeInteger(id)) throw new NotFound()
+  const notices = await withTenant(c.var.deps.db.sql, tenant, (tx) => loadDocumentNotices(tx, user.codiceFiscale, id))
+  if (notices.length === 0) throw new NotFound()
+  const pdf = await renderNoticesPdf(notices.map((n) => noticeData(c, tenant, n)))
+  return pdfResponse(c, pdf, `avvisi-documento-${id}.pdf`)
 })
