@@ -7,6 +7,7 @@ import { commissionRuleSchema } from './commission.ts'
 import { contrastRatio } from './contrast.ts'
 import { type Db, droppedUnder, type Sql, type TenantScope, tenantRoleName } from './db.ts'
 import { isValidPartitaIva } from './it/codice-fiscale.ts'
+import { TAX_CATEGORIES } from './it/tax-categories.ts'
 import { applyTenantMigrations, createTenantSchema, latestVersion, loadMigrations, MIGRATIONS_DIR } from './migrate.ts'
 
 export const SERVICE_KINDS = [
@@ -64,6 +65,8 @@ export const serviceFileSchema = z.object({
   amountMode: z.enum(['importo', 'quantita']).default('importo'),
   unitPriceCents: z.number().int().positive().optional(),
   commission: commissionRuleSchema.optional(),
+  /** the item of the tax return its payments go under; absent: the default of its kind (tax-categories.ts) */
+  taxCategory: z.enum(TAX_CATEGORIES).optional(),
 })
 
 export const tenantFileSchema = z
@@ -172,6 +175,7 @@ export async function onboardTenant(
           amount_mode: s.amountMode,
           unit_price_cents: s.unitPriceCents ?? null,
           commission: s.commission ? tx.json(s.commission) : null,
+          tax_category: s.taxCategory ?? null,
         })),
       )}`
     }

@@ -398,3 +398,54 @@ describe('dashboard and audit log', () => {
     expect(await bad.text()).toContain('href="#dal-day"')
   })
 })
+
+describe("a service's item of the tax return", () => {
+  it("the admin chooses it (or leaves the kind's default); it is saved and audited; a made-up one is a 422", async () => {
+    const admin = await w.client('admin')
+    const page = await (await admin.get(o(`/catalogo/servizi/${ids.service}`))).text()
+    expect(page).toContain('name="taxCategory"')
+    expect(page).toContain('Secondo il tipo di servizio')
+    const current = await withTenant(
+      w.db.sql,
+      x,
+      (tx) => tx<{ kind: string; name: string; causale: string }[]>`
+      select kind, name, causale from services where id = ${ids.service}`,
+    )
+    const form = {
+      kind: current[0]?.kind as string,
+      name: current[0]?.name as string,
+      causale: current[0]?.causale as string,
+      commissionType: 'inherit',
+      amountMode: 'importo',
+      active: 'si',
+    }
+    const bad = await admin.post(o(`/catalogo/servizi/${ids.service}`), { ...form, taxCategory: 'tutto-detraibile' })
+    expect(bad.status).toBe(422)
+    expect(await bad.text()).toContain('href="#taxCategory"')
+    const ok = await admin.submit(o(`/catalogo/servizi/${ids.service}`), { ...form, taxCategory: 'erogazioni' })
+    expect(ok.status).toBe(303)
+    const [row] = await withTenant(
+      w.db.sql,
+      x,
+      (tx) => tx<{ tax_category: string | null }[]>`
+      select tax_category from services where id = ${ids.service}`,
+    )
+    expect(row?.tax_category).toBe('erogazioni')
+    const [audit] = await withTenant(
+      w.db.sql,
+      x,
+      (tx) => tx<{ after: { taxCategory: string } }[]>`
+      select after from audit_log where action = 'service.update' and entity_id = ${String(ids.service)} order by id desc limit 1`,
+    )
+    expect(audit?.after.taxCategory).toBe('erogazioni')
+    // back to the default of the kind
+    await admin.submit(o(`/catalogo/servizi/${ids.service}`), { ...form, taxCategory: '' })
+    const [again] = await withTenant(
+      w.db.sql,
+      x,
+      (tx) => tx<{ tax_category: string | null }[]>`
+      select tax_category from services where id = ${ids.service}`,
+    )
+    expect(again?.tax_category).toBeNull()
+  })
+})

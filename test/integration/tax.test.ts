@@ -424,6 +424,55 @@ describe('the certificate', () => {
   })
 })
 
+describe('by item of the tax return', () => {
+  it("groups each body's payments under asili nido and frequenza scolastica, with subtotals and the totals", async () => {
+    const res = await pdf(client, { periodo: String(LAST_YEAR), alunno: lucaKey() })
+    const text = textOf(Buffer.from(await res.arrayBuffer()))
+    for (const t of [a, b]) expect(text).toContain(`${t.name} – codice fiscale ${t.fiscalCode}`)
+    expect(text).toContain(`${b.name}, codice fiscale ${b.fiscalCode}, attesta che il pagatore`)
+    expect(text).toContain('Spese per la frequenza di asili nido')
+    expect(text).toContain('Totale – Spese per la frequenza di asili nido 300,00\u00a0€')
+    // the canteen in A (4,50 + 58,00 + 61,00) and the transport in B (1.200,00): school attendance, per body
+    expect(text).toContain(
+      'Totale – Spese per la frequenza scolastica (mensa, trasporto, gite, assicurazione, attività) 123,50\u00a0€',
+    )
+    expect(text).toContain(
+      'Totale – Spese per la frequenza scolastica (mensa, trasporto, gite, assicurazione, attività) 1.200,00\u00a0€',
+    )
+    expect(text).toContain('Totali per voce della dichiarazione')
+  })
+
+  it("follows the office's choice for a service: one put under none is left out of the certificate", async () => {
+    await withTenant(db.sql, b, (tx) => tx`update services set tax_category = 'nessuna' where code = 'trasporto'`)
+    try {
+      const text = textOf(
+        Buffer.from(await (await pdf(client, { periodo: String(LAST_YEAR), alunno: lucaKey() })).arrayBuffer()),
+      )
+      expect(text).not.toContain('Trasporto annuale')
+      expect(text).toContain('423,50\u00a0€') // 1.623,50 without the 1.200,00 of transport
+    } finally {
+      await withTenant(db.sql, b, (tx) => tx`update services set tax_category = null where code = 'trasporto'`)
+    }
+  })
+
+  it('for the whole household: every child of the account in one certificate, each payment naming its child', async () => {
+    const form = await (await client.get('/certificazione')).text()
+    expect(form).toContain('value="tutti"')
+    expect(form).toContain('Tutti i figli')
+    const res = await pdf(client, { periodo: String(LAST_YEAR), alunno: 'tutti' })
+    expect(res.status).toBe(200)
+    const text = textOf(Buffer.from(await res.arrayBuffer()))
+    expect(text).toContain('Figli (tutto il nucleo)')
+    expect(text).toContain('Giulia Bianchi')
+    expect(text).toContain('Alunno/a: Luca Bianchi')
+    expect(text).toContain('1.623,50\u00a0€')
+    // nobody else's child, whatever is asked
+    expect(text).not.toContain('Nina')
+    const stranger = await w.client(await w.account())
+    expect((await pdf(stranger, { periodo: String(LAST_YEAR), alunno: 'tutti' })).status).toBe(404)
+  })
+})
+
 describe('markup', () => {
   it('the form, its error state and the empty page are valid HTML (html-validate, recommended + a11y)', async () => {
     await expectValidHtml(await (await client.get('/certificazione')).text())

@@ -7,6 +7,7 @@ import { assertSchemaName } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
 import type { Env } from '../../platform/http.ts'
+import { TAX_CATEGORIES, type TaxCategory, taxCategoryOf } from '../../platform/it/tax-categories.ts'
 import { STAFF_NAV } from '../../platform/staff-nav.ts'
 import { SERVICE_KINDS } from '../../platform/tenancy.ts'
 import { admins, flatValues, idParam, inTenant, officePath, page, readers, tenantOf } from './common.ts'
@@ -31,6 +32,7 @@ interface ServiceRow {
   amount_mode: 'importo' | 'quantita'
   unit_price_cents: number | null
   commission: CommissionRule | null
+  tax_category: TaxCategory | null
   active: boolean
 }
 
@@ -44,6 +46,7 @@ const SERVICE_COLUMNS = [
   'amount_mode',
   'unit_price_cents',
   'commission',
+  'tax_category',
   'active',
 ]
 
@@ -59,6 +62,7 @@ function serviceSnapshot(s: ServiceRow | (ServiceForm & { id?: number })) {
       amountMode: s.amount_mode,
       unitPriceCents: s.unit_price_cents,
       commission: s.commission,
+      taxCategory: s.tax_category,
       active: s.active,
     }
   return {
@@ -70,6 +74,7 @@ function serviceSnapshot(s: ServiceRow | (ServiceForm & { id?: number })) {
     amountMode: s.amountMode,
     unitPriceCents: s.unitPriceCents,
     commission: s.commission,
+    taxCategory: s.taxCategory,
     active: s.active,
   }
 }
@@ -84,6 +89,7 @@ function serviceToForm(s: ServiceRow): Record<string, string> {
     spontaneous: s.spontaneous ? 'si' : '',
     amountMode: s.amount_mode,
     unitPrice: s.unit_price_cents === null ? '' : (s.unit_price_cents / 100).toFixed(2).replace('.', ','),
+    taxCategory: s.tax_category ?? '',
     active: s.active ? 'si' : '',
   }
 }
@@ -116,6 +122,8 @@ catalogRoutes.get('/t/:tenant/ufficio/catalogo/servizi/nuovo', admins, (c) =>
   page(c, 'service-form', {
     title: c.var.t('backoffice.service.newTitle'),
     kinds: kinds(),
+    taxCategories: TAX_CATEGORIES,
+    defaultTaxCategory: taxCategoryOf,
     service: null,
     values: { commissionType: 'inherit', amountMode: 'importo', active: 'si' },
   }),
@@ -129,6 +137,8 @@ catalogRoutes.post('/t/:tenant/ufficio/catalogo/servizi/nuovo', admins, async (c
     page(c, 'service-form', {
       title: t('backoffice.service.newTitle'),
       kinds: kinds(),
+      taxCategories: TAX_CATEGORIES,
+      defaultTaxCategory: taxCategoryOf,
       service: null,
       values: flatValues(values),
       errors,
@@ -137,9 +147,9 @@ catalogRoutes.post('/t/:tenant/ufficio/catalogo/servizi/nuovo', admins, async (c
   const s = parsed.data
   const id = await inTenant(c, async (tx) => {
     const [row] = await tx<{ id: number }[]>`
-      insert into services (code, kind, name, causale, spontaneous, amount_mode, unit_price_cents, commission, active)
+      insert into services (code, kind, name, causale, spontaneous, amount_mode, unit_price_cents, commission, tax_category, active)
       values (${s.code}, ${s.kind}, ${s.name}, ${s.causale}, ${s.spontaneous}, ${s.amountMode}, ${s.unitPriceCents},
-              ${s.commission === null ? null : tx.json(s.commission)}, ${s.active})
+              ${s.commission === null ? null : tx.json(s.commission)}, ${s.taxCategory}, ${s.active})
       on conflict (code) do nothing returning id`
     if (!row) return null
     await audit(tx, actorOf(c.var.user), {
@@ -168,6 +178,8 @@ catalogRoutes.get('/t/:tenant/ufficio/catalogo/servizi/:id', readers, async (c) 
   return page(c, 'service-form', {
     title: c.var.t('backoffice.service.editTitle', { name: service.name }),
     kinds: kinds(),
+    taxCategories: TAX_CATEGORIES,
+    defaultTaxCategory: taxCategoryOf,
     service,
     values: serviceToForm(service),
   })
@@ -184,6 +196,8 @@ catalogRoutes.post('/t/:tenant/ufficio/catalogo/servizi/:id', admins, async (c) 
     return page(c, 'service-form', {
       title: t('backoffice.service.editTitle', { name: current.name }),
       kinds: kinds(),
+      taxCategories: TAX_CATEGORIES,
+      defaultTaxCategory: taxCategoryOf,
       service: current,
       values: { ...flatValues(values), code: current.code },
       errors: parsed.errors,
@@ -195,7 +209,8 @@ catalogRoutes.post('/t/:tenant/ufficio/catalogo/servizi/:id', admins, async (c) 
     await tx`
       update services set kind = ${s.kind}, name = ${s.name}, causale = ${s.causale}, spontaneous = ${s.spontaneous},
         amount_mode = ${s.amountMode}, unit_price_cents = ${s.unitPriceCents},
-        commission = ${s.commission === null ? null : tx.json(s.commission)}, active = ${s.active}
+        commission = ${s.commission === null ? null : tx.json(s.commission)}, tax_category = ${s.taxCategory},
+        active = ${s.active}
       where id = ${id}`
     await audit(tx, actorOf(c.var.user), {
       action: 'service.update',

@@ -2,6 +2,7 @@
 import { z } from 'zod'
 import { type CommissionRule, commissionRuleSchema } from '../../platform/commission.ts'
 import { isValidCodiceFiscale, normalizeCodiceFiscale } from '../../platform/it/codice-fiscale.ts'
+import { TAX_CATEGORIES, type TaxCategory } from '../../platform/it/tax-categories.ts'
 import { parseMoney } from '../../platform/money.ts'
 import { SERVICE_KINDS } from '../../platform/tenancy.ts'
 import { dateField, optionalDateField, optionalText, text } from './common.ts'
@@ -141,6 +142,7 @@ export const SERVICE_ORDER = [
   'commissionValue',
   'amountMode',
   'unitPrice',
+  'taxCategory',
 ]
 
 export const serviceSchema = z
@@ -159,6 +161,11 @@ export const serviceSchema = z
     spontaneous: checkbox,
     amountMode: z.enum(['importo', 'quantita'], { error: `${E}amountModeRequired` }),
     unitPrice: z.string().optional().default(''),
+    // the item of the tax return; '' = the default of the service's kind
+    taxCategory: z
+      .enum(['', ...TAX_CATEGORIES], { error: `${E}taxCategoryInvalid` })
+      .optional()
+      .default(''),
     active: checkbox,
   })
   .refine((v) => commissionTypeOk(v, true), {
@@ -182,6 +189,7 @@ export const serviceSchema = z
     spontaneous: v.spontaneous,
     amountMode: v.amountMode,
     unitPriceCents: v.unitPrice.trim() === '' ? null : (parseMoney(v.unitPrice) as number),
+    taxCategory: v.taxCategory === '' ? null : (v.taxCategory as TaxCategory),
     active: v.active,
   }))
 export type ServiceForm = z.output<typeof serviceSchema>

@@ -50,9 +50,10 @@ export async function exportTenant(db: Db, slug: string): Promise<ExportedTenant
         amount_mode: 'importo' | 'quantita'
         unit_price_cents: number | null
         commission: unknown
+        tax_category: string | null
         active: boolean
       }[]
-    >`select code, kind, name, causale, spontaneous, amount_mode, unit_price_cents, commission, active
+    >`select code, kind, name, causale, spontaneous, amount_mode, unit_price_cents, commission, tax_category, active
       from services order by id`,
   )
   const [asset] = await db.admin<{ body: Buffer }[]>`
@@ -89,6 +90,7 @@ export async function exportTenant(db: Db, slug: string): Promise<ExportedTenant
       ...(s.amount_mode !== 'importo' ? { amountMode: s.amount_mode } : {}),
       ...(s.unit_price_cents !== null ? { unitPriceCents: s.unit_price_cents } : {}),
       ...(s.commission ? { commission: s.commission } : {}),
+      ...(s.tax_category ? { taxCategory: s.tax_category } : {}),
       ...(s.active ? {} : { active: false }),
     })),
   }

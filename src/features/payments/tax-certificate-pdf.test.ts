@@ -110,3 +110,63 @@ describe('tax certificate PDF', () => {
     ).rejects.toThrow(/outside the period/)
   })
 })
+
+describe('tax certificate PDF by item of the return and by body', () => {
+  const mixed: TaxCertificatePdfData = {
+    ...data,
+    pupil: {
+      household: [
+        { name: 'Luca Bianchi', codiceFiscale: 'BNCLCU15C10F205Z' },
+        { name: 'Sara Bianchi', codiceFiscale: null },
+      ],
+    },
+    rows: [
+      { ...(rows[0] as (typeof rows)[number]), category: 'frequenza', pupilName: 'Luca Bianchi' },
+      {
+        date: '2025-03-01',
+        tenantName: 'Comune di Monopoli',
+        tenantFiscalCode: '00834210724',
+        service: 'Retta asilo nido – marzo',
+        amountCents: 31_000,
+        iuv: '02000000001234561',
+        receiptNumber: 'SP-2025-00000042',
+        category: 'nido',
+        pupilName: 'Sara Bianchi',
+      },
+      {
+        date: '2025-09-20',
+        tenantName: 'IC Sandro Pertini – Milano',
+        tenantFiscalCode: '97123450158',
+        service: 'Contributo volontario 2025/26',
+        amountCents: 5_000,
+        iuv: '01000000000000999',
+        receiptNumber: 'SP-2025-00000043',
+        category: 'erogazioni',
+        pupilName: 'Luca Bianchi',
+      },
+    ],
+    totalCents: 5_800 + 31_000 + 5_000,
+  }
+
+  it('one section per body in its name and fiscal code; the items of the return with their subtotals; the totals', async () => {
+    const text = flat(await renderTaxCertificatePdf(mixed, { compress: false }))
+    expect(text).toContain('Comune di Monopoli – codice fiscale 00834210724')
+    expect(text).toContain('IC Sandro Pertini – Milano – codice fiscale 97123450158')
+    expect(text).toContain('Comune di Monopoli, codice fiscale 00834210724, attesta che il pagatore')
+    expect(text).toContain('IC Sandro Pertini – Milano, codice fiscale 97123450158, attesta che il pagatore')
+    expect(text).toContain('Spese per la frequenza di asili nido')
+    expect(text).toContain('Erogazioni liberali a favore degli istituti scolastici')
+    expect(text).toContain('Totale – Spese per la frequenza di asili nido 310,00\u00a0€')
+    expect(text).toContain('Totale – Erogazioni liberali a favore degli istituti scolastici 50,00\u00a0€')
+    expect(text).toContain('Totali per voce della dichiarazione')
+    expect(text).toContain('Totale 418,00\u00a0€')
+    // the nursery comes before the school attendance within a body, and each payment names its child
+    expect(text.indexOf('asili nido')).toBeLessThan(text.indexOf('Spese per la frequenza scolastica'))
+    expect(text).toContain('Alunno/a: Sara Bianchi')
+    expect(text).toContain('Figli (tutto il nucleo)')
+    expect(text).toContain('Sara Bianchi: Codice fiscale non indicato')
+    // receipt numbers whole, never broken inside
+    expect(text).toContain('SP-2025-00000042')
+    expect(text).toContain('SP-2025-00000043')
+  })
+})

@@ -16,13 +16,14 @@ import {
   defaultYear,
   FIELD_HREFS,
   FIELD_ORDER,
+  HOUSEHOLD,
   offeredYears,
   type Period,
   periodRange,
   RANGE,
   toRequest,
 } from './schema.ts'
-import { certificateRows, familyPupils, type PupilChoice } from './service.ts'
+import { certificateRows, familyPupils, householdRows, type PupilChoice } from './service.ts'
 
 export const taxRoutes = new Hono<Env>()
 taxRoutes.use('/certificazione', requireUser, requireProvedCf)
@@ -72,7 +73,12 @@ async function load(c: Context<Env>) {
 type Outcome =
   | { kind: 'form'; response: Response }
   | { kind: 'empty'; response: Response }
-  | { kind: 'rows'; pupil: PupilChoice; period: Period; rows: Awaited<ReturnType<typeof certificateRows>> }
+  | {
+      kind: 'rows'
+      pupil: PupilChoice | { household: PupilChoice[] }
+      period: Period
+      rows: Awaited<ReturnType<typeof certificateRows>>
+    }
 
 /** Validates the answers and finds the rows; another family's pupil (or a made-up one) is a 404. */
 async function resolve(c: Context<Env>): Promise<Outcome> {
@@ -81,15 +87,16 @@ async function resolve(c: Context<Env>): Promise<Outcome> {
   const parsed = parseWith(certificateSchema(), values, c.var.t, FIELD_ORDER, FIELD_HREFS)
   if (!parsed.ok) return { kind: 'form', response: formPage(c, pupils, values, parsed.errors, 422) }
   const { period, pupilKey } = toRequest(parsed.data)
-  const pupil = pupils.find((p) => p.key === pupilKey)
-  if (!pupil) throw new NotFound()
-  const rows = await certificateRows(
-    c.var.deps.db,
-    pupil,
-    { accountId: user.accountId, codiceFiscale: user.codiceFiscale },
-    periodRange(period),
-    (seq) => c.var.t('tax.pdf.installment', { seq }),
-  )
+  const me = { accountId: user.accountId, codiceFiscale: user.codiceFiscale }
+  const installment = (seq: number) => c.var.t('tax.pdf.installment', { seq })
+  const household = pupilKey === HOUSEHOLD
+  const one = household ? null : pupils.find((p) => p.key === pupilKey)
+  if (!household && !one) throw new NotFound()
+  if (household && pupils.length === 0) throw new NotFound()
+  const rows = one
+    ? await certificateRows(c.var.deps.db, one, me, periodRange(period), installment)
+    : await householdRows(c.var.deps.db, pupils, me, periodRange(period), installment)
+  const pupil = one ?? { name: c.var.t('tax.form.household'), codiceFiscale: null, key: HOUSEHOLD, records: [] }
   if (rows.length === 0) {
     const back = new URLSearchParams(values)
     return {
@@ -103,7 +110,7 @@ async function resolve(c: Context<Env>): Promise<Outcome> {
       }),
     }
   }
-  return { kind: 'rows', pupil, period, rows }
+  return { kind: 'rows', pupil: one ?? { household: pupils }, period, rows }
 }
 
 taxRoutes.get('/certificazione', async (c) => {
@@ -125,7 +132,10 @@ taxRoutes.get('/certificazione.pdf', async (c) => {
     ...('year' in r.period ? { year: r.period.year } : { period: r.period }),
     lang: c.var.lang,
     payer: { name: `${user.givenName} ${user.familyName}`, codiceFiscale: user.codiceFiscale },
-    pupil: { name: r.pupil.name, codiceFiscale: r.pupil.codiceFiscale },
+    pupil:
+      'household' in r.pupil
+        ? { household: r.pupil.household.map((p) => ({ name: p.name, codiceFiscale: p.codiceFiscale })) }
+        : { name: r.pupil.name, codiceFiscale: r.pupil.codiceFiscale },
     rows: r.rows,
     totalCents: r.rows.reduce((s, x) => s + x.amountCents, 0),
   })

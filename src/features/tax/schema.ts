@@ -4,6 +4,8 @@ import { z } from 'zod'
 import { dateFromParts, todayRome } from '../../platform/dates.ts'
 
 export const RANGE = 'intervallo'
+/** the pupil answer that asks for the whole household's certificate */
+export const HOUSEHOLD = 'tutti'
 export const YEARS_OFFERED = 5
 export const FIELD_ORDER = ['periodo', 'dal', 'al', 'alunno']
 export const FIELD_HREFS = { dal: 'dal-giorno', al: 'al-giorno' }
@@ -43,7 +45,8 @@ export function certificateSchema(today: string = todayRome()) {
   return z
     .object({
       periodo: z.string().refine((v) => v === RANGE || years.includes(v), 'tax.errors.periodRequired'),
-      alunno: z.string().regex(/^\d{1,15}-\d{1,15}$/, 'tax.errors.pupilRequired'),
+      // one child (`<tenant>-<pupil>`), or HOUSEHOLD: every child of the account
+      alunno: z.string().regex(/^(\d{1,15}-\d{1,15}|tutti)$/, 'tax.errors.pupilRequired'),
       'dal-giorno': part,
       'dal-mese': part,
       'dal-anno': part,

@@ -1,6 +1,7 @@
 // The tax certificate (attestazione per il 730): the pupils a citizen is linked to across tenants, and what
 // the citizen paid for one of them in a period, from every channel, as rows for the certificate PDF.
 import { type Db, withTenant } from '../../platform/db.ts'
+import { taxCategoryOf } from '../../platform/it/tax-categories.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import type { TaxCertificateRow } from '../payments/tax-certificate-pdf.ts'
 
@@ -56,6 +57,8 @@ interface PaidRow {
   paid_at: Date
   installment_id: number
   service_name: string
+  service_kind: string
+  tax_category: string | null
   description: string
   seq: number
   installments: number
@@ -96,7 +99,7 @@ export async function certificateRows(
       rec.tenant,
       (tx) => tx<PaidRow[]>`
         select to_char(ip.paid_at at time zone 'Europe/Rome', 'YYYY-MM-DD') as date, ip.paid_at,
-          i.id as installment_id, s.name as service_name, d.description, i.seq,
+          i.id as installment_id, s.name as service_name, s.kind as service_kind, s.tax_category, d.description, i.seq,
           (select count(*)::int from installments x where x.document_id = d.id) as installments,
           ip.amount_cents, i.iuv, ip.receipt_number, ip.payment_id, p.codice_fiscale as holder_cf
         from installment_payments ip
@@ -120,21 +123,40 @@ export async function certificateRows(
         ).map((r) => r.id)
       : [],
   )
-  return found
-    .filter(({ row }) => (row.payment_id === null ? row.holder_cf === me.codiceFiscale : mine.has(row.payment_id)))
-    .sort(
-      (a, b) =>
-        a.row.paid_at.getTime() - b.row.paid_at.getTime() ||
-        a.tenant.name.localeCompare(b.tenant.name, 'it') ||
-        a.row.installment_id - b.row.installment_id,
-    )
-    .map(({ tenant, row }) => ({
-      date: row.date,
-      tenantName: tenant.name,
-      tenantFiscalCode: tenant.fiscalCode,
-      service: serviceLabel(row, installment),
-      amountCents: row.amount_cents,
-      iuv: row.iuv,
-      receiptNumber: row.receipt_number,
-    }))
+  return (
+    found
+      .filter(({ row }) => (row.payment_id === null ? row.holder_cf === me.codiceFiscale : mine.has(row.payment_id)))
+      .sort(
+        (a, b) =>
+          a.row.paid_at.getTime() - b.row.paid_at.getTime() ||
+          a.tenant.name.localeCompare(b.tenant.name, 'it') ||
+          a.row.installment_id - b.row.installment_id,
+      )
+      .map(({ tenant, row }) => ({
+        date: row.date,
+        tenantName: tenant.name,
+        tenantFiscalCode: tenant.fiscalCode,
+        service: serviceLabel(row, installment),
+        amountCents: row.amount_cents,
+        iuv: row.iuv,
+        receiptNumber: row.receipt_number,
+        category: taxCategoryOf(row.service_kind, row.tax_category),
+        pupilName: pupil.name,
+      }))
+      // a town-hall due is not a school expense: not on a certificate for the tax return
+      .filter((r): r is typeof r & { category: Exclude<typeof r.category, 'nessuna'> } => r.category !== 'nessuna')
+  )
+}
+
+/** The rows of several pupils (the household: every child of the account), in payment order. */
+export async function householdRows(
+  db: Db,
+  pupils: PupilChoice[],
+  me: { accountId: number; codiceFiscale: string },
+  range: { from: string; to: string },
+  installment?: (seq: number) => string,
+): Promise<TaxCertificateRow[]> {
+  const all: TaxCertificateRow[] = []
+  for (const p of pupils) all.push(...(await certificateRows(db, p, me, range, installment)))
+  return all.sort((a, b) => a.date.localeCompare(b.date) || (a.pupilName ?? '').localeCompare(b.pupilName ?? '', 'it'))
 }
