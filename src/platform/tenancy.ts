@@ -56,18 +56,36 @@ export const tenantSettingsSchema = z.object({
 })
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>
 
-export const serviceFileSchema = z.object({
-  code: z.string().regex(/^[a-z0-9-]{1,40}$/),
-  kind: z.enum(SERVICE_KINDS),
-  name: z.string().min(2).max(120),
-  causale: z.string().min(2).max(140),
-  spontaneous: z.boolean().default(false),
-  amountMode: z.enum(['importo', 'quantita']).default('importo'),
-  unitPriceCents: z.number().int().positive().optional(),
-  commission: commissionRuleSchema.optional(),
-  /** the item of the tax return its payments go under; absent: the default of its kind (tax-categories.ts) */
-  taxCategory: z.enum(TAX_CATEGORIES).optional(),
-})
+export const serviceFileSchema = z
+  .object({
+    code: z.string().regex(/^[a-z0-9-]{1,40}$/),
+    kind: z.enum(SERVICE_KINDS),
+    name: z.string().min(2).max(120),
+    causale: z.string().min(2).max(140),
+    spontaneous: z.boolean().default(false),
+    amountMode: z.enum(['importo', 'quantita', 'tariffa']).default('importo'),
+    unitPriceCents: z.number().int().positive().optional(),
+    /** the fixed tariffs a family chooses from (amountMode "tariffa") */
+    tariffs: z
+      .array(z.object({ label: z.string().trim().min(1).max(80), amountCents: z.number().int().positive() }))
+      .min(1)
+      .max(12)
+      .optional(),
+    /** bounds of a free amount (amountMode "importo") */
+    minCents: z.number().int().positive().optional(),
+    maxCents: z.number().int().positive().optional(),
+    commission: commissionRuleSchema.optional(),
+    /** the item of the tax return its payments go under; absent: the default of its kind (tax-categories.ts) */
+    taxCategory: z.enum(TAX_CATEGORIES).optional(),
+  })
+  .refine((s) => s.amountMode !== 'tariffa' || (s.tariffs?.length ?? 0) > 0, {
+    path: ['tariffs'],
+    message: 'a tariff service lists its tariffs',
+  })
+  .refine((s) => s.minCents === undefined || s.maxCents === undefined || s.minCents <= s.maxCents, {
+    path: ['maxCents'],
+    message: 'maxCents is below minCents',
+  })
 
 export const tenantFileSchema = z
   .object({
@@ -176,6 +194,9 @@ export async function onboardTenant(
           unit_price_cents: s.unitPriceCents ?? null,
           commission: s.commission ? tx.json(s.commission) : null,
           tax_category: s.taxCategory ?? null,
+          tariffs: s.tariffs ? tx.json(s.tariffs.map((t) => ({ label: t.label, cents: t.amountCents }))) : null,
+          min_cents: s.minCents ?? null,
+          max_cents: s.maxCents ?? null,
         })),
       )}`
     }

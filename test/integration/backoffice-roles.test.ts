@@ -449,3 +449,59 @@ describe("a service's item of the tax return", () => {
     expect(again?.tax_category).toBeNull()
   })
 })
+
+describe("a service's tariffs and bounds", () => {
+  it('the admin lists fixed tariffs or bounds a free amount; unreadable lines and crossed bounds are a 422', async () => {
+    const admin = await w.client('admin')
+    await admin.get(o(`/catalogo/servizi/${ids.service}`))
+    const [cur] = await withTenant(
+      w.db.sql,
+      x,
+      (tx) => tx<{ kind: string; name: string; causale: string }[]>`
+      select kind, name, causale from services where id = ${ids.service}`,
+    )
+    const base = {
+      kind: cur?.kind as string,
+      name: cur?.name as string,
+      causale: cur?.causale as string,
+      commissionType: 'inherit',
+      active: 'si',
+    }
+    const post = (form: Record<string, string>) =>
+      admin.submit(o(`/catalogo/servizi/${ids.service}`), { ...base, ...form })
+    const noTariffs = await post({ amountMode: 'tariffa', tariffs: '' })
+    expect(noTariffs.status).toBe(422)
+    expect(await noTariffs.text()).toContain('Indica almeno una tariffa')
+    const unreadable = await post({ amountMode: 'tariffa', tariffs: 'Quota intera 12,50' })
+    expect(unreadable.status).toBe(422)
+    expect(await unreadable.text()).toContain('href="#tariffs"')
+    const crossed = await post({ amountMode: 'importo', minAmount: '50', maxAmount: '10' })
+    expect(crossed.status).toBe(422)
+    expect(await crossed.text()).toContain('massimo non può essere inferiore al minimo')
+    expect((await post({ amountMode: 'tariffa', tariffs: 'Quota intera; 12,50\nRidotta; 6' })).status).toBe(303)
+    const [row] = await withTenant(
+      w.db.sql,
+      x,
+      (tx) => tx<{ amount_mode: string; tariffs: unknown }[]>`
+      select amount_mode, tariffs from services where id = ${ids.service}`,
+    )
+    expect(row?.amount_mode).toBe('tariffa')
+    expect(row?.tariffs).toEqual([
+      { label: 'Quota intera', cents: 1250 },
+      { label: 'Ridotta', cents: 600 },
+    ])
+    // the form shows them back as typed
+    expect(await (await admin.get(o(`/catalogo/servizi/${ids.service}`))).text()).toContain(
+      'Quota intera; 12,50\nRidotta; 6,00',
+    )
+    expect((await post({ amountMode: 'importo', minAmount: '10', maxAmount: '500' })).status).toBe(303)
+    const [bounded] = await withTenant(
+      w.db.sql,
+      x,
+      (tx) => tx<{ tariffs: unknown; min_cents: number; max_cents: number }[]>`
+      select tariffs, min_cents, max_cents from services where id = ${ids.service}`,
+    )
+    expect(bounded).toEqual({ tariffs: null, min_cents: 1000, max_cents: 50000 })
+    await post({ amountMode: 'importo', minAmount: '', maxAmount: '' })
+  })
+})

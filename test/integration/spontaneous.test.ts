@@ -69,6 +69,28 @@ beforeAll(async () => {
         spontaneous: false,
         amountMode: 'importo',
       },
+      {
+        code: 'assicurazione',
+        kind: 'assicurazione',
+        name: 'Assicurazione alunni',
+        causale: 'Assicurazione alunni',
+        spontaneous: true,
+        amountMode: 'tariffa',
+        tariffs: [
+          { label: 'Quota intera', amountCents: 750 },
+          { label: 'Secondo figlio', amountCents: 500 },
+        ],
+      },
+      {
+        code: 'contributo',
+        kind: 'contributo',
+        name: 'Contributo volontario',
+        causale: 'Contributo volontario',
+        spontaneous: true,
+        amountMode: 'importo',
+        minCents: 1_000,
+        maxCents: 50_000,
+      },
     ],
   })
   n = await w.newTenant({
@@ -393,6 +415,58 @@ describe('pupils', () => {
     })
     expect(forged.status).toBe(422)
     expect(await forged.text()).toContain('Scegli uno degli alunni')
+  })
+})
+
+describe("following the service's rule", () => {
+  it("a tariff service offers its tariffs as choices; the amount and causale are the tariff's, whatever is sent", async () => {
+    const form = await (await client.get(path(m, '/assicurazione'))).text()
+    expect(form).toContain('name="tariffa"')
+    expect(form).toContain(`Quota intera – 7,50${NBSP}€`)
+    expect(form).toContain(`Secondo figlio – 5,00${NBSP}€`)
+    expect(form).not.toContain('id="importo"')
+    expect(form).not.toContain('id="causale"')
+    // a typed amount and causale are ignored: the tariff decides
+    const check = await toCheck(client, m, 'assicurazione', { tariffa: '1', importo: '0,01', causale: 'Regalo' })
+    expect(check).toContain('Assicurazione alunni – Secondo figlio')
+    expect(check).toContain(`5,00${NBSP}€`)
+    expect(check).not.toContain('Regalo')
+    const hidden = payForm(check)
+    expect(hidden).toMatchObject({ tariffa: '1' })
+    expect(hidden.importo).toBeUndefined()
+    const before = await countDocuments(m)
+    // a forged tariff at the pay step is refused and issues nothing
+    const forged = await client.post(path(m, '/assicurazione/paga'), { ...hidden, tariffa: '7' }, client.csrf(check))
+    expect(forged.status).toBe(422)
+    expect(await forged.text()).toContain('Scegli una delle tariffe indicate')
+    expect(await countDocuments(m)).toBe(before)
+    const res = await client.post(path(m, '/assicurazione/paga'), hidden, client.csrf(check))
+    expect(res.status).toBe(303)
+    const [doc] = await withTenant(
+      db.sql,
+      m,
+      (tx) => tx<{ total_cents: number; tariff: string }[]>`
+        select d.total_cents, r.tariff from documents d join spontaneous_requests r on r.document_id = d.id
+        where r.idempotency_key = ${hidden.chiave as string}`,
+    )
+    expect(doc).toEqual({ total_cents: 500, tariff: 'Secondo figlio' })
+    // no tariff chosen: 422 with the summary linked to the choice
+    const none = await fill(client, m, 'assicurazione', {})
+    expect(none.status).toBe(422)
+    expect(await none.text()).toContain('href="#tariffa"')
+  })
+
+  it("a free amount within the service's bounds: below or above is a 422 that keeps what was typed", async () => {
+    const form = await (await client.get(path(m, '/contributo'))).text()
+    expect(form).toContain(`Tra 10,00${NBSP}€ e 500,00${NBSP}€.`)
+    for (const typed of ['9,99', '500,01']) {
+      const res = await fill(client, m, 'contributo', { causale: 'Contributo', importo: typed })
+      expect(res.status, typed).toBe(422)
+      const html = await res.text()
+      expect(html).toContain('Inserisci un importo entro i limiti indicati per questo servizio')
+      expect(html).toContain(`value="${typed}"`)
+    }
+    expect((await fill(client, m, 'contributo', { causale: 'Contributo', importo: '25' })).status).toBe(303)
   })
 })
 

@@ -8,8 +8,10 @@ import { NotFound } from '../../platform/errors.ts'
 import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
 import type { Env } from '../../platform/http.ts'
 import { TAX_CATEGORIES, type TaxCategory, taxCategoryOf } from '../../platform/it/tax-categories.ts'
+import { formatDecimalIt } from '../../platform/money.ts'
 import { STAFF_NAV } from '../../platform/staff-nav.ts'
 import { SERVICE_KINDS } from '../../platform/tenancy.ts'
+import { tariffsOf } from '../spontaneous/service.ts'
 import { admins, flatValues, idParam, inTenant, officePath, page, readers, tenantOf } from './common.ts'
 import {
   commissionToForm,
@@ -29,8 +31,11 @@ interface ServiceRow {
   name: string
   causale: string
   spontaneous: boolean
-  amount_mode: 'importo' | 'quantita'
+  amount_mode: 'importo' | 'quantita' | 'tariffa'
   unit_price_cents: number | null
+  tariffs: { label: string; cents: number }[] | null
+  min_cents: number | null
+  max_cents: number | null
   commission: CommissionRule | null
   tax_category: TaxCategory | null
   active: boolean
@@ -47,6 +52,9 @@ const SERVICE_COLUMNS = [
   'unit_price_cents',
   'commission',
   'tax_category',
+  'tariffs',
+  'min_cents',
+  'max_cents',
   'active',
 ]
 
@@ -63,6 +71,9 @@ function serviceSnapshot(s: ServiceRow | (ServiceForm & { id?: number })) {
       unitPriceCents: s.unit_price_cents,
       commission: s.commission,
       taxCategory: s.tax_category,
+      tariffs: s.tariffs,
+      minCents: s.min_cents,
+      maxCents: s.max_cents,
       active: s.active,
     }
   return {
@@ -75,6 +86,9 @@ function serviceSnapshot(s: ServiceRow | (ServiceForm & { id?: number })) {
     unitPriceCents: s.unitPriceCents,
     commission: s.commission,
     taxCategory: s.taxCategory,
+    tariffs: s.tariffs,
+    minCents: s.minCents,
+    maxCents: s.maxCents,
     active: s.active,
   }
 }
@@ -90,6 +104,9 @@ function serviceToForm(s: ServiceRow): Record<string, string> {
     amountMode: s.amount_mode,
     unitPrice: s.unit_price_cents === null ? '' : (s.unit_price_cents / 100).toFixed(2).replace('.', ','),
     taxCategory: s.tax_category ?? '',
+    tariffs: (tariffsOf(s.tariffs) ?? []).map((t) => `${t.label}; ${formatDecimalIt(t.cents)}`).join('\n'),
+    minAmount: s.min_cents === null ? '' : formatDecimalIt(s.min_cents),
+    maxAmount: s.max_cents === null ? '' : formatDecimalIt(s.max_cents),
     active: s.active ? 'si' : '',
   }
 }
@@ -147,9 +164,11 @@ catalogRoutes.post('/t/:tenant/ufficio/catalogo/servizi/nuovo', admins, async (c
   const s = parsed.data
   const id = await inTenant(c, async (tx) => {
     const [row] = await tx<{ id: number }[]>`
-      insert into services (code, kind, name, causale, spontaneous, amount_mode, unit_price_cents, commission, tax_category, active)
+      insert into services (code, kind, name, causale, spontaneous, amount_mode, unit_price_cents, commission, tax_category,
+        tariffs, min_cents, max_cents, active)
       values (${s.code}, ${s.kind}, ${s.name}, ${s.causale}, ${s.spontaneous}, ${s.amountMode}, ${s.unitPriceCents},
-              ${s.commission === null ? null : tx.json(s.commission)}, ${s.taxCategory}, ${s.active})
+              ${s.commission === null ? null : tx.json(s.commission)}, ${s.taxCategory},
+              ${s.tariffs === null ? null : tx.json(s.tariffs)}, ${s.minCents}, ${s.maxCents}, ${s.active})
       on conflict (code) do nothing returning id`
     if (!row) return null
     await audit(tx, actorOf(c.var.user), {
@@ -210,6 +229,7 @@ catalogRoutes.post('/t/:tenant/ufficio/catalogo/servizi/:id', admins, async (c) 
       update services set kind = ${s.kind}, name = ${s.name}, causale = ${s.causale}, spontaneous = ${s.spontaneous},
         amount_mode = ${s.amountMode}, unit_price_cents = ${s.unitPriceCents},
         commission = ${s.commission === null ? null : tx.json(s.commission)}, tax_category = ${s.taxCategory},
+        tariffs = ${s.tariffs === null ? null : tx.json(s.tariffs)}, min_cents = ${s.minCents}, max_cents = ${s.maxCents},
         active = ${s.active}
       where id = ${id}`
     await audit(tx, actorOf(c.var.user), {

@@ -108,6 +108,31 @@ function commissionValueOk(v: CommissionFields): boolean {
 
 const commissionMessage = `${E}commissionValue`
 
+/** "Quota intera; 12,50" one per line: the tariffs of a tariff service, or null when a line does not read. */
+export function parseTariffs(text: string): { label: string; cents: number }[] | null {
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+  const out: { label: string; cents: number }[] = []
+  for (const line of lines) {
+    const m = /^(.{1,80}?)\s*;\s*(.+)$/.exec(line)
+    const cents = m ? parseMoney(m[2] as string) : null
+    if (!m || cents === null || cents <= 0 || cents > 10_000_000) return null
+    out.push({ label: (m[1] as string).trim(), cents })
+  }
+  return out.length > 12 ? null : out
+}
+
+function boundOk(s: unknown): boolean {
+  const t = String(s ?? '').trim()
+  if (t === '') return true
+  const cents = parseMoney(t)
+  return cents !== null && cents > 0 && cents <= 10_000_000
+}
+
+const centsOf = (s: string) => (s.trim() === '' ? null : (parseMoney(s) as number))
+
 function unitPriceOk(v: { unitPrice?: unknown }): boolean {
   const s = String(v.unitPrice ?? '').trim()
   if (s === '') return true
@@ -142,6 +167,9 @@ export const SERVICE_ORDER = [
   'commissionValue',
   'amountMode',
   'unitPrice',
+  'tariffs',
+  'minAmount',
+  'maxAmount',
   'taxCategory',
 ]
 
@@ -159,8 +187,11 @@ export const serviceSchema = z
     commissionType: z.string().optional().default(''),
     commissionValue: z.string().optional().default(''),
     spontaneous: checkbox,
-    amountMode: z.enum(['importo', 'quantita'], { error: `${E}amountModeRequired` }),
+    amountMode: z.enum(['importo', 'quantita', 'tariffa'], { error: `${E}amountModeRequired` }),
     unitPrice: z.string().optional().default(''),
+    tariffs: z.string().max(2000).optional().default(''),
+    minAmount: z.string().max(20).optional().default(''),
+    maxAmount: z.string().max(20).optional().default(''),
     // the item of the tax return; '' = the default of the service's kind
     taxCategory: z
       .enum(['', ...TAX_CATEGORIES], { error: `${E}taxCategoryInvalid` })
@@ -180,6 +211,26 @@ export const serviceSchema = z
     message: `${E}unitPriceRequired`,
     ...always,
   })
+  .refine((v) => parseTariffs(String(v.tariffs ?? '')) !== null, {
+    path: ['tariffs'],
+    message: `${E}tariffsInvalid`,
+    ...always,
+  })
+  .refine((v) => String(v.amountMode) !== 'tariffa' || (parseTariffs(String(v.tariffs ?? ''))?.length ?? 0) > 0, {
+    path: ['tariffs'],
+    message: `${E}tariffsRequired`,
+    ...always,
+  })
+  .refine((v) => boundOk(v.minAmount), { path: ['minAmount'], message: `${E}boundInvalid`, ...always })
+  .refine((v) => boundOk(v.maxAmount), { path: ['maxAmount'], message: `${E}boundInvalid`, ...always })
+  .refine(
+    (v) => {
+      const lo = boundOk(v.minAmount) ? centsOf(String(v.minAmount ?? '')) : null
+      const hi = boundOk(v.maxAmount) ? centsOf(String(v.maxAmount ?? '')) : null
+      return lo === null || hi === null || lo <= hi
+    },
+    { path: ['maxAmount'], message: `${E}boundsOrder`, ...always },
+  )
   .transform((v) => ({
     code: v.code,
     kind: v.kind,
@@ -189,6 +240,9 @@ export const serviceSchema = z
     spontaneous: v.spontaneous,
     amountMode: v.amountMode,
     unitPriceCents: v.unitPrice.trim() === '' ? null : (parseMoney(v.unitPrice) as number),
+    tariffs: v.amountMode === 'tariffa' ? parseTariffs(v.tariffs) : null,
+    minCents: v.amountMode === 'importo' ? centsOf(v.minAmount) : null,
+    maxCents: v.amountMode === 'importo' ? centsOf(v.maxAmount) : null,
     taxCategory: v.taxCategory === '' ? null : (v.taxCategory as TaxCategory),
     active: v.active,
   }))

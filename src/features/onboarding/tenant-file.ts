@@ -51,9 +51,13 @@ export async function exportTenant(db: Db, slug: string): Promise<ExportedTenant
         unit_price_cents: number | null
         commission: unknown
         tax_category: string | null
+        tariffs: { label: string; cents: number }[] | null
+        min_cents: number | null
+        max_cents: number | null
         active: boolean
       }[]
-    >`select code, kind, name, causale, spontaneous, amount_mode, unit_price_cents, commission, tax_category, active
+    >`select code, kind, name, causale, spontaneous, amount_mode, unit_price_cents, commission, tax_category, tariffs,
+        min_cents, max_cents, active
       from services order by id`,
   )
   const [asset] = await db.admin<{ body: Buffer }[]>`
@@ -91,6 +95,9 @@ export async function exportTenant(db: Db, slug: string): Promise<ExportedTenant
       ...(s.unit_price_cents !== null ? { unitPriceCents: s.unit_price_cents } : {}),
       ...(s.commission ? { commission: s.commission } : {}),
       ...(s.tax_category ? { taxCategory: s.tax_category } : {}),
+      ...(s.tariffs?.length ? { tariffs: s.tariffs.map((t) => ({ label: t.label, amountCents: t.cents })) } : {}),
+      ...(s.min_cents !== null ? { minCents: s.min_cents } : {}),
+      ...(s.max_cents !== null ? { maxCents: s.max_cents } : {}),
       ...(s.active ? {} : { active: false }),
     })),
   }

@@ -53,7 +53,7 @@ function base(tenant: Tenant) {
 /** The form's values as they travel in links and hidden fields (strings only, bounded). */
 function pick(v: FormValues | Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const k of ['causale', 'importo', 'quantita', 'alunno']) {
+  for (const k of ['causale', 'importo', 'quantita', 'tariffa', 'alunno']) {
     const x = v[k]
     if (typeof x === 'string') out[k] = x.slice(0, 400)
   }
@@ -113,9 +113,11 @@ function parse(c: Context<Env>, service: ServiceRow, pupils: PupilRow[], values:
 
 /** The query string that carries the answers to the check page and back to the form ("Cambia"). */
 function answersQuery(service: ServiceRow, input: ReturnType<typeof toInput>): string {
-  const q = new URLSearchParams({ causale: input.causale })
+  const q = new URLSearchParams()
+  if (service.amountMode === 'tariffa') q.set('tariffa', String(input.tariff?.index))
+  else q.set('causale', input.causale)
   if (service.amountMode === 'quantita') q.set('quantita', String(input.quantity))
-  else q.set('importo', formatDecimalIt(input.amountCents))
+  else if (service.amountMode === 'importo') q.set('importo', formatDecimalIt(input.amountCents))
   q.set('alunno', input.pupilId === null ? NO_PUPIL : String(input.pupilId))
   return q.toString()
 }

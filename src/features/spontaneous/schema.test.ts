@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { spontaneousSchema, toInput } from './schema.ts'
+import { type SpontaneousService, spontaneousSchema, toInput } from './schema.ts'
 import { serviceRule } from './service.ts'
 
 const importo = { amountMode: 'importo' as const, unitPriceCents: null }
 const quantita = { amountMode: 'quantita' as const, unitPriceCents: 450 }
 
-function parse(service: typeof importo | typeof quantita, values: Record<string, string>, pupils: number[] = []) {
+function parse(service: SpontaneousService, values: Record<string, string>, pupils: number[] = []) {
   const r = spontaneousSchema(service, pupils).safeParse(values)
   return r.success
     ? { ok: true as const, input: toInput(service, r.data) }
@@ -24,7 +24,7 @@ describe('spontaneous form', () => {
     ] as const) {
       expect(parse(importo, { causale: 'x', importo: typed }), typed).toEqual({
         ok: true,
-        input: { causale: 'x', amountCents: cents, quantity: null, pupilId: null },
+        input: { causale: 'x', amountCents: cents, quantity: null, pupilId: null, tariff: null },
       })
     }
     expect(parse(importo, { causale: 'x', importo: '0' })).toMatchObject({
@@ -82,5 +82,51 @@ describe('spontaneous form', () => {
     expect(serviceRule(null)).toBeNull()
     expect(serviceRule('{')).toBeNull()
     expect(serviceRule({ type: 'gratis' })).toBeNull()
+  })
+})
+
+describe("spontaneous form by the service's rule", () => {
+  const tariffa: SpontaneousService = {
+    amountMode: 'tariffa',
+    unitPriceCents: null,
+    causale: 'Assicurazione alunni',
+    tariffs: [
+      { label: 'Quota intera', cents: 750 },
+      { label: 'Secondo figlio', cents: 500 },
+    ],
+  }
+  it('a tariff service: one of its tariffs, whose amount and label make the payment; nothing typed counts', () => {
+    expect(parse(tariffa, { tariffa: '1', importo: '1,00', causale: 'altro' })).toEqual({
+      ok: true,
+      input: {
+        causale: 'Assicurazione alunni – Secondo figlio',
+        amountCents: 500,
+        quantity: null,
+        pupilId: null,
+        tariff: { index: 1, label: 'Secondo figlio' },
+      },
+    })
+    expect(parse(tariffa, {})).toMatchObject({ ok: false, messages: ['spontaneous.errors.tariffRequired'] })
+    for (const bad of ['2', '-1', 'x', '99'])
+      expect(parse(tariffa, { tariffa: bad }), bad).toMatchObject({
+        ok: false,
+        messages: ['spontaneous.errors.tariffInvalid'],
+      })
+  })
+
+  it("a bounded amount: within the service's minimum and maximum, both included", () => {
+    const bounded: SpontaneousService = {
+      amountMode: 'importo',
+      unitPriceCents: null,
+      minCents: 1_000,
+      maxCents: 50_000,
+    }
+    expect(parse(bounded, { causale: 'x', importo: '10,00' })).toMatchObject({ ok: true })
+    expect(parse(bounded, { causale: 'x', importo: '500' })).toMatchObject({ ok: true })
+    for (const bad of ['9,99', '500,01', '0,01'])
+      expect(parse(bounded, { causale: 'x', importo: bad }), bad).toMatchObject({
+        ok: false,
+        messages: ['spontaneous.errors.amountOutOfBounds'],
+      })
   })
 })

@@ -1,5 +1,7 @@
-// The spontaneous payment form: causale, then an amount or a quantity (by the service's amount mode), and an
-// optional pupil among those linked to the citizen in this tenant. Messages are i18n keys.
+// The spontaneous payment form, by the service's rule (its amount mode): a causale and a free amount (within the
+// service's bounds, when it has them), a causale and a quantity times the unit price, or one of the service's fixed
+// tariffs (the causale is the tariff's); and an optional pupil among those linked to the citizen in this tenant,
+// for school services. Messages are i18n keys.
 import { z } from 'zod'
 import { parseMoney } from '../../platform/money.ts'
 
@@ -9,9 +11,28 @@ export const CAUSALE_MAX = 140
 /** the value of the "no pupil in particular" radio */
 export const NO_PUPIL = 'nessuno'
 
+export interface Tariff {
+  label: string
+  cents: number
+}
+
+/** A service's tariffs: 1 to 12, each with a label and an amount. */
+export const tariffListSchema = z
+  .array(
+    z.object({
+      label: z.string().trim().min(1).max(80),
+      cents: z.number().int().min(1).max(MAX_AMOUNT_CENTS),
+    }),
+  )
+  .max(12)
+
 export interface SpontaneousService {
-  amountMode: 'importo' | 'quantita'
+  amountMode: 'importo' | 'quantita' | 'tariffa'
   unitPriceCents: number | null
+  causale?: string
+  tariffs?: Tariff[] | null
+  minCents?: number | null
+  maxCents?: number | null
 }
 
 export interface SpontaneousInput {
@@ -19,6 +40,8 @@ export interface SpontaneousInput {
   amountCents: number
   quantity: number | null
   pupilId: number | null
+  /** the tariff chosen (tariff services): its position in the service's list and its label */
+  tariff: { index: number; label: string } | null
 }
 
 const causale = z
@@ -84,19 +107,63 @@ export function spontaneousSchema(service: SpontaneousService, pupilIds: number[
     if (!service.unitPriceCents) throw new Error('a quantity service needs a unit price')
     return z.object({ causale, quantita: quantity, alunno: pupil(pupilIds) })
   }
-  return z.object({ causale, importo: amount, alunno: pupil(pupilIds) })
+  if (service.amountMode === 'tariffa') {
+    const count = service.tariffs?.length ?? 0
+    if (count === 0) throw new Error('a tariff service needs its tariffs')
+    const tariffa = z
+      .string({ error: 'spontaneous.errors.tariffRequired' })
+      .trim()
+      .min(1, 'spontaneous.errors.tariffRequired')
+      .regex(/^\d{1,2}$/, 'spontaneous.errors.tariffInvalid')
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(count - 1, 'spontaneous.errors.tariffInvalid'),
+      )
+    return z.object({ tariffa, alunno: pupil(pupilIds) })
+  }
+  // a free amount, within the service's bounds when it has them
+  const bounded = amount.refine(
+    (cents) =>
+      (service.minCents == null || cents >= service.minCents) &&
+      (service.maxCents == null || cents <= service.maxCents),
+    'spontaneous.errors.amountOutOfBounds',
+  )
+  return z.object({ causale, importo: bounded, alunno: pupil(pupilIds) })
 }
 
 export function toInput(
   service: SpontaneousService,
-  v: { causale: string; importo?: number; quantita?: number; alunno: number | null },
+  v: { causale?: string; importo?: number; quantita?: number; tariffa?: number; alunno: number | null },
 ): SpontaneousInput {
   if (service.amountMode === 'quantita') {
     const q = v.quantita as number
-    return { causale: v.causale, amountCents: q * (service.unitPriceCents as number), quantity: q, pupilId: v.alunno }
+    return {
+      causale: v.causale as string,
+      amountCents: q * (service.unitPriceCents as number),
+      quantity: q,
+      pupilId: v.alunno,
+      tariff: null,
+    }
   }
-  return { causale: v.causale, amountCents: v.importo as number, quantity: null, pupilId: v.alunno }
+  if (service.amountMode === 'tariffa') {
+    const index = v.tariffa as number
+    const t = (service.tariffs as Tariff[])[index] as Tariff
+    // the tariff is the causale: "Assicurazione alunni – quota intera"
+    const causale = `${service.causale ?? ''} – ${t.label}`.replace(/^ – /, '').slice(0, CAUSALE_MAX)
+    return { causale, amountCents: t.cents, quantity: null, pupilId: v.alunno, tariff: { index, label: t.label } }
+  }
+  return {
+    causale: v.causale as string,
+    amountCents: v.importo as number,
+    quantity: null,
+    pupilId: v.alunno,
+    tariff: null,
+  }
 }
 
 /** The page's field order, for the error summary. */
-export const FIELD_ORDER = ['causale', 'importo', 'quantita', 'alunno']
+export const FIELD_ORDER = ['tariffa', 'causale', 'importo', 'quantita', 'alunno']

@@ -7,7 +7,7 @@ import { type Db, type Tx, withTenant } from '../../platform/db.ts'
 import type { SessionUser } from '../../platform/http.ts'
 import { PUPIL_SERVICE_KINDS, type Tenant } from '../../platform/tenancy.ts'
 import { issueDocuments } from '../debts/issue.ts'
-import type { SpontaneousInput } from './schema.ts'
+import { type SpontaneousInput, type Tariff, tariffListSchema } from './schema.ts'
 
 export interface ServiceRow {
   id: number
@@ -15,9 +15,14 @@ export interface ServiceRow {
   kind: string
   name: string
   causale: string
-  amountMode: 'importo' | 'quantita'
+  amountMode: 'importo' | 'quantita' | 'tariffa'
   unitPriceCents: number | null
   commission: CommissionRule | null
+  /** the fixed tariffs to choose from (tariff services) */
+  tariffs: Tariff[] | null
+  /** bounds of a free amount, when the service has them */
+  minCents: number | null
+  maxCents: number | null
 }
 
 export interface PupilRow {
@@ -25,14 +30,33 @@ export interface PupilRow {
   name: string
 }
 
-/** The tenant's services open to spontaneous payments (a quantity service without a unit price is not). */
+/** The tenant's services open to spontaneous payments (a quantity service without a unit price, or a tariff service
+ * without tariffs, is not). */
 export async function spontaneousServices(tx: Tx): Promise<ServiceRow[]> {
-  const rows = await tx<(Omit<ServiceRow, 'commission'> & { commission: unknown })[]>`
-    select id, code, kind, name, causale, amount_mode as "amountMode", unit_price_cents as "unitPriceCents", commission
+  const rows = await tx<(Omit<ServiceRow, 'commission' | 'tariffs'> & { commission: unknown; tariffs: unknown })[]>`
+    select id, code, kind, name, causale, amount_mode as "amountMode", unit_price_cents as "unitPriceCents", commission,
+      tariffs, min_cents as "minCents", max_cents as "maxCents"
     from services
-    where active and spontaneous and (amount_mode = 'importo' or unit_price_cents is not null)
+    where active and spontaneous
+      and (amount_mode = 'importo' or (amount_mode = 'quantita' and unit_price_cents is not null)
+           or (amount_mode = 'tariffa' and jsonb_array_length(coalesce(tariffs, '[]')) > 0))
     order by name, id`
-  return rows.map((r) => ({ ...r, commission: serviceRule(r.commission) }))
+  return rows.map((r) => ({ ...r, commission: serviceRule(r.commission), tariffs: tariffsOf(r.tariffs) }))
+}
+
+/** A service's tariffs as stored (a JSON array of {label, cents}); anything unreadable counts as none. */
+export function tariffsOf(raw: unknown): Tariff[] | null {
+  const value = typeof raw === 'string' ? safeJson(raw) : raw
+  const parsed = tariffListSchema.safeParse(value)
+  return parsed.success && parsed.data.length ? parsed.data : null
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s)
+  } catch {
+    return null
+  }
 }
 
 /**
@@ -108,9 +132,10 @@ export async function issueSpontaneous(
   now: Date = new Date(),
 ): Promise<IssuedRequest> {
   const claimed = await tx<{ idempotency_key: string }[]>`
-    insert into spontaneous_requests (idempotency_key, account_id, service_id, pupil_id, quantity, unit_price_cents, amount_cents)
+    insert into spontaneous_requests (idempotency_key, account_id, service_id, pupil_id, quantity, unit_price_cents,
+      amount_cents, tariff)
     values (${key}, ${user.accountId}, ${service.id}, ${input.pupilId}, ${input.quantity},
-            ${input.quantity === null ? null : service.unitPriceCents}, ${input.amountCents})
+            ${input.quantity === null ? null : service.unitPriceCents}, ${input.amountCents}, ${input.tariff?.label ?? null})
     on conflict (idempotency_key) do nothing
     returning idempotency_key`
   if (!claimed[0]) {
@@ -156,6 +181,7 @@ export async function issueSpontaneous(
         causale: input.causale,
         amountCents: input.amountCents,
         quantity: input.quantity,
+        tariff: input.tariff?.label ?? null,
         pupilId: input.pupilId,
         payerCreated: newPayer.length > 0,
       },
