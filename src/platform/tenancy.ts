@@ -61,6 +61,8 @@ export const serviceFileSchema = z
     code: z.string().regex(/^[a-z0-9-]{1,40}$/),
     kind: z.enum(SERVICE_KINDS),
     name: z.string().min(2).max(120),
+    /** the name the English pages show (absent: the Italian one) */
+    nameEn: z.string().min(2).max(120).optional(),
     causale: z.string().min(2).max(140),
     spontaneous: z.boolean().default(false),
     amountMode: z.enum(['importo', 'quantita', 'tariffa']).default('importo'),
@@ -194,6 +196,7 @@ export async function onboardTenant(
           unit_price_cents: s.unitPriceCents ?? null,
           commission: s.commission ? tx.json(s.commission) : null,
           tax_category: s.taxCategory ?? null,
+          name_en: s.nameEn ?? null,
           tariffs: s.tariffs ? tx.json(s.tariffs.map((t) => ({ label: t.label, cents: t.amountCents }))) : null,
           min_cents: s.minCents ?? null,
           max_cents: s.maxCents ?? null,

@@ -73,6 +73,7 @@ beforeAll(async () => {
         code: 'assicurazione',
         kind: 'assicurazione',
         name: 'Assicurazione alunni',
+        nameEn: 'Pupil insurance',
         causale: 'Assicurazione alunni',
         spontaneous: true,
         amountMode: 'tariffa',
@@ -454,6 +455,20 @@ describe("following the service's rule", () => {
     const none = await fill(client, m, 'assicurazione', {})
     expect(none.status).toBe(422)
     expect(await none.text()).toContain('href="#tariffa"')
+  })
+
+  it('in English, a service the body named in English is shown by that name', async () => {
+    await client.get('/lingua/en?torna=/')
+    try {
+      const list = await (await client.get(path(m))).text()
+      expect(list).toContain('<strong>Pupil insurance</strong>')
+      // one without an English name keeps its Italian one
+      expect(list).toContain('<strong>Refezione scolastica</strong>')
+      expect(await (await client.get(path(m, '/assicurazione'))).text()).toContain('Pupil insurance')
+    } finally {
+      await client.get('/lingua/it?torna=/')
+    }
+    expect(await (await client.get(path(m))).text()).toContain('<strong>Assicurazione alunni</strong>')
   })
 
   it("a free amount within the service's bounds: below or above is a 422 that keeps what was typed", async () => {

@@ -29,6 +29,7 @@ interface ServiceRow {
   code: string
   kind: string
   name: string
+  name_en: string | null
   causale: string
   spontaneous: boolean
   amount_mode: 'importo' | 'quantita' | 'tariffa'
@@ -46,6 +47,7 @@ const SERVICE_COLUMNS = [
   'code',
   'kind',
   'name',
+  'name_en',
   'causale',
   'spontaneous',
   'amount_mode',
@@ -65,6 +67,7 @@ function serviceSnapshot(s: ServiceRow | (ServiceForm & { id?: number })) {
       code: s.code,
       kind: s.kind,
       name: s.name,
+      nameEn: s.name_en,
       causale: s.causale,
       spontaneous: s.spontaneous,
       amountMode: s.amount_mode,
@@ -80,6 +83,7 @@ function serviceSnapshot(s: ServiceRow | (ServiceForm & { id?: number })) {
     code: s.code,
     kind: s.kind,
     name: s.name,
+    nameEn: s.nameEn,
     causale: s.causale,
     spontaneous: s.spontaneous,
     amountMode: s.amountMode,
@@ -98,6 +102,7 @@ function serviceToForm(s: ServiceRow): Record<string, string> {
     code: s.code,
     kind: s.kind,
     name: s.name,
+    nameEn: s.name_en ?? '',
     causale: s.causale,
     ...commissionToForm(s.commission),
     spontaneous: s.spontaneous ? 'si' : '',
@@ -164,9 +169,9 @@ catalogRoutes.post('/t/:tenant/ufficio/catalogo/servizi/nuovo', admins, async (c
   const s = parsed.data
   const id = await inTenant(c, async (tx) => {
     const [row] = await tx<{ id: number }[]>`
-      insert into services (code, kind, name, causale, spontaneous, amount_mode, unit_price_cents, commission, tax_category,
-        tariffs, min_cents, max_cents, active)
-      values (${s.code}, ${s.kind}, ${s.name}, ${s.causale}, ${s.spontaneous}, ${s.amountMode}, ${s.unitPriceCents},
+      insert into services (code, kind, name, name_en, causale, spontaneous, amount_mode, unit_price_cents, commission,
+        tax_category, tariffs, min_cents, max_cents, active)
+      values (${s.code}, ${s.kind}, ${s.name}, ${s.nameEn}, ${s.causale}, ${s.spontaneous}, ${s.amountMode}, ${s.unitPriceCents},
               ${s.commission === null ? null : tx.json(s.commission)}, ${s.taxCategory},
               ${s.tariffs === null ? null : tx.json(s.tariffs)}, ${s.minCents}, ${s.maxCents}, ${s.active})
       on conflict (code) do nothing returning id`
@@ -226,7 +231,7 @@ catalogRoutes.post('/t/:tenant/ufficio/catalogo/servizi/:id', admins, async (c) 
     const [before] = await tx<ServiceRow[]>`select ${tx(SERVICE_COLUMNS)} from services where id = ${id} for update`
     if (!before) throw new NotFound()
     await tx`
-      update services set kind = ${s.kind}, name = ${s.name}, causale = ${s.causale}, spontaneous = ${s.spontaneous},
+      update services set kind = ${s.kind}, name = ${s.name}, name_en = ${s.nameEn}, causale = ${s.causale}, spontaneous = ${s.spontaneous},
         amount_mode = ${s.amountMode}, unit_price_cents = ${s.unitPriceCents},
         commission = ${s.commission === null ? null : tx.json(s.commission)}, tax_category = ${s.taxCategory},
         tariffs = ${s.tariffs === null ? null : tx.json(s.tariffs)}, min_cents = ${s.minCents}, max_cents = ${s.maxCents},

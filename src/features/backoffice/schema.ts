@@ -162,6 +162,7 @@ export const SERVICE_ORDER = [
   'code',
   'kind',
   'name',
+  'nameEn',
   'causale',
   'commissionType',
   'commissionValue',
@@ -183,6 +184,14 @@ export const serviceSchema = z
       .regex(/^[a-z0-9-]{1,40}$/, `${E}codeChars`),
     kind: z.enum(SERVICE_KINDS, { error: `${E}kindRequired` }),
     name: text(2, 120, `${E}nameRequired`, `${E}nameTooLong`),
+    // the English pages' name; empty: the Italian one
+    nameEn: z
+      .string()
+      .trim()
+      .max(120, `${E}nameTooLong`)
+      .refine((v) => v === '' || v.length >= 2, `${E}nameRequired`)
+      .optional()
+      .default(''),
     causale: text(2, 140, `${E}causaleRequired`, `${E}causaleTooLong`),
     commissionType: z.string().optional().default(''),
     commissionValue: z.string().optional().default(''),
@@ -235,6 +244,7 @@ export const serviceSchema = z
     code: v.code,
     kind: v.kind,
     name: v.name,
+    nameEn: v.nameEn === '' ? null : v.nameEn,
     causale: v.causale,
     commission: ruleOf(v.commissionType, v.commissionValue) as CommissionRule | null,
     spontaneous: v.spontaneous,

@@ -12,6 +12,8 @@ export interface DocumentSummary {
   total_cents: number
   residual_cents: number
   service: string
+  /** the service's English name, when the body gave one */
+  service_en: string | null
   service_kind: string
   holder: string
   pupil: string | null
@@ -67,6 +69,7 @@ function figuresSql(tx: Tx, today: string) {
 /** Service, holder and pupil of document `d`, as scalar subqueries (see figuresSql). */
 function namesSql(tx: Tx) {
   return tx`(select s.name from services s where s.id = d.service_id) as service,
+      (select s.name_en from services s where s.id = d.service_id) as service_en,
       (select s.kind from services s where s.id = d.service_id) as service_kind,
       (select p.given_name || ' ' || p.family_name from payers p where p.id = d.payer_id) as holder,
       (select pu.given_name || ' ' || pu.family_name from pupils pu where pu.id = d.pupil_id) as pupil`

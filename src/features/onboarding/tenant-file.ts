@@ -51,12 +51,13 @@ export async function exportTenant(db: Db, slug: string): Promise<ExportedTenant
         unit_price_cents: number | null
         commission: unknown
         tax_category: string | null
+        name_en: string | null
         tariffs: { label: string; cents: number }[] | null
         min_cents: number | null
         max_cents: number | null
         active: boolean
       }[]
-    >`select code, kind, name, causale, spontaneous, amount_mode, unit_price_cents, commission, tax_category, tariffs,
+    >`select code, kind, name, causale, spontaneous, amount_mode, unit_price_cents, commission, tax_category, name_en, tariffs,
         min_cents, max_cents, active
       from services order by id`,
   )
@@ -89,6 +90,7 @@ export async function exportTenant(db: Db, slug: string): Promise<ExportedTenant
       code: s.code,
       kind: s.kind,
       name: s.name,
+      ...(s.name_en ? { nameEn: s.name_en } : {}),
       causale: s.causale,
       ...(s.spontaneous ? { spontaneous: true } : {}),
       ...(s.amount_mode !== 'importo' ? { amountMode: s.amount_mode } : {}),

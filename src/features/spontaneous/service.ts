@@ -14,6 +14,8 @@ export interface ServiceRow {
   code: string
   kind: string
   name: string
+  /** the English name, when the body gave one */
+  nameEn: string | null
   causale: string
   amountMode: 'importo' | 'quantita' | 'tariffa'
   unitPriceCents: number | null
@@ -34,7 +36,7 @@ export interface PupilRow {
  * without tariffs, is not). */
 export async function spontaneousServices(tx: Tx): Promise<ServiceRow[]> {
   const rows = await tx<(Omit<ServiceRow, 'commission' | 'tariffs'> & { commission: unknown; tariffs: unknown })[]>`
-    select id, code, kind, name, causale, amount_mode as "amountMode", unit_price_cents as "unitPriceCents", commission,
+    select id, code, kind, name, name_en as "nameEn", causale, amount_mode as "amountMode", unit_price_cents as "unitPriceCents", commission,
       tariffs, min_cents as "minCents", max_cents as "maxCents"
     from services
     where active and spontaneous
