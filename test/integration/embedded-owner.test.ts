@@ -116,9 +116,10 @@ async function payable(c: Client): Promise<{ id: number; doc: number; notice: st
   const found: { id: number; doc: number; notice: string }[] = []
   for (const doc of docs) {
     const html = await (await c.get(`/t/siena/documenti/${doc}`)).text()
-    for (const row of html.match(/<tr>[\s\S]*?<\/tr>/g) ?? []) {
+    for (const row of html.match(/<tr[^>]*>[\s\S]*?<\/tr>/g) ?? []) {
       const id = /name="rate" value="(\d+)"/.exec(row)?.[1]
-      const notice = /class="muted code">(\d{18})</.exec(row)?.[1]
+      // the notice code is printed in groups of four (spans): read as text
+      const notice = /(?<!\d)(\d{18})(?!\d)/.exec(row.replace(/<[^>]+>/g, ''))?.[1]
       if (id && notice) found.push({ id: Number(id), doc, notice })
     }
   }
