@@ -22,6 +22,13 @@ const shared = {
   env: { NODE_ENV: 'test' },
 }
 
+// TEST_SKIP: comma-separated test files this run leaves out (npm run test:citus leaves two to the PostgreSQL run;
+// docs/scaling.md). The projects' own include/exclude win over the command line's --exclude, hence this.
+const SKIP = (process.env.TEST_SKIP ?? '')
+  .split(',')
+  .map((f) => f.trim())
+  .filter(Boolean)
+
 export default defineConfig({
   test: {
     ...shared,
@@ -39,7 +46,7 @@ export default defineConfig({
           // the integration files; every file still makes its own tenant, accounts, servers and browser
           isolate: false,
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: SERIAL_FILES,
+          exclude: [...SERIAL_FILES, ...SKIP],
           maxWorkers: testWorkers(),
           sequence: { groupOrder: 0 },
         },
@@ -49,6 +56,7 @@ export default defineConfig({
           ...shared,
           name: 'one-at-a-time',
           include: SERIAL_FILES,
+          exclude: SKIP,
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },
