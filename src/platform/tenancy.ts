@@ -23,15 +23,7 @@ export const SERVICE_KINDS = [
 ] as const
 
 /** The kinds of service that are for a pupil: a payment of these may name one; town-hall dues never do. */
-export const PUPIL_SERVICE_KINDS: readonly string[] = [
-  'mensa',
-  'trasporto',
-  'nido',
-  'assicurazione',
-  'contributo',
-  'gite',
-  'extrascolastico',
-]
+export const PUPIL_SERVICE_KINDS: readonly string[] = SERVICE_KINDS.filter((k) => k !== 'tributi' && k !== 'altro')
 
 const hhmm = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'expected HH:MM')
 

@@ -102,31 +102,35 @@ export async function listDocuments(
   return rows
 }
 
+/** The payer rows of a codice fiscale, as the CTE `me` the visibility condition reads. */
+const meCte = (tx: Tx, cf: Carried) => tx`with me as (select id from payers where codice_fiscale = ${cf})`
+
+/** Document `d` is the codice fiscale's: issued to it, or to a pupil it is linked to (needs meCte). */
+const visibleTo = (tx: Tx, d: string) =>
+  tx`(${tx(d)}.payer_id in (select id from me)
+      or ${tx(d)}.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))`
+
 /**
  * One document with its installments, or null when the codice fiscale may not see it. Both statements go out at
  * once (neither waits for the other's answer); the installments' own statement checks the same visibility.
  */
 export async function loadDocument(tx: Tx, cf: Carried, today: string, documentId: number) {
-  const me = tx`with me as (select id from payers where codice_fiscale = ${cf})`
-  const visible = (d: string) =>
-    tx`(${tx(d)}.payer_id in (select id from me)
-        or ${tx(d)}.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))`
   const [[doc], installments] = await Promise.all([
     tx<(DocumentSummary & { cancel_reason: string | null; holder_cf: string; causale: string })[]>`
-      ${me}
+      ${meCte(tx, cf)}
       select d.id, d.year, d.number, d.issue_date, d.description, d.total_cents, d.cancel_reason,
         (select s.causale from services s where s.id = d.service_id) as causale, f.residual_cents,
         ${namesSql(tx)}, (select p.codice_fiscale from payers p where p.id = d.payer_id) as holder_cf,
         f.status, f.next_due, f.installments
       from documents d ${figuresSql(tx, today)}
-      where d.id = ${documentId} and f.installments > 0 and ${visible('d')}`,
+      where d.id = ${documentId} and f.installments > 0 and ${visibleTo(tx, 'd')}`,
     tx<Omit<InstallmentView, 'in_cart'>[]>`
-      ${me}
+      ${meCte(tx, cf)}
       select i.id, i.seq, i.due_date, i.amount_cents, i.iuv, i.notice_code, i.status,
         i.status = 'da_pagare' and i.due_date < ${today}::date as overdue, i.paid_at, ip.receipt_number
       from installments i left join installment_payments ip on ip.installment_id = i.id
       where i.document_id = ${documentId}
-        and exists (select 1 from documents v where v.id = ${documentId} and ${visible('v')})
+        and exists (select 1 from documents v where v.id = ${documentId} and ${visibleTo(tx, 'v')})
       order by i.seq`,
   ])
   if (!doc) return null
@@ -151,55 +155,31 @@ export interface NoticeRow {
   seq_of: number
 }
 
-/**
- * The notices of a document the codice fiscale may see that can still be paid (to pay, in their order): what a
- * printed notice of each needs. Empty when the document is not theirs, cancelled, or fully paid.
- */
-export async function loadDocumentNotices(tx: Tx, cf: string, documentId: number): Promise<NoticeRow[]> {
+/** The installments the codice fiscale may see that match `where`, with what a printed notice of each needs. */
+function notices(tx: Tx, cf: string, where: ReturnType<Tx>) {
   return tx<NoticeRow[]>`
-    with me as (select id from payers where codice_fiscale = ${cf})
+    ${meCte(tx, cf)}
     select i.id, i.notice_code, i.iuv, i.amount_cents, i.due_date, i.status, s.causale, d.description,
       p.given_name || ' ' || p.family_name as payer_name, p.codice_fiscale as payer_cf, p.address as payer_address,
       pu.given_name || ' ' || pu.family_name as pupil_name, d.cancelled_at is not null as cancelled, i.seq,
       (select count(*)::int from installments x where x.document_id = d.id) as seq_of
     from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
       join payers p on p.id = d.payer_id left join pupils pu on pu.id = d.pupil_id
-    where d.id = ${documentId} and d.cancelled_at is null and i.status = 'da_pagare'
-      and (d.payer_id in (select id from me)
-           or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))
+    where ${where} and ${visibleTo(tx, 'd')}
     order by i.seq`
 }
 
+/**
+ * The notices of a document the codice fiscale may see that can still be paid (to pay, in their order). Empty when
+ * the document is not theirs, cancelled, or fully paid.
+ */
+export function loadDocumentNotices(tx: Tx, cf: string, documentId: number): Promise<NoticeRow[]> {
+  return notices(tx, cf, tx`d.id = ${documentId} and d.cancelled_at is null and i.status = 'da_pagare'`)
+}
+
 /** An installment the codice fiscale may see, with what its printed notice needs. */
-export async function loadNotice(tx: Tx, cf: string, installmentId: number) {
-  const [row] = await tx<
-    {
-      notice_code: string
-      iuv: string
-      amount_cents: number
-      due_date: string
-      status: string
-      causale: string
-      description: string
-      payer_name: string
-      payer_cf: string
-      pupil_name: string | null
-      cancelled: boolean
-      payer_address: string | null
-      seq: number
-      seq_of: number
-    }[]
-  >`
-    with me as (select id from payers where codice_fiscale = ${cf})
-    select i.notice_code, i.iuv, i.amount_cents, i.due_date, i.status, s.causale, d.description,
-      p.given_name || ' ' || p.family_name as payer_name, p.codice_fiscale as payer_cf, p.address as payer_address,
-      pu.given_name || ' ' || pu.family_name as pupil_name, d.cancelled_at is not null as cancelled, i.seq,
-      (select count(*)::int from installments x where x.document_id = d.id) as seq_of
-    from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
-      join payers p on p.id = d.payer_id left join pupils pu on pu.id = d.pupil_id
-    where i.id = ${installmentId}
-      and (d.payer_id in (select id from me)
-           or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))`
+export async function loadNotice(tx: Tx, cf: string, installmentId: number): Promise<NoticeRow | null> {
+  const [row] = await notices(tx, cf, tx`i.id = ${installmentId}`)
   return row ?? null
 }
 
@@ -226,13 +206,7 @@ export interface OwedFigures {
 /** What a codice fiscale owes in this tenant, in one row: to pay, overdue, and the next due date. */
 export async function owedFigures(tx: Tx, cf: string, today: string): Promise<OwedFigures> {
   const [row] = await tx<OwedFigures[]>`
-    with me as (select id from payers where codice_fiscale = ${cf}),
-    visible as (
-      select d.id from documents d where d.payer_id = (select id from me)
-      union
-      select d.id from documents d
-      where d.pupil_id in (select pp.pupil_id from pupil_payers pp where pp.payer_id = (select id from me))
-    )
+    ${meCte(tx, cf)}
     select coalesce(sum(i.amount_cents) filter (where i.status in ('da_pagare', 'in_corso')), 0)::bigint as due_cents,
       (count(*) filter (where i.status in ('da_pagare', 'in_corso')))::int as due_count,
       (count(*) filter (where i.status = 'da_pagare' and i.due_date < ${today}::date))::int as overdue_count,
@@ -240,6 +214,6 @@ export async function owedFigures(tx: Tx, cf: string, today: string): Promise<Ow
         as overdue_cents,
       min(i.due_date) filter (where i.status = 'da_pagare' and i.due_date >= ${today}::date) as next_due
     from installments i join documents d on d.id = i.document_id
-    where d.id in (select id from visible) and d.cancelled_at is null`
+    where d.cancelled_at is null and ${visibleTo(tx, 'd')}`
   return row as OwedFigures
 }

@@ -132,7 +132,7 @@ function creditorOf(c: Context<Env>, tenant: Tenant): NoticePdfData['creditor'] 
   }
 }
 
-function noticeData(c: Context<Env>, tenant: Tenant, n: Omit<NoticeRow, 'id' | 'status' | 'cancelled'>): NoticePdfData {
+function noticeData(c: Context<Env>, tenant: Tenant, n: NoticeRow): NoticePdfData {
   return {
     lang: c.var.lang,
     creditor: creditorOf(c, tenant),

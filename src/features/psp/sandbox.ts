@@ -2,7 +2,12 @@
 // client would, and verifies its signed notifications.
 import type { Config } from '../../config.ts'
 import { HttpError } from '../../platform/errors.ts'
-import type { PaymentProvider, ProviderNotification, StartRequest } from '../../platform/payment-provider.ts'
+import type {
+  PaymentProvider,
+  ProviderNotification,
+  ProviderState,
+  StartRequest,
+} from '../../platform/payment-provider.ts'
 import { notificationBodySchema, startResultSchema, statusResultSchema } from './schema.ts'
 import { apiToken, SIGNATURE_HEADER, verifySignature } from './signature.ts'
 
@@ -55,6 +60,18 @@ export function createSandboxProvider(
     }
   }
 
+  /** A session's state as the API answers it (status, and the answer to a cancel). */
+  const sessionState = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<ProviderState> => {
+    const r = statusResultSchema.safeParse(await call(method, path, body))
+    if (!r.success) throw new ProviderError(`sandbox psp: unexpected answer to ${method} ${path}`)
+    return {
+      status: r.data.status,
+      amountCents: r.data.amountCents,
+      authCode: r.data.authCode,
+      cardMask: r.data.cardMask,
+    }
+  }
+
   return {
     name: 'sandbox',
 
@@ -64,29 +81,9 @@ export function createSandboxProvider(
       return { providerRef: r.data.providerRef, redirectUrl: r.data.redirectUrl, expiresAt: new Date(r.data.expiresAt) }
     },
 
-    async status(providerRef: string) {
-      const r = statusResultSchema.safeParse(await call('GET', `/sessions/${encodeURIComponent(providerRef)}`))
-      if (!r.success) throw new ProviderError('sandbox psp: unexpected status response')
-      return {
-        status: r.data.status,
-        amountCents: r.data.amountCents,
-        authCode: r.data.authCode,
-        cardMask: r.data.cardMask,
-      }
-    },
+    status: (providerRef: string) => sessionState('GET', `/sessions/${encodeURIComponent(providerRef)}`),
 
-    async cancel(providerRef: string) {
-      const r = statusResultSchema.safeParse(
-        await call('POST', `/sessions/${encodeURIComponent(providerRef)}/cancel`, {}),
-      )
-      if (!r.success) throw new ProviderError('sandbox psp: unexpected cancel response')
-      return {
-        status: r.data.status,
-        amountCents: r.data.amountCents,
-        authCode: r.data.authCode,
-        cardMask: r.data.cardMask,
-      }
-    },
+    cancel: (providerRef: string) => sessionState('POST', `/sessions/${encodeURIComponent(providerRef)}/cancel`, {}),
 
     verifyNotification(rawBody: string, headers: Record<string, string | undefined>): ProviderNotification | null {
       if (!verifySignature(config.pspSandboxSecret, rawBody, header(headers, SIGNATURE_HEADER), now())) return null
