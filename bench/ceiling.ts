@@ -14,7 +14,7 @@ import { todayRome } from '../src/platform/dates.ts'
 import { type Sql, type Tx, tenantRoleName, withTenant, withTenantAtOnce } from '../src/platform/db.ts'
 import { type SessionRow, sessionSelect, touch } from '../src/platform/session.ts'
 import { hashToken } from '../src/platform/tokens.ts'
-import { arg, openBenchDb, SESSION_SECRET } from './common.ts'
+import { arg, openBenchDb, SESSION_SECRET, startBenchPostgres } from './common.ts'
 import { backendPids, cpuMs } from './cpu.ts'
 import { type BenchUser, loadUsers, shuffled } from './users.ts'
 
@@ -137,6 +137,7 @@ export async function runLoops(
 }
 
 async function main() {
+  startBenchPostgres()
   const page = arg('page', 'position') as PageName
   if (!(page in PAGES)) throw new Error(`unknown page ${page}`)
   const duration = Number(arg('duration', '10'))

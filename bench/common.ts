@@ -4,11 +4,27 @@ import { hostname } from 'node:os'
 import postgres from 'postgres'
 import { loadConfig } from '../src/config.ts'
 import { type Db, openDatabase } from '../src/platform/db.ts'
+import { BENCH_PG_DIR, benchPgUrl, ensureBenchPostgres } from './postgres.ts'
 
 /** Never the demo or the test database: this one is dropped and recreated by the generator. */
 export const BENCH_DB = process.env.BENCH_DB ?? 'sportello_bench'
-/** The PostgreSQL server (owner login, trust): the same one the tests use. */
-export const PG_BASE = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432'
+/**
+ * The PostgreSQL server (owner login, trust). By default the benchmark's private cluster with the recommended settings
+ * (bench/postgres.ts, started by `startBenchPostgres`); `--shared-pg` uses the development server the tests use
+ * (127.0.0.1:5432, its own settings); BENCH_PG names any other (a Citus coordinator, say).
+ */
+const PRIVATE_PG = !process.env.BENCH_PG && !process.argv.includes('--shared-pg')
+export const PG_BASE = process.env.BENCH_PG ?? (PRIVATE_PG ? benchPgUrl() : 'postgres://postgres@127.0.0.1:5432')
+// the generator and the tools the benchmark starts reach the same server
+process.env.BENCH_PG = PG_BASE
+
+/** Where the server's Unix socket is (`npm run bench -- --socket`). */
+export const PG_SOCKET_DIR = PRIVATE_PG ? BENCH_PG_DIR : '/var/run/postgresql'
+
+/** Starts the private cluster when it is the one in use (a no-op for BENCH_PG or --shared-pg). */
+export function startBenchPostgres(): void {
+  if (PRIVATE_PG) ensureBenchPostgres()
+}
 /**
  * The benchmark runs the server in production mode, which refuses any secret published in this repository: the
  * secrets are derived from this machine and this database instead (stable between the generator and the runs).

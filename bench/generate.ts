@@ -23,6 +23,7 @@ import {
   ownerPool,
   SESSION_SECRET,
   seconds,
+  startBenchPostgres,
 } from './common.ts'
 import {
   between,
@@ -354,6 +355,7 @@ async function resetDatabase() {
 }
 
 async function main() {
+  startBenchPostgres()
   const scale = Number(arg('scale', '1'))
   const concurrency = Math.max(1, Number(arg('concurrency', '4')))
   const usersWanted = Number(arg('users', '2000'))

@@ -14,8 +14,11 @@ import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
 import autocannon, { type Result } from 'autocannon'
 import postgres from 'postgres'
+import { Assets } from '../src/platform/assets.ts'
+import { CSS_COOKIE, STYLESHEET } from '../src/platform/render.ts'
 import { hashToken } from '../src/platform/tokens.ts'
 import {
   arg,
@@ -24,9 +27,11 @@ import {
   flag,
   openBenchDb,
   optionalArg,
+  PG_SOCKET_DIR,
   PRODUCTION_SETTINGS,
   SESSION_SECRET,
   seconds,
+  startBenchPostgres,
 } from './common.ts'
 import { backendPids, cpuMs, machineBusyMs } from './cpu.ts'
 import { measureOperations, type OperationResult } from './ops.ts'
@@ -105,6 +110,17 @@ interface PageResult {
   page: Measured
   ofDatabase: number | null
   ofHttp: number
+  /** what the page weighs, gzip-compressed: a browser's first page (the stylesheet inline) and later pages (cached) */
+  weight?: { firstVisit: number; later: number }
+}
+
+/**
+ * The load is a returning browser's: it has the stylesheet cached and says so with the `css` cookie (render.ts), so the
+ * page links the stylesheet instead of carrying it inline, as every page after a browser's first does.
+ */
+const CSS_VERSION = new Assets().named(STYLESHEET).hash
+function cookiesOf(page: PageSpec, u: BenchUser): string {
+  return page.signedIn ? `sid=${u.token}; ${CSS_COOKIE}=${CSS_VERSION}` : `${CSS_COOKIE}=${CSS_VERSION}`
 }
 
 function freePort(): Promise<number> {
@@ -195,7 +211,7 @@ async function load(url: string, opts: { connections: number; duration: number; 
               return {
                 ...req,
                 path: page.path(u),
-                headers: { ...req.headers, ...(page.signedIn ? { cookie: `sid=${u.token}` } : {}) },
+                headers: { ...req.headers, cookie: cookiesOf(page, u) },
               }
             },
           },
@@ -237,17 +253,25 @@ function runCeiling(page: string, duration: number, warmup: number, connections:
 }
 
 /** One request per page for a few users: the right page, not a login redirect or an error. */
-async function preflight(base: string, page: PageSpec, users: BenchUser[]) {
+/** Checks the page answers right for a few users; returns its weight for the first of them. */
+async function preflight(base: string, page: PageSpec, users: BenchUser[]): Promise<PageResult['weight']> {
+  let weight: PageResult['weight']
   for (const u of users.slice(0, 5)) {
-    const res = await fetch(base + page.path(u), {
-      redirect: 'manual',
-      headers: page.signedIn ? { cookie: `sid=${u.token}` } : {},
-    })
+    const res = await fetch(base + page.path(u), { redirect: 'manual', headers: { cookie: cookiesOf(page, u) } })
     const body = await res.text()
     if (res.status !== 200 || !body.includes(page.marker(u))) {
       throw new Error(`${page.path(u)} answered ${res.status} without ${page.marker(u)}: is the database current?`)
     }
+    if (!weight) {
+      // a first visit: no `css` cookie, the stylesheet comes inside the page
+      const first = await fetch(base + page.path(u), {
+        redirect: 'manual',
+        headers: page.signedIn ? { cookie: `sid=${u.token}` } : {},
+      })
+      weight = { firstVisit: gzipSync(await first.text()).length, later: gzipSync(body).length }
+    }
   }
+  return weight
 }
 
 async function databaseReady(): Promise<boolean> {
@@ -295,6 +319,7 @@ const fmt = (n: number, digits = 0) =>
 const pct = (x: number) => `${Math.round(x * 100)}%`
 
 async function main() {
+  startBenchPostgres()
   const duration = Number(arg('duration', '10'))
   const warmup = Number(arg('warmup', '15'))
   const connections = Number(arg('connections', '64'))
@@ -304,7 +329,7 @@ async function main() {
   const nodeOptions = arg('node-options', await startFlags())
   // --profile DIR: the server writes a V8 CPU profile there when it stops (open it in Chrome's DevTools, or
   // summarise it with bench/profile.ts)
-  const socketDir = optionalArg('socket', '/var/run/postgresql')
+  const socketDir = optionalArg('socket', PG_SOCKET_DIR)
   const profile = optionalArg('profile', 'bench/results/profile')
   const profileDir = profile ? path.resolve(profile) : null
 
@@ -386,7 +411,7 @@ async function main() {
   try {
     for (const page of pages) {
       const who = page.name === 'cart' ? cartUsers : users
-      await preflight(base, page, who)
+      const weight = await preflight(base, page, who)
       const ceiling = page.name === 'static' ? null : await runCeiling(page.name, duration, warmup, connections)
       await load(base, { connections, duration: warmup, users: who, page })
       const pids = await backendPids(watch, 'sportello')
@@ -410,6 +435,7 @@ async function main() {
         page: measured,
         ofDatabase: ceiling ? measured.perSecond / ceiling.perSecond : null,
         ofHttp: measured.perSecond / helloResult.perSecond,
+        weight,
       })
       console.error(
         `${page.name}: ${fmt(measured.perSecond)} req/s${ceiling ? ` (database ceiling ${fmt(ceiling.perSecond)}/s)` : ''}, p99 ${measured.p99} ms`,
@@ -502,6 +528,17 @@ function report(
   lines.push(
     '',
     `Other processes during the page runs (their share of the cores): ${r.pages.map((p) => `${p.name} ${pct(p.page.others ?? 0)}`).join(', ')}`,
+  )
+  const cssBytes = gzipSync(new Assets().named(STYLESHEET).body).length
+  lines.push(
+    '',
+    `Page weight, gzip (the stylesheet alone: ${fmt(cssBytes)} B; 14 KB is what the first round trip carries):`,
+    '',
+    '| page | first visit (stylesheet inline) | later pages (stylesheet cached) |',
+    '| --- | ---: | ---: |',
+    ...r.pages
+      .filter((p) => p.weight)
+      .map((p) => `| ${p.label} | ${fmt(p.weight?.firstVisit ?? 0)} B | ${fmt(p.weight?.later ?? 0)} B |`),
   )
   lines.push(
     '',

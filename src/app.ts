@@ -3,7 +3,7 @@ import { Hono } from 'hono'
 import { compress } from 'hono/compress'
 import { getCookie } from 'hono/cookie'
 import { requestId } from 'hono/request-id'
-import { secureHeaders } from 'hono/secure-headers'
+import { NONCE, secureHeaders } from 'hono/secure-headers'
 import { proofRoutes } from './features/account/proof-routes.ts'
 import { accountRoutes } from './features/account/routes.ts'
 import { applicationRoutes } from './features/applications/routes.ts'
@@ -47,6 +47,22 @@ import { sessionMiddleware } from './platform/session.ts'
 import { tenantMiddleware } from './platform/tenant-middleware.ts'
 
 /** Connection-level failures (server restart, network, pool) as opposed to errors of a query. */
+/** What robots.txt keeps crawlers out of: the signed-in and office areas, payments, the developer tools. */
+const ROBOTS_DISALLOW = [
+  '/area-personale',
+  '/posizione-debitoria',
+  '/archivio',
+  '/carrello',
+  '/pagamenti',
+  '/profilo',
+  '/piattaforma',
+  '/t/*/ufficio',
+  '/t/*/posizione-debitoria',
+  '/t/*/documenti/',
+  '/sandbox-psp',
+  '/dev',
+]
+
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; errno?: string }
   const code = e?.code ?? e?.errno ?? ''
@@ -141,7 +157,8 @@ export function createApp(deps: Deps) {
       contentSecurityPolicy: {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
+        // the stylesheet inline in a browser's first page (render.ts): this response's nonce, never 'unsafe-inline'
+        styleSrc: ["'self'", NONCE],
         imgSrc: ["'self'", 'data:'],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
@@ -172,6 +189,40 @@ export function createApp(deps: Deps) {
     c.header('Cache-Control', 'public, max-age=31536000, immutable')
     c.header('Content-Type', asset.type)
     return c.body(new Uint8Array(asset.body))
+  })
+
+  // the browser's default icon, the app manifest (home-screen icons) and robots.txt: fixed addresses, cached a day
+  const favicon = deps.assets.named('favicon.ico')
+  app.get('/favicon.ico', (c) => {
+    c.header('Cache-Control', 'public, max-age=86400')
+    c.header('Content-Type', favicon.type)
+    return c.body(new Uint8Array(favicon.body))
+  })
+  const manifest = JSON.stringify({
+    name: 'Sportello',
+    short_name: 'Sportello',
+    lang: 'it',
+    start_url: '/',
+    display: 'browser',
+    background_color: '#ffffff',
+    theme_color: '#0b4f9c',
+    icons: [
+      { src: deps.assets.url('icons/icon-192.png'), sizes: '192x192', type: 'image/png' },
+      { src: deps.assets.url('icons/icon-512.png'), sizes: '512x512', type: 'image/png' },
+      { src: deps.assets.url('icons/icon.svg'), sizes: 'any', type: 'image/svg+xml' },
+    ],
+  })
+  app.get('/manifest.webmanifest', (c) => {
+    c.header('Cache-Control', 'public, max-age=86400')
+    c.header('Content-Type', 'application/manifest+json; charset=utf-8')
+    return c.body(manifest)
+  })
+  // personal, office and payment pages answer only a signed-in visitor; crawlers are kept to the public ones
+  const robots = ['User-agent: *', ...ROBOTS_DISALLOW.map((p) => `Disallow: ${p}`), ''].join('\n')
+  app.get('/robots.txt', (c) => {
+    c.header('Cache-Control', 'public, max-age=86400')
+    c.header('Content-Type', 'text/plain; charset=utf-8')
+    return c.body(robots)
   })
 
   app.use(async (c, next) => {

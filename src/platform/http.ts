@@ -50,6 +50,8 @@ export type Env = {
     user?: SessionUser | null
     csrfToken?: string
     staffRole?: 'admin' | 'operatore' | 'lettore'
+    /** this response's CSP nonce for the inline styles (hono/secure-headers' NONCE) */
+    secureHeadersNonce?: string
   }
 }
 

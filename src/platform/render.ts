@@ -1,6 +1,7 @@
 // Eta rendering: a page inside the base layout, or the bare fragment for a targeted htmx request.
 import { Eta } from 'eta'
 import type { Context } from 'hono'
+import { getCookie, setCookie } from 'hono/cookie'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { formatDate, formatDateTime } from './dates.ts'
 import type { Env } from './http.ts'
@@ -39,6 +40,8 @@ export interface FormErrors {
 
 export interface PageData {
   title: string
+  /** the page's meta description; by default the body's (tenant pages) or Sportello's */
+  description?: string
   /** the page's frame: Sportello's (layouts/base, the default) or the payment provider's (layouts/provider) */
   layout?: 'layouts/base' | 'layouts/provider'
   errors?: FormErrors
@@ -64,6 +67,24 @@ export function codeGroups(value: string | number | null | undefined): string {
   // a code with its own separators (a receipt number, SP-2026-00000001) breaks only after them
   const groups = clean.includes('-') ? (clean.match(/[^-]*-|[^-]+$/g) ?? []) : (clean.match(/.{1,4}/g) ?? [])
   return `<span class="code code-groups${clean.includes('-') ? ' code-groups--parts' : ''}">${groups.map((g) => `<span>${g.replace(/[&<>"']/g, (ch) => ESCAPES[ch] as string)}</span>`).join('')}</span>`
+}
+
+/** The stylesheet every page needs, by logical name. */
+export const STYLESHEET = 'css/app.css'
+/** The cookie that says which version of the stylesheet this browser has cached (its value: the version). */
+export const CSS_COOKIE = 'css'
+const YEAR_SECONDS = 365 * 24 * 3600
+
+/**
+ * The stylesheet arrives inside the first page a browser loads (no request that blocks the first render, within the
+ * first round trip once compressed), which also sets `css=<version>`; later pages link the file, which the browser
+ * then has in its cache (immutable, hashed name). A new version of the stylesheet is inlined once again.
+ * Decision 0094.
+ */
+function stylesheet(c: Context<Env>) {
+  const asset = c.get('assets').named(STYLESHEET)
+  const inline = getCookie(c, CSS_COOKIE) === asset.hash ? null : asset.text
+  return { inline, href: asset.url, version: asset.hash, nonce: c.get('secureHeadersNonce') ?? '' }
 }
 
 export function pageContext(c: Context<Env>, data: PageData) {
@@ -95,6 +116,8 @@ export function pageContext(c: Context<Env>, data: PageData) {
     date: formatDate,
     dateTime: formatDateTime,
     longCode: codeGroups,
+    description:
+      data.description ?? (tenant ? t('meta.tenantDescription', { name: tenant.name }) : t('meta.description')),
     fullTitle: [data.errors ? `${t('errors.prefix')} ${data.title}` : data.title, tenant?.shortName, t('app.name')]
       .filter(Boolean)
       .join(' – '),
@@ -106,7 +129,17 @@ export function renderView(c: Context<Env>, view: string, data: PageData): strin
   const summary = data.errors ? eta.render('partials/_error-summary', it) : ''
   const body = summary + eta.render(view, it)
   if (wantsFragment(c)) return body
-  return eta.render(data.layout ?? 'layouts/base', { ...it, body })
+  const css = stylesheet(c)
+  if (css.inline) {
+    setCookie(c, CSS_COOKIE, css.version, {
+      path: '/',
+      maxAge: YEAR_SECONDS,
+      httpOnly: true,
+      sameSite: 'Lax',
+      secure: c.var.deps?.config.secureCookies ?? false,
+    })
+  }
+  return eta.render(data.layout ?? 'layouts/base', { ...it, body, css })
 }
 
 export function render(c: Context<Env>, view: string, data: PageData, status: ContentfulStatusCode = 200) {

@@ -10,6 +10,27 @@
   const css = window.CSS
   const shown = css && css.supports && css.supports('selector(::details-content)')
   if (menu && !shown && window.matchMedia && matchMedia('(min-width: 48rem)').matches) menu.open = true
+  // tables shown as label: value rows on phones (class "stack") say that they are tables all the same: the roles are
+  // added here, not in the markup, where the HTML standard forbids them (older browsers drop a table's semantics
+  // once its display changes; today's keep them; decision 0094)
+  const roles = [
+    ['table', 'table'],
+    ['thead, tbody, tfoot', 'rowgroup'],
+    ['tr', 'row'],
+    ['thead th', 'columnheader'],
+    ['tbody th', 'rowheader'],
+    ['td', 'cell'],
+  ]
+  const tableRoles = () => {
+    for (const t of document.querySelectorAll('table.stack')) {
+      for (const [sel, role] of roles) {
+        if (t.matches(sel)) t.setAttribute('role', role)
+        for (const el of t.querySelectorAll(sel)) if (el.closest('table') === t) el.setAttribute('role', role)
+      }
+    }
+  }
+  document.addEventListener('DOMContentLoaded', tableRoles)
+  document.addEventListener('htmx:afterSettle', tableRoles)
   // swaps replace <main> only, so the live region outside it persists and is announced
   document.addEventListener('htmx:afterSettle', () => {
     focusFirst()

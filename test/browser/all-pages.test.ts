@@ -1,12 +1,14 @@
 // The accessibility audit: every page reachable from the routes and their links, as every kind of
 // visitor — axe (WCAG 2.0/2.1/2.2 A and AA), no sideways scrolling at 320 px and at 200% zoom, one h1 and
-// the landmarks — and the weight of each citizen page listed.
+// the landmarks, no console error and no failed request (the icon included), a title and a meta description — the
+// weight of each citizen page listed, and every page's HTML, in Italian and in English, through the W3C Nu checker.
 import type { Browser, BrowserContext } from 'playwright-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import type { TestAccount } from '../helpers/accounts.ts'
 import { axe, browserWorld, newContext, pageWeight, preloadAxe } from '../helpers/browser.ts'
+import { nuCheck, nuLines } from '../helpers/nu.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
 import type { World } from '../helpers/world.ts'
 
@@ -54,21 +56,48 @@ describe('accessibility audit of every page', () => {
       ['operatore', accounts[2] as TestAccount],
     ]
     let audited = 0
+    /** every audited page's HTML as served, for the Nu checker: "who lang path" → HTML */
+    const served = new Map<string, string>()
     for (const [who, account] of visitors) {
       const context = await newContext(browser)
       await preloadAxe(context)
       if (account) await signIn(context, account)
       const page = await context.newPage()
+      let current = ''
+      // the crawl also tries routes that are not this visitor's (403, 404): the page's own status is the crawl's
+      // business; what must never fail is what a page loads, and the console must stay clean
+      page.on('console', (m) => {
+        if (m.type() !== 'error') return
+        if (/^Failed to load resource/.test(m.text()) && m.location().url === page.url()) return
+        failures.push(`${who} ${current}: console error ${m.text()}`)
+      })
+      page.on('pageerror', (e) => failures.push(`${who} ${current}: script error ${e.message}`))
+      page.on('requestfailed', (r) => {
+        // a request cut short by the next navigation is not a failure
+        if (r.failure()?.errorText !== 'net::ERR_ABORTED') failures.push(`${who} ${current}: ${r.url()} failed`)
+      })
+      page.on('response', (r) => {
+        if (r.status() >= 400 && !r.request().isNavigationRequest())
+          failures.push(`${who} ${current}: ${r.url()} answered ${r.status()}`)
+      })
       const queue = startPages()
       const seen = new Set<string>()
       while (queue.length && seen.size < MAX_PAGES) {
         const path = queue.shift() as string
         if (seen.has(path)) continue
         seen.add(path)
+        current = path
         const res = await page.goto(server.url + path)
         if (!res || !(res.headers()['content-type'] ?? '').includes('text/html')) continue
         if (new URL(page.url()).pathname !== path.split('?')[0]) continue // a redirect: the target is audited on its own
         audited++
+        served.set(`${who} it ${path}`, await res.text())
+        const head = await page.evaluate(() => ({
+          title: document.title,
+          description: document.querySelector('meta[name="description"]')?.getAttribute('content') ?? '',
+        }))
+        if (!/ – Sportello$/.test(head.title)) failures.push(`${who} ${path}: title "${head.title}"`)
+        if (head.description.length < 50) failures.push(`${who} ${path}: meta description "${head.description}"`)
         for (const v of await axe(page)) failures.push(`${who} ${path}: ${v.id} ${v.help} ${v.nodes[0]?.target}`)
         const h1 = await page.locator('h1').count()
         if (h1 !== 1) failures.push(`${who} ${path}: ${h1} h1`)
@@ -104,8 +133,18 @@ describe('accessibility audit of every page', () => {
           if (!seen.has(clean)) queue.push(clean)
         }
       }
+      // the same pages in English, as served (the Nu checker reads the markup, not the DOM)
+      const cookie = [...(await context.cookies()).map((c) => `${c.name}=${c.value}`), 'lang=en'].join('; ')
+      for (const key of [...served.keys()].filter((k) => k.startsWith(`${who} it `))) {
+        const path = key.slice(`${who} it `.length)
+        const res = await fetch(server.url + path, { headers: { cookie }, redirect: 'manual' })
+        if (res.status === 200) served.set(`${who} en ${path}`, await res.text())
+      }
       await context.close()
     }
+    const nu = nuLines(await nuCheck(served))
+    console.log(`Nu HTML checker: ${served.size} pages, ${nu.length} messages`)
+    failures.push(...nu)
     console.log(`accessibility audit: ${audited} pages`)
     console.log('citizen page weight (HTML + CSS, gzip, bytes):', weights)
     for (const [path, w] of Object.entries(weights))

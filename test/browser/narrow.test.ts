@@ -11,6 +11,7 @@ import type { TestAccount } from '../helpers/accounts.ts'
 import { axe, browserWorld, expectAccessible, newContext, preloadAxe } from '../helpers/browser.ts'
 import { addPupil, enroll, setupCurrentYear } from '../helpers/canteen.ts'
 import type { Client } from '../helpers/client.ts'
+import { nuCheck, nuLines } from '../helpers/nu.ts'
 import { deliverNotifications, givePayer, issue, payAtSandbox } from '../helpers/payments.ts'
 
 const w = browserWorld({ canteen: true })
@@ -155,6 +156,8 @@ describe('citizen pages on a phone', () => {
       const seen = new Set<string>()
       const failures: string[] = []
       const visited: string[] = []
+      /** the pages as served, for the Nu checker (JavaScript on: the same markup either way) */
+      const served = new Map<string, string>()
       while (queue.length && seen.size < MAX_PAGES) {
         const path = queue.shift() as string
         if (seen.has(path)) continue
@@ -169,6 +172,7 @@ describe('citizen pages on a phone', () => {
           seen.add(landed)
         }
         visited.push(landed)
+        if (js) served.set(`it ${landed}`, await res.text())
         for (const width of WIDTHS) {
           await page.setViewportSize({ width, height: 800 })
           for (const p of await overflowAt(page, width)) failures.push(`${landed} at ${width}: ${p}`)
@@ -191,6 +195,15 @@ describe('citizen pages on a phone', () => {
             continue
           if (!seen.has(clean)) queue.push(clean)
         }
+      }
+      if (js) {
+        // every page of this family with everything on it, in both languages, through the W3C Nu checker
+        const cookie = [...(await context.cookies()).map((c) => `${c.name}=${c.value}`), 'lang=en'].join('; ')
+        for (const path of visited) {
+          const res = await fetch(w.url + path, { headers: { cookie }, redirect: 'manual' })
+          if (res.status === 200) served.set(`en ${path}`, await res.text())
+        }
+        failures.push(...nuLines(await nuCheck(served)))
       }
       await context.close()
       console.log(`narrow screens: ${visited.length} citizen pages at ${WIDTHS.join(' and ')} px`, visited)

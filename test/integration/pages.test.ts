@@ -75,7 +75,10 @@ describe('public pages', () => {
   })
 
   it('serves static files under hashed names with a long cache, compressed', async () => {
-    const html = await (await app.request('/')).text()
+    // a browser that has the stylesheet (the css cookie) gets it linked
+    const first = await app.request('/')
+    const version = /(?:^|[ ;,])css=([^;]+)/.exec(first.headers.get('set-cookie') ?? '')?.[1]
+    const html = await (await app.request('/', { headers: { cookie: `css=${version}` } })).text()
     const href = /href="(\/static\/css\/app\.[0-9a-f]{10}\.css)"/.exec(html)?.[1]
     expect(href).toBeTruthy()
     const res = await app.request(href as string, { headers: { 'accept-encoding': 'gzip' } })
@@ -100,9 +103,59 @@ describe('public pages', () => {
     expect(await plain.text()).toContain(tenant.name)
   })
 
-  it('the tenant theme carries the accent colour', async () => {
-    const res = await app.request(`/t/${tenant.slug}/tema.css`)
-    expect(await res.text()).toContain('--accent:#0b4f9c')
+  it('inlines the stylesheet under the response nonce on a first visit, links it once cached, the accent inline', async () => {
+    const first = await app.request(`/t/${tenant.slug}`)
+    const html = await first.text()
+    const nonce = /'nonce-([^']+)'/.exec(first.headers.get('content-security-policy') ?? '')?.[1]
+    expect(nonce).toBeTruthy()
+    expect(first.headers.get('content-security-policy')).not.toContain('unsafe-inline')
+    expect(html).toContain(`<style nonce="${nonce}">:root{--text:`)
+    expect(html).toContain(`<style nonce="${nonce}">:root{--accent:#0b4f9c}</style>`)
+    expect(html).not.toContain('rel="stylesheet"')
+    const version = /(?:^|[ ;,])css=([^;]+)/.exec(first.headers.get('set-cookie') ?? '')?.[1]
+    expect(version).toMatch(/^[0-9a-f]{10}$/)
+    expect(first.headers.get('set-cookie')).toMatch(/Max-Age=31536000.*HttpOnly.*SameSite=Lax/)
+
+    const again = await app.request(`/t/${tenant.slug}`, { headers: { cookie: `css=${version}` } })
+    const cached = await again.text()
+    const nonce2 = /'nonce-([^']+)'/.exec(again.headers.get('content-security-policy') ?? '')?.[1]
+    expect(nonce2).not.toBe(nonce)
+    expect(again.headers.get('set-cookie') ?? '').not.toContain('css=')
+    expect(cached).toContain('<link rel="stylesheet" href="/static/css/app.')
+    expect(cached).not.toContain('--text:')
+    expect(cached).toContain(`<style nonce="${nonce2}">:root{--accent:#0b4f9c}</style>`)
+
+    // an older version in the cookie: the new stylesheet comes inline again
+    const stale = await app.request(`/t/${tenant.slug}`, { headers: { cookie: 'css=0000000000' } })
+    expect(await stale.text()).toContain(':root{--text:')
+    expect(stale.headers.get('set-cookie')).toContain(`css=${version}`)
+    // a fragment for htmx carries no stylesheet and sets nothing
+    const fragment = await app.request(`/t/${tenant.slug}`, { headers: { 'HX-Request': 'true' } })
+    expect(await fragment.text()).not.toContain('<style')
+    expect(fragment.headers.get('set-cookie') ?? '').not.toContain('css=')
+  })
+
+  it('answers the icon, the app manifest and robots.txt, and every page declares its icons and description', async () => {
+    const ico = await app.request('/favicon.ico')
+    expect(ico.status).toBe(200)
+    expect(ico.headers.get('content-type')).toBe('image/x-icon')
+    const body = Buffer.from(await ico.arrayBuffer())
+    expect(body.readUInt16LE(2)).toBe(1) // an icon file
+    expect(body.subarray(22, 26).toString('latin1')).toBe('\x89PNG')
+    const manifest = await app.request('/manifest.webmanifest')
+    const m = (await manifest.json()) as { icons: { src: string; sizes: string }[] }
+    expect(m.icons.map((i) => i.sizes)).toEqual(['192x192', '512x512', 'any'])
+    for (const icon of m.icons) expect((await app.request(icon.src)).status).toBe(200)
+    const robots = await (await app.request('/robots.txt')).text()
+    expect(robots).toContain('User-agent: *')
+    expect(robots).toContain('Disallow: /t/*/ufficio')
+    const page = await (await app.request(`/t/${tenant.slug}`)).text()
+    expect(page).toMatch(/<link rel="icon" href="\/static\/icons\/icon\.[0-9a-f]+\.svg" type="image\/svg\+xml">/)
+    expect(page).toContain('<link rel="apple-touch-icon"')
+    expect(page).toContain('<link rel="manifest" href="/manifest.webmanifest">')
+    expect(page).toContain(`<meta name="description" content="${tenant.name} su Sportello:`)
+    const home = await (await app.request('/')).text()
+    expect(home).toMatch(/<meta name="description" content="[^"]{50,}">/)
   })
 
   it('answers the health check', async () => {

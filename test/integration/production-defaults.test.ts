@@ -225,12 +225,12 @@ describe('Cache-Control', () => {
     expect(missing.headers.get('cache-control')).toBe('no-store')
   })
 
-  it('leaves the static files, the tenant theme and its logo cacheable', async () => {
+  it('leaves the static files and the icons cacheable', async () => {
     const css = await client.get(server.deps.assets.url('css/app.css'))
     expect(css.status).toBe(200)
     expect(css.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
-    const theme = await client.get(`/t/${tenant.slug}/tema.css`)
-    expect(theme.status).toBe(200)
-    expect(theme.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    const icon = await client.get('/favicon.ico')
+    expect(icon.status).toBe(200)
+    expect(icon.headers.get('cache-control')).toBe('public, max-age=86400')
   })
 })

@@ -73,7 +73,11 @@ function tooMany(c: Context<Env>) {
 
 accountRoutes.get('/registrazione', (c) => {
   if (c.var.user) return c.redirect('/area-personale', 303)
-  return render(c, 'account/register', { title: c.var.t('account.register.title'), values: {} })
+  return render(c, 'account/register', {
+    title: c.var.t('account.register.title'),
+    description: c.var.t('meta.register'),
+    values: {},
+  })
 })
 
 accountRoutes.post('/registrazione', async (c) => {
@@ -115,6 +119,7 @@ accountRoutes.get('/accesso', (c) => {
   if (c.var.user) return c.redirect(safeReturnPath(c.req.query('torna'), '/area-personale'), 303)
   return render(c, 'account/login', {
     title: c.var.t('account.login.title'),
+    description: c.var.t('meta.login'),
     values: {},
     torna: c.req.query('torna') ?? '',
     oidc: oidcButtons(c, c.req.query('torna')),

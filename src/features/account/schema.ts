@@ -94,7 +94,12 @@ export const profileSchema = z.object({
     .trim()
     .max(30, 'account.errors.phoneInvalid')
     .regex(/^$|^\+?[0-9 ]{6,20}$/, 'account.errors.phoneInvalid'),
-  address: z.string().trim().max(200, 'account.errors.addressTooLong'),
+  // a postal address typed on two lines is kept on one (the notice prints it so)
+  address: z
+    .string()
+    .trim()
+    .max(200, 'account.errors.addressTooLong')
+    .transform((v) => v.replace(/\s*[\r\n]+\s*/g, ', ').replace(/\s+/g, ' ')),
   lang: z.enum(['it', 'en'], { error: 'account.errors.langRequired' }),
   reminders: z
     .literal('si')

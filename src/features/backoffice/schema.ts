@@ -299,7 +299,11 @@ export const settingsSchema = z
       .pipe(z.email(`${E}emailInvalid`).max(254, `${E}emailInvalid`)),
     pec: optionalEmail,
     phone: optionalPhone,
-    address: text(5, 200, `${E}addressRequired`, `${E}addressTooLong`),
+    // typed on two lines (a textarea), kept on one as the notice prints it
+    address: z
+      .string()
+      .transform((v) => v.replace(/\s*[\r\n]+\s*/g, ', '))
+      .pipe(text(5, 200, `${E}addressRequired`, `${E}addressTooLong`)),
     cutoff: z
       .string()
       .trim()

@@ -12,7 +12,7 @@ export const homeRoutes = new Hono<Env>()
 
 homeRoutes.get('/', async (c) => {
   const tenants = (await c.var.deps.tenants.list()).filter((t) => t.status === 'active' || t.status === 'suspended')
-  return render(c, 'home/index', { title: c.var.t('home.title'), tenants })
+  return render(c, 'home/index', { title: c.var.t('home.title'), description: c.var.t('meta.description'), tenants })
 })
 
 homeRoutes.get('/lingua/:lang', (c) => {
@@ -28,7 +28,9 @@ homeRoutes.get('/lingua/:lang', (c) => {
   return c.redirect(safeReturnPath(c.req.query('torna')), 303)
 })
 
-homeRoutes.get('/accessibilita', (c) => render(c, 'home/accessibility', { title: c.var.t('a11y.title') }))
+homeRoutes.get('/accessibilita', (c) =>
+  render(c, 'home/accessibility', { title: c.var.t('a11y.title'), description: c.var.t('meta.a11y') }),
+)
 
 homeRoutes.get('/t/:tenant', async (c) => {
   const tenant = c.var.tenant
@@ -42,13 +44,4 @@ homeRoutes.get('/t/:tenant', async (c) => {
     ]),
   )
   return render(c, 'home/tenant', { title: tenant.name, services, documents })
-})
-
-// The tenant's accent colour as a tiny stylesheet (the CSP forbids inline styles); versioned by colour.
-homeRoutes.get('/t/:tenant/tema.css', (c) => {
-  const tenant = c.var.tenant
-  if (!tenant) throw new NotFound()
-  c.header('Content-Type', 'text/css; charset=utf-8')
-  c.header('Cache-Control', 'public, max-age=31536000, immutable')
-  return c.body(`:root{--accent:${tenant.branding.accent}}\n`)
 })

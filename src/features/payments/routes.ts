@@ -91,7 +91,7 @@ async function statusPage(c: Context<Env>, fragmentOnly: boolean) {
     heldUntil: pending && payment.expires_at ? heldUntil(payment.expires_at) : null,
     resumable: resumable(payment),
   }
-  if (fragmentOnly || wantsFragment(c)) return render(c, 'payments/_status', data)
+  if (fragmentOnly || wantsFragment(c)) return render(c, 'payments/_status', { ...data, oob: true })
   return render(c, 'payments/status', { ...data, refresh: data.pending ? 5 : undefined })
 }
 
