@@ -12,7 +12,7 @@ import { nuCheck, nuLines } from '../helpers/nu.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
 import type { World } from '../helpers/world.ts'
 
-const w = browserWorld({ roles: ['cittadino', 'admin', 'operatorePiattaforma'] })
+const w = browserWorld({ roles: ['cittadino', 'admin', 'operatorePiattaforma', 'operatore', 'lettore'] })
 let db: Db
 let tenant: Tenant
 let server: World['server']
@@ -141,6 +141,21 @@ describe('accessibility audit of every page', () => {
         if (res.status === 200) served.set(`${who} en ${path}`, await res.text())
       }
       await context.close()
+    }
+    // the office's other roles see the administrator's pages with fewer controls: the same pages as they get them
+    for (const role of ['operatore', 'lettore'] as const) {
+      const context = await newContext(browser)
+      await signIn(context, w.accounts[role])
+      const cookies = (await context.cookies()).map((c) => `${c.name}=${c.value}`)
+      await context.close()
+      for (const key of [...served.keys()].filter((k) => k.startsWith('ufficio it '))) {
+        const path = key.slice('ufficio it '.length)
+        for (const lang of ['it', 'en']) {
+          const res = await fetch(server.url + path, { headers: { cookie: [...cookies, `lang=${lang}`].join('; ') } })
+          if (res.status === 200 && (res.headers.get('content-type') ?? '').includes('text/html'))
+            served.set(`${role} ${lang} ${path}`, await res.text())
+        }
+      }
     }
     const nu = nuLines(await nuCheck(served))
     console.log(`Nu HTML checker: ${served.size} pages, ${nu.length} messages`)

@@ -7,10 +7,12 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node'
 
 /** The longest files, longest first (seconds taken with two files side by side). A new long file goes here. */
 export const LONG_FIRST = [
-  'test/browser/all-pages.test.ts', // 113
+  'test/browser/all-pages.test.ts', // 120 (the Nu checker over 290 pages included)
   'test/integration/forms-fuzz.test.ts', // 105 (70 with the change log)
   'test/integration/jobs-sigkill.test.ts', // 88
   'test/browser/onboarding.test.ts', // 87
+  'test/browser/lighthouse.test.ts', // 72 (eight Lighthouse runs)
+  'test/browser/narrow.test.ts', // 70
   'test/browser/canteen.test.ts', // 68
   'test/integration/embedded-owner.test.ts', // 63
   'test/browser/applications.test.ts', // 53
@@ -20,6 +22,7 @@ export const LONG_FIRST = [
   'test/integration/account.test.ts', // 30 (waits out the login throttle)
   'test/browser/psp-sandbox.test.ts', // 29
   'test/integration/cli.test.ts', // 28
+  'test/browser/demo-content.test.ts', // 28
   'test/integration/reconciliation.test.ts', // 24 alone (a 100,000-line flow)
   'test/browser/spontaneous.test.ts', // 27
   'test/integration/imports-fuzz.test.ts', // 27

@@ -446,7 +446,10 @@ describe('approval, invitation, set-up and go-live', () => {
     expect(Buffer.from(await logo.arrayBuffer()).equals(tinyPng())).toBe(true)
     expect((await new Client(app).get(`/loghi/${slug}/0000000000000000.png`)).status).toBe(404)
     const withLogo = await admin.get(`${base}/aspetto`)
-    expect(await withLogo.text()).toContain(`src="/loghi/${slug}/${branded.branding.logo}.png"`)
+    const brandedPage = await withLogo.text()
+    expect(brandedPage).toContain(`src="/loghi/${slug}/${branded.branding.logo}.png"`)
+    // the body's logo is its pages' icon
+    expect(brandedPage).toContain(`<link rel="icon" href="/loghi/${slug}/${branded.branding.logo}.png" type="image/png">`)
 
     await admin.get(`${base}/servizi`)
     res = await admin.get(`${base}/servizi/nuovo`)
