@@ -120,7 +120,7 @@ describe('paying a printed notice through pagoPA', () => {
     await expectAccessible(page)
 
     // the flagged receipt: its page, the resolution's error, then resolved
-    await page.locator('section[aria-labelledby="flagged-caption"] a').first().click()
+    await page.locator('[aria-labelledby="flagged-caption"] a').first().click()
     await expectAccessible(page)
     await expectReflow(context, page.url())
     await page.getByRole('button', { name: 'Segna come risolta' }).click()

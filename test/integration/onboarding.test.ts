@@ -449,7 +449,9 @@ describe('approval, invitation, set-up and go-live', () => {
     const brandedPage = await withLogo.text()
     expect(brandedPage).toContain(`src="/loghi/${slug}/${branded.branding.logo}.png"`)
     // the body's logo is its pages' icon
-    expect(brandedPage).toContain(`<link rel="icon" href="/loghi/${slug}/${branded.branding.logo}.png" type="image/png">`)
+    expect(brandedPage).toContain(
+      `<link rel="icon" href="/loghi/${slug}/${branded.branding.logo}.png" type="image/png">`,
+    )
 
     await admin.get(`${base}/servizi`)
     res = await admin.get(`${base}/servizi/nuovo`)

@@ -230,7 +230,7 @@ describe('sandbox PSP card page', () => {
     expect(html).toContain('novalidate')
     expect(html).toContain('Annulla il pagamento')
     expect(html).toContain('<title>Pagamento con carta – Sandbox PSP</title>')
-    expect(html).not.toContain('tenant-bar')
+    expect(html).not.toContain('class="tenant-bar')
     await expectValidHtml(html)
   })
 
