@@ -3,7 +3,7 @@ import { Eta } from 'eta'
 import type { Context } from 'hono'
 import { getCookie, setCookie } from 'hono/cookie'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { formatDate, formatDateTime } from './dates.ts'
+import { formatDate, formatDateTime, todayRome } from './dates.ts'
 import type { Env } from './http.ts'
 import { formatMoney } from './money.ts'
 import { projectPath } from './paths.ts'
@@ -114,6 +114,8 @@ export function pageContext(c: Context<Env>, data: PageData) {
     staffNav: STAFF_NAV,
     money: (cents: number) => formatMoney(cents, lang),
     date: formatDate,
+    /** the day of an instant in Rome, 'YYYY-MM-DD' */
+    romeDate: (at: Date) => todayRome(at),
     dateTime: formatDateTime,
     longCode: codeGroups,
     description:

@@ -222,6 +222,49 @@ describe('back office pages in Chromium', () => {
     await context.close()
   })
 
+  it('records a payment received at the counter by keyboard alone, JavaScript off: errors, then the paid installment', async () => {
+    const { documentId } = await issue(db, tenant, ids.payer, [1800, 1800])
+    const context = await newContext(browser, { js: false })
+    const page = await context.newPage()
+    await loginAs(page, admin.email)
+    await page.goto(office(`/documenti/${documentId}`))
+    await page.getByRole('link', { name: 'Registra un pagamento ricevuto' }).focus()
+    await page.keyboard.press('Enter')
+    await page.waitForURL(/\/pagamento$/)
+    await expectAccessible(page)
+    // both installments chosen by default; the first unticked by keyboard, then sent empty
+    await page.locator('#rata-1').focus()
+    await page.keyboard.press('Space')
+    await page.getByRole('button', { name: 'Registra il pagamento' }).focus()
+    await page.keyboard.press('Enter')
+    await page.waitForLoadState('load')
+    expect(await page.locator('.error-summary').textContent()).toContain('Scegli come è stato pagato')
+    expect(await page.isChecked('#rata-1')).toBe(false)
+    expect(await page.isChecked('#rata-2')).toBe(true)
+    await expectAccessible(page)
+    await page.locator('#method').focus()
+    await page.keyboard.press('Space')
+    const [y, m, d] = todayRome().split('-') as [string, string, string]
+    for (const [id, value] of [
+      ['#paid-day', d],
+      ['#paid-month', m],
+      ['#paid-year', y],
+      ['#amount', '18,00'],
+      ['#reference', 'Q-77'],
+    ] as const) {
+      await page.locator(id).focus()
+      await page.keyboard.type(value)
+    }
+    await page.getByRole('button', { name: 'Registra il pagamento' }).focus()
+    await page.keyboard.press('Enter')
+    await page.waitForURL(/fatto=pagato/)
+    expect(await page.locator('.panel h2').textContent()).toBe('Pagamento registrato')
+    expect(await page.locator('main').textContent()).toContain('Pagata allo sportello il')
+    await expectAccessible(page)
+    await expectReflow(context, office(`/documenti/${documentId}/pagamento`))
+    await context.close()
+  })
+
   it('a lettore reads the catalog and settings without forms', async () => {
     const context = await newContext(browser)
     const page = await context.newPage()

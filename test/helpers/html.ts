@@ -15,6 +15,8 @@ const validator = new HtmlValidate({
     // a scrolling table's wrapper is a region named by the table's caption, not a <section>: the W3C checker warns
     // of a section without a heading
     'prefer-native-element': ['error', { exclude: ['region'] }],
+    // checkboxes of one question share their name (the installments a payment covers), as HTML means them to
+    'form-dup-name': ['error', { shared: ['radio', 'checkbox', 'button', 'reset', 'submit'] }],
   },
 })
 

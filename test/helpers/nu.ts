@@ -23,7 +23,7 @@ export interface NuMessage {
 }
 
 /**
- * Warnings that stay, each with its reason (docs/accessibility.md, "Validators"). A message matching one is not
+ * Warnings that stay, each with its reason (docs/accessibility.md, "How it is kept true"). A message matching one is not
  * reported; everything else the checker says — errors and warnings — is.
  */
 export const NU_ACCEPTED_WARNINGS: { pattern: RegExp; reason: string }[] = []

@@ -8,6 +8,7 @@ import { catalogRoutes } from './catalog.ts'
 import { documentChangeRoutes } from './documents/changes.ts'
 import { documentIssueRoutes } from './documents/issue.ts'
 import { documentRoutes } from './documents/list.ts'
+import { offlinePaymentRoutes } from './documents/offline.ts'
 import { importRoutes } from './imports/pages.ts'
 import { identityRoutes } from './people/identity.ts'
 import { payerRoutes } from './people/payers.ts'
@@ -24,4 +25,5 @@ backofficeRoutes.route('/', importRoutes)
 backofficeRoutes.route('/', documentRoutes)
 backofficeRoutes.route('/', documentIssueRoutes)
 backofficeRoutes.route('/', documentChangeRoutes)
+backofficeRoutes.route('/', offlinePaymentRoutes)
 backofficeRoutes.route('/', auditRoutes)

@@ -1,5 +1,6 @@
 // After the provider: the status page ("in corso" until the outcome), the provider's notifications, the
 // receipts and the archive of payments.
+
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
 import { todayRome } from '../../platform/dates.ts'
@@ -10,6 +11,7 @@ import { render, wantsFragment } from '../../platform/render.ts'
 import { requireUser } from '../../platform/session.ts'
 import { citizenTenants } from '../debts/routes.ts'
 import { applyNotification, finish, heldUntil, loadReceipt, receiptPdf, refreshFromProvider } from './service.ts'
+import { OFFLINE_METHODS } from './settle.ts'
 
 export const paymentRoutes = new Hono<Env>()
 
@@ -160,6 +162,8 @@ export interface ArchiveRow {
   /** the channel: paid here online, at pagoPA's other channels (bank, post office, tobacconist, apps: the node's
    *  receipt), or elsewhere as the body recorded it (reconciliation, the counter) */
   kind: 'online' | 'pagopa' | 'altro'
+  /** how the body says it was paid, for a payment it recorded itself: at its counter, by bank transfer, otherwise */
+  channel?: 'manuale.sportello' | 'manuale.bonifico' | 'manuale.altro'
   date: Date
   tenant: string
   tenantSlug: string
@@ -224,10 +228,11 @@ paymentRoutes.get('/archivio', async (c) => {
           amount_cents: number
           receipt_number: string
           source: string
+          channel: string | null
         }[]
       >`
       with me as (select id from payers where codice_fiscale = ${user.codiceFiscale})
-      select ip.installment_id, ip.paid_at, d.description, i.iuv, ip.amount_cents, ip.receipt_number, ip.source
+      select ip.installment_id, ip.paid_at, d.description, i.iuv, ip.amount_cents, ip.receipt_number, ip.source, ip.channel
       from installment_payments ip join installments i on i.id = ip.installment_id join documents d on d.id = i.document_id
       where ip.source <> 'checkout'
         and (d.payer_id in (select id from me) or d.pupil_id in (select pupil_id from pupil_payers where payer_id in (select id from me)))
@@ -236,6 +241,10 @@ paymentRoutes.get('/archivio', async (c) => {
     for (const r of other) {
       rows.push({
         kind: r.source === 'pagopa' ? 'pagopa' : 'altro',
+        channel:
+          r.source === 'manuale' && (OFFLINE_METHODS as readonly string[]).includes(r.channel ?? '')
+            ? (`manuale.${r.channel}` as ArchiveRow['channel'])
+            : undefined,
         date: r.paid_at,
         tenant: t.name,
         tenantSlug: t.slug,

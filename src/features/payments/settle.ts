@@ -4,6 +4,10 @@
 import type { Tx } from '../../platform/db.ts'
 import { PAID_HOOKS } from './hooks.ts'
 
+/** How the office says a payment it recorded itself was made (source 'manuale', in `channel`). */
+export const OFFLINE_METHODS = ['sportello', 'bonifico', 'altro'] as const
+export type OfflineMethod = (typeof OFFLINE_METHODS)[number]
+
 export interface Settlement {
   installmentId: number
   paymentId: number | null
@@ -14,21 +18,23 @@ export interface Settlement {
   psp?: string | null
   channel?: string | null
   authCode?: string | null
+  /** what the office wrote of a payment it recorded itself */
+  note?: string | null
 }
 
 /** Returns the installment ids this call settled; the others were already settled (by anyone). */
 export async function settleInstallments(tx: Tx, settlements: Settlement[]): Promise<number[]> {
   if (settlements.length === 0) return []
-  // one statement whatever the number: nine arrays, not a VALUES list of nine parameters per row
+  // one statement whatever the number: ten arrays, not a VALUES list of ten parameters per row
   const rows = await tx<{ installment_id: number }[]>`
     insert into installment_payments
-      (installment_id, payment_id, source, receipt_number, amount_cents, paid_at, psp, channel, auth_code)
+      (installment_id, payment_id, source, receipt_number, amount_cents, paid_at, psp, channel, auth_code, note)
     select * from unnest(
       ${settlements.map((s) => s.installmentId)}::bigint[], ${settlements.map((s) => s.paymentId)}::bigint[],
       ${settlements.map((s) => s.source)}::text[], ${settlements.map((s) => s.receiptNumber)}::text[],
       ${settlements.map((s) => s.amountCents)}::bigint[], ${settlements.map((s) => s.paidAt.toISOString())}::timestamptz[],
       ${settlements.map((s) => s.psp ?? null)}::text[], ${settlements.map((s) => s.channel ?? null)}::text[],
-      ${settlements.map((s) => s.authCode ?? null)}::text[])
+      ${settlements.map((s) => s.authCode ?? null)}::text[], ${settlements.map((s) => s.note ?? null)}::text[])
     on conflict (installment_id) do nothing
     returning installment_id`
   const settled = rows.map((r) => r.installment_id)

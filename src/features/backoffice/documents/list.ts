@@ -91,6 +91,7 @@ export interface InstallmentRow {
   paid_at: Date | null
   receipt_number: string | null
   source: string | null
+  channel: string | null
 }
 
 export async function loadDocument(tx: Tx, id: number, lock = false) {
@@ -105,7 +106,7 @@ export async function loadDocument(tx: Tx, id: number, lock = false) {
   if (lock) await tx`select id from documents where id = ${id} for update`
   const installments = await tx<InstallmentRow[]>`
     select i.id, i.seq, i.due_date, i.amount_cents, i.iuv, i.notice_code, i.status, i.paid_at,
-      ip.receipt_number, ip.source
+      ip.receipt_number, ip.source, ip.channel
     from installments i left join installment_payments ip on ip.installment_id = i.id
     where i.document_id = ${id} order by i.seq
     ${lock ? tx`for update of i` : tx``}`
