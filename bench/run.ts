@@ -128,7 +128,8 @@ interface PageResult {
  * The load is a returning browser's: it has the stylesheet cached and says so with the `css` cookie (render.ts), so the
  * page links the stylesheet instead of carrying it inline, as every page after a browser's first does.
  */
-const CSS_VERSION = new Assets().named(STYLESHEET).hash
+const CSS = new Assets().named(STYLESHEET)
+const CSS_VERSION = CSS.hash
 function cookiesOf(page: PageSpec, u: BenchUser): string {
   return page.signedIn ? `sid=${u.token}; ${CSS_COOKIE}=${CSS_VERSION}` : `${CSS_COOKIE}=${CSS_VERSION}`
 }
@@ -554,7 +555,7 @@ function report(
     '',
     `Other processes during the page runs (their share of the cores): ${r.pages.map((p) => `${p.name} ${pct(p.page.others ?? 0)}`).join(', ')}`,
   )
-  const cssBytes = gzipSync(new Assets().named(STYLESHEET).body).length
+  const cssBytes = gzipSync(CSS.body).length
   lines.push(
     '',
     `Page weight, gzip (the stylesheet alone: ${fmt(cssBytes)} B; 14 KB is what the first round trip carries):`,

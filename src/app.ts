@@ -193,11 +193,13 @@ export function createApp(deps: Deps) {
 
   // the browser's default icon, the app manifest (home-screen icons) and robots.txt: fixed addresses, cached a day
   const favicon = deps.assets.named('favicon.ico')
-  app.get('/favicon.ico', (c) => {
-    c.header('Cache-Control', 'public, max-age=86400')
-    c.header('Content-Type', favicon.type)
-    return c.body(new Uint8Array(favicon.body))
-  })
+  const fixedFile = (path: string, type: string, body: string | Uint8Array<ArrayBuffer>) =>
+    app.get(path, (c) => {
+      c.header('Cache-Control', 'public, max-age=86400')
+      c.header('Content-Type', type)
+      return typeof body === 'string' ? c.body(body) : c.body(body)
+    })
+  fixedFile('/favicon.ico', favicon.type, new Uint8Array(favicon.body))
   const manifest = JSON.stringify({
     name: 'Sportello',
     short_name: 'Sportello',
@@ -212,18 +214,10 @@ export function createApp(deps: Deps) {
       { src: deps.assets.url('icons/icon.svg'), sizes: 'any', type: 'image/svg+xml' },
     ],
   })
-  app.get('/manifest.webmanifest', (c) => {
-    c.header('Cache-Control', 'public, max-age=86400')
-    c.header('Content-Type', 'application/manifest+json; charset=utf-8')
-    return c.body(manifest)
-  })
+  fixedFile('/manifest.webmanifest', 'application/manifest+json; charset=utf-8', manifest)
   // personal, office and payment pages answer only a signed-in visitor; crawlers are kept to the public ones
   const robots = ['User-agent: *', ...ROBOTS_DISALLOW.map((p) => `Disallow: ${p}`), ''].join('\n')
-  app.get('/robots.txt', (c) => {
-    c.header('Cache-Control', 'public, max-age=86400')
-    c.header('Content-Type', 'text/plain; charset=utf-8')
-    return c.body(robots)
-  })
+  fixedFile('/robots.txt', 'text/plain; charset=utf-8', robots)
 
   app.use(async (c, next) => {
     c.set('deps', deps)

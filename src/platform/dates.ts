@@ -85,3 +85,39 @@ export function dateFromParts(day: string, month: string, year: string): string 
   const iso = `${year.trim()}-${month.trim().padStart(2, '0')}-${day.trim().padStart(2, '0')}`
   return isIsoDate(iso) ? iso : null
 }
+
+/** An ISO date-time; without a zone it is Italian wall-clock time (as the pagoPA node writes it). */
+export function romeInstant(value: string): Date {
+  const v = value.trim()
+  if (/(Z|[+-]\d{2}:\d{2})$/.test(v)) return new Date(v)
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?$/.exec(v)
+  if (!m) return new Date(Number.NaN)
+  const asUtc = Date.UTC(
+    +(m[1] as string),
+    +(m[2] as string) - 1,
+    +(m[3] as string),
+    +(m[4] as string),
+    +(m[5] as string),
+    +(m[6] as string),
+  )
+  const offset = (at: number) => {
+    const p: Record<string, string> = Object.fromEntries(
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: ZONE,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      })
+        .formatToParts(new Date(at))
+        .map((x) => [x.type, x.value]),
+    )
+    const n = (k: string) => Number(p[k])
+    return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')) - at
+  }
+  const first = asUtc - offset(asUtc)
+  return new Date(asUtc - offset(first))
+}

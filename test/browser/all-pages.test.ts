@@ -34,6 +34,28 @@ async function signIn(context: BrowserContext, account: TestAccount) {
   await page.close()
 }
 
+async function cookiesOf(context: BrowserContext): Promise<string[]> {
+  return (await context.cookies()).map((c) => `${c.name}=${c.value}`)
+}
+
+/**
+ * The HTML pages `from` was served in Italian, fetched again as `as` (its cookies) in each language, kept in `served`
+ * under "as lang path".
+ */
+async function fetchServed(served: Map<string, string>, from: string, as: string, cookies: string[], langs: string[]) {
+  for (const key of [...served.keys()].filter((k) => k.startsWith(`${from} it `))) {
+    const path = key.slice(`${from} it `.length)
+    for (const lang of langs) {
+      const res = await fetch(server.url + path, {
+        headers: { cookie: [...cookies, `lang=${lang}`].join('; ') },
+        redirect: 'manual',
+      })
+      if (res.status === 200 && (res.headers.get('content-type') ?? '').includes('text/html'))
+        served.set(`${as} ${lang} ${path}`, await res.text())
+    }
+  }
+}
+
 function startPages(): string[] {
   const out = new Set<string>()
   for (const r of server.app.routes) {
@@ -134,28 +156,16 @@ describe('accessibility audit of every page', () => {
         }
       }
       // the same pages in English, as served (the Nu checker reads the markup, not the DOM)
-      const cookie = [...(await context.cookies()).map((c) => `${c.name}=${c.value}`), 'lang=en'].join('; ')
-      for (const key of [...served.keys()].filter((k) => k.startsWith(`${who} it `))) {
-        const path = key.slice(`${who} it `.length)
-        const res = await fetch(server.url + path, { headers: { cookie }, redirect: 'manual' })
-        if (res.status === 200) served.set(`${who} en ${path}`, await res.text())
-      }
+      await fetchServed(served, who, who, await cookiesOf(context), ['en'])
       await context.close()
     }
     // the office's other roles see the administrator's pages with fewer controls: the same pages as they get them
     for (const role of ['operatore', 'lettore'] as const) {
       const context = await newContext(browser)
       await signIn(context, w.accounts[role])
-      const cookies = (await context.cookies()).map((c) => `${c.name}=${c.value}`)
+      const cookies = await cookiesOf(context)
       await context.close()
-      for (const key of [...served.keys()].filter((k) => k.startsWith('ufficio it '))) {
-        const path = key.slice('ufficio it '.length)
-        for (const lang of ['it', 'en']) {
-          const res = await fetch(server.url + path, { headers: { cookie: [...cookies, `lang=${lang}`].join('; ') } })
-          if (res.status === 200 && (res.headers.get('content-type') ?? '').includes('text/html'))
-            served.set(`${role} ${lang} ${path}`, await res.text())
-        }
-      }
+      await fetchServed(served, 'ufficio', role, cookies, ['it', 'en'])
     }
     const nu = nuLines(await nuCheck(served))
     console.log(`Nu HTML checker: ${served.size} pages, ${nu.length} messages`)

@@ -31,6 +31,11 @@ function dateFields(name: string, iso: string) {
   return { [`${name}-day`]: d, [`${name}-month`]: m, [`${name}-year`]: y }
 }
 
+/** A complete form: the office's usual answers, then these. */
+function paymentForm(these: Record<string, string | string[]> = {}) {
+  return { rata: '1', method: 'altro', ...dateFields('paid', todayRome()), amount: '20', reference: 'R', ...these }
+}
+
 async function installments(documentId: number) {
   return withTenant(
     w.db.sql,
@@ -196,32 +201,14 @@ describe('a payment the office received itself', () => {
     expect(html).toContain('value="Compensazione"')
 
     // an installment of another document, or one already paid
-    res = await office.submit(path, {
-      rata: '7',
-      method: 'altro',
-      ...dateFields('paid', todayRome()),
-      amount: '20',
-      reference: 'R',
-    })
+    res = await office.submit(path, paymentForm({ rata: '7' }))
     expect(res.status).toBe(422)
     expect(await res.text()).toContain('Le rate scelte non sono di questo documento')
     expect(await snapshot(documentId)).toEqual(before)
 
-    await office.submit(path, {
-      rata: '1',
-      method: 'altro',
-      ...dateFields('paid', todayRome()),
-      amount: '20',
-      reference: 'R1',
-    })
+    await office.submit(path, paymentForm({ reference: 'R1' }))
     const paidOnce = await snapshot(documentId)
-    res = await office.post(path, {
-      rata: '1',
-      method: 'altro',
-      ...dateFields('paid', todayRome()),
-      amount: '20',
-      reference: 'R2',
-    })
+    res = await office.post(path, paymentForm({ reference: 'R2' }))
     expect(res.status).toBe(422)
     expect(await res.text()).toContain('Le rate 1 risultano già pagate o annullate')
     expect(await snapshot(documentId)).toEqual(paidOnce)
@@ -234,7 +221,7 @@ describe('a payment the office received itself', () => {
     const second = await w.client('operatore')
     await office.get(path)
     await second.get(path)
-    const form = { rata: '1', method: 'sportello', ...dateFields('paid', todayRome()), amount: '15', reference: 'Q' }
+    const form = paymentForm({ method: 'sportello', amount: '15', reference: 'Q' })
     const answers = await Promise.all([office.post(path, form), second.post(path, form)])
     expect(answers.map((r) => r.status).sort()).toEqual([303, 422])
     expect(await snapshot(documentId)).toMatchObject({ paid: 1, audits: 1 })
@@ -243,7 +230,7 @@ describe('a payment the office received itself', () => {
   it('a lettore, a citizen and another body cannot; an unknown document is a 404', async () => {
     const { documentId } = await issue(w.db, w.tenant, payer, [1000])
     const path = `${base()}/${documentId}/pagamento`
-    const form = { rata: '1', method: 'sportello', ...dateFields('paid', todayRome()), amount: '10', reference: 'Q' }
+    const form = paymentForm({ method: 'sportello', amount: '10', reference: 'Q' })
     for (const who of ['lettore', 'cittadino', 'adminAltroEnte'] as const) {
       const c = await w.client(who)
       expect((await c.get(path)).status, who).toBe(403)
@@ -263,13 +250,10 @@ describe('a payment the office received itself', () => {
       documentId,
       installments: [first],
     } = await issue(w.db, w.tenant, payer, [4200])
-    await office.submit(`${base()}/${documentId}/pagamento`, {
-      rata: '1',
-      method: 'bonifico',
-      ...dateFields('paid', todayRome()),
-      amount: '42',
-      reference: 'CRO 1234',
-    })
+    await office.submit(
+      `${base()}/${documentId}/pagamento`,
+      paymentForm({ method: 'bonifico', amount: '42', reference: 'CRO 1234' }),
+    )
     const r = await payNotice({
       url: '/pagopa/nodo',
       key: NODE_KEY,

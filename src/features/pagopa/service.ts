@@ -2,8 +2,9 @@
 // interface. verify and get payment describe a notice as it is now (current amount and due date) or refuse it
 // with the specified fault; a receipt (paSendRT) is recorded once and settles its installment once.
 // Decisions: docs/decisions/0070–0074, operator guide docs/pagopa.md.
+
 import type { Logger } from 'pino'
-import { addDays, todayRome } from '../../platform/dates.ts'
+import { addDays, romeInstant, todayRome } from '../../platform/dates.ts'
 import { type Db, type Tx, withTenant } from '../../platform/db.ts'
 import { isLang, type Lang, translator } from '../../platform/i18n.ts'
 import { enqueueMail, textToHtml } from '../../platform/mail.ts'
@@ -324,42 +325,6 @@ export function readReceipt(body: XNode): ReceiptData {
       transferCategory: textAt(x, 'transferCategory') as string,
     })),
   }
-}
-
-/** An xsd:dateTime; without a zone it is Italian wall-clock time, as the node writes it. */
-export function romeInstant(value: string): Date {
-  const v = value.trim()
-  if (/(Z|[+-]\d{2}:\d{2})$/.test(v)) return new Date(v)
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?$/.exec(v)
-  if (!m) return new Date(Number.NaN)
-  const asUtc = Date.UTC(
-    +(m[1] as string),
-    +(m[2] as string) - 1,
-    +(m[3] as string),
-    +(m[4] as string),
-    +(m[5] as string),
-    +(m[6] as string),
-  )
-  const offset = (at: number) => {
-    const p: Record<string, string> = Object.fromEntries(
-      new Intl.DateTimeFormat('en-GB', {
-        timeZone: 'Europe/Rome',
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-      })
-        .formatToParts(new Date(at))
-        .map((x) => [x.type, x.value]),
-    )
-    const n = (k: string) => Number(p[k])
-    return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')) - at
-  }
-  const first = asUtc - offset(asUtc)
-  return new Date(asUtc - offset(first))
 }
 
 type Effect = 'settled' | 'checkout' | 'already_paid' | 'cancelled' | 'not_ok'

@@ -6,7 +6,7 @@ import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { actorOf, audit } from '../../../platform/audit.ts'
-import { formatDate, todayRome } from '../../../platform/dates.ts'
+import { formatDate, romeInstant, todayRome } from '../../../platform/dates.ts'
 import { formValues, parseWith } from '../../../platform/forms.ts'
 import type { Env } from '../../../platform/http.ts'
 import { parseMoney } from '../../../platform/money.ts'
@@ -19,11 +19,6 @@ const E = 'backoffice.offline.errors.'
 export const OFFLINE_ORDER = ['rata', 'method', 'paid', 'amount', 'reference', 'note']
 
 const offlineSchema = z.object({
-  rata: z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
-    .pipe(z.array(z.string().regex(/^[0-9]{1,3}$/, `${E}rataRequired`)).min(1, `${E}rataRequired`)),
   method: z.enum(OFFLINE_METHODS, { error: `${E}methodRequired` }),
   reference: z
     .string()
@@ -96,9 +91,9 @@ offlinePaymentRoutes.post('/t/:tenant/ufficio/documenti/:id{[0-9]+}/pagamento', 
     const picked = values.rata
     const seqs = [...new Set((Array.isArray(picked) ? picked : picked ? [picked] : []).map(String))]
     const chosen = data.installments.filter((i) => seqs.includes(String(i.seq)))
-    if (seqs.length && !fields.rata && (data.doc.cancelled_at || chosen.length !== seqs.length))
-      fields.rata = t(`${E}rataUnknown`)
-    else if (seqs.length && !fields.rata) {
+    if (!seqs.length) fields.rata = t(`${E}rataRequired`)
+    else if (data.doc.cancelled_at || chosen.length !== seqs.length) fields.rata = t(`${E}rataUnknown`)
+    else {
       const notOpen = chosen.filter((i) => i.status !== 'da_pagare')
       if (notOpen.some((i) => i.status === 'in_corso'))
         fields.rata = t(`${E}rataInProgress`, { seqs: notOpen.map((i) => i.seq).join(', ') })
@@ -106,7 +101,7 @@ offlinePaymentRoutes.post('/t/:tenant/ufficio/documenti/:id{[0-9]+}/pagamento', 
     }
     const due = chosen.reduce((sum, i) => sum + i.amount_cents, 0)
     // what was received must be what is due: a part payment is not recorded (the office corrects the document first)
-    if (!fields.amount && !fields.rata && chosen.length && amount !== null && amount !== due)
+    if (!fields.amount && !fields.rata && amount !== null && amount !== due)
       fields.amount = t(`${E}amountMismatch`, { due: (due / 100).toFixed(2).replace('.', ',') })
     if (Object.keys(fields).length || !form || !paidOn || amount === null) {
       const names = Object.keys(fields).sort((a, b) => OFFLINE_ORDER.indexOf(a) - OFFLINE_ORDER.indexOf(b))
@@ -124,9 +119,7 @@ offlinePaymentRoutes.post('/t/:tenant/ufficio/documenti/:id{[0-9]+}/pagamento', 
       }
     }
     // paid today: now; an earlier day: that day at noon, Rome time (a date, shown as a date)
-    const [at] = await tx<{ at: Date }[]>`
-      select case when ${paidOn}::date = ${today}::date then now()
-        else (${paidOn}::date + time '12:00') at time zone 'Europe/Rome' end as at`
+    const paidAt = paidOn === today ? new Date() : romeInstant(`${paidOn}T12:00:00`)
     const settled = await settleInstallments(
       tx,
       chosen.map((i) => ({
@@ -135,7 +128,7 @@ offlinePaymentRoutes.post('/t/:tenant/ufficio/documenti/:id{[0-9]+}/pagamento', 
         source: 'manuale' as const,
         receiptNumber: form.reference,
         amountCents: i.amount_cents,
-        paidAt: at?.at ?? new Date(),
+        paidAt,
         channel: form.method,
         note: form.note || null,
       })),
