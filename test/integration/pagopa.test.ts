@@ -1,7 +1,6 @@
 // The creditor SOAP interface (paForNode) driven with messages derived from pagoPA's official examples:
 // every operation with valid, malformed, duplicate, expired, cancelled, in-progress and unknown-notice
 // messages; every answer checked against the schema (paForNode.xsd) with the same validator the server uses.
-import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { payNotice } from '../../src/features/pagopa/simulator.ts'
 import { SOAP_NS } from '../../src/features/pagopa/soap.ts'
@@ -13,12 +12,11 @@ import type { Tenant } from '../../src/platform/tenancy.ts'
 import { signedIn, type TestAccount } from '../helpers/accounts.ts'
 import { settings } from '../helpers/db.ts'
 import { givePayer, issue, payAtSandbox } from '../helpers/payments.ts'
+import { example, receiptRequest } from '../helpers/receipts.ts'
 import { type App, type World, world } from '../helpers/world.ts'
 
 const KEY = 'chiave-di-prova-del-nodo-0123456789'
 const IBAN = 'IT60X0542811101000000123456'
-const EX = new URL('../fixtures/pagopa/examples/', import.meta.url)
-const example = (f: string) => readFileSync(new URL(f, EX), 'utf8')
 
 beforeAll(() => {
   process.env.PAGOPA_NODE_KEY = KEY
@@ -104,25 +102,14 @@ function getReq(notice: string, v2 = false, cf = a.fiscalCode) {
 /** paSendRT from the example: our notice and amount, one transfer to our IBAN, with the transferCategory the
  * schema requires (the published example omits it). */
 function sendReq(notice: string, cents: number, opts: { receiptId?: string; v2?: boolean; cf?: string } = {}) {
-  const cf = opts.cf ?? a.fiscalCode
-  const amount = `${Math.trunc(cents / 100)}.${String(cents % 100).padStart(2, '0')}`
-  let xml = example('ReqPaSendRT.xml')
-    .replace(/<transferList>[\s\S]*<\/transferList>/, () =>
-      [
-        '<transferList><transfer>',
-        `<idTransfer>1</idTransfer><transferAmount>${amount}</transferAmount>`,
-        `<fiscalCodePA>${cf}</fiscalCodePA><IBAN>${IBAN}</IBAN>`,
-        '<remittanceInformation>Mensa scolastica</remittanceInformation><transferCategory>0101100IM</transferCategory>',
-        '</transfer></transferList>',
-      ].join(''),
-    )
-    .replaceAll('77777777777', cf)
-    .replace('311111111112222222', notice)
-    .replace('11111111112222222', notice.slice(1))
-    .replace('<paymentAmount>30.00</paymentAmount>', `<paymentAmount>${amount}</paymentAmount>`)
-    .replace('c110729d258c4ab1b765fe902aae41d6', opts.receiptId ?? crypto.randomUUID().replaceAll('-', ''))
-  if (opts.v2) xml = xml.replaceAll('paSendRTReq', 'paSendRTV2Request')
-  return xml
+  return receiptRequest({
+    notice,
+    cents,
+    cf: opts.cf ?? a.fiscalCode,
+    iban: IBAN,
+    receiptId: opts.receiptId,
+    v2: opts.v2,
+  })
 }
 
 async function notice(amounts = [6400], opts: { firstDue?: number } = {}) {

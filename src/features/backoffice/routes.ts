@@ -1,6 +1,6 @@
 // The back office of a tenant under /t/:tenant/ufficio: catalog and settings, payers and pupils (people/: search,
-// payers, pupils, identity proofs), documents (documents/: list, issue, cancel and correct; imports/: import from
-// CSV) and the audit log. The dashboard lives in src/features/staff.
+// payers, pupils, identity proofs), documents (documents/: list, issue, cancel and correct, payments the office
+// records; imports/: import from CSV), the refund register (refunds.ts) and the audit log. The dashboard lives in src/features/staff.
 import { Hono } from 'hono'
 import type { Env } from '../../platform/http.ts'
 import { auditRoutes } from './audit-log.ts'
@@ -14,6 +14,7 @@ import { identityRoutes } from './people/identity.ts'
 import { payerRoutes } from './people/payers.ts'
 import { pupilRoutes } from './people/pupils.ts'
 import { searchRoutes } from './people/search.ts'
+import { refundRoutes } from './refunds.ts'
 
 export const backofficeRoutes = new Hono<Env>()
 backofficeRoutes.route('/', catalogRoutes)
@@ -26,4 +27,5 @@ backofficeRoutes.route('/', documentRoutes)
 backofficeRoutes.route('/', documentIssueRoutes)
 backofficeRoutes.route('/', documentChangeRoutes)
 backofficeRoutes.route('/', offlinePaymentRoutes)
+backofficeRoutes.route('/', refundRoutes)
 backofficeRoutes.route('/', auditRoutes)

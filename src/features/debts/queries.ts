@@ -37,6 +37,10 @@ export interface InstallmentView {
   paid_at: Date | null
   receipt_number: string | null
   in_cart: boolean
+  /** what executed refunds of its payment gave back */
+  refunded_cents: number
+  /** refunds the family sees: open and executed */
+  refunds: { amount_cents: number; status: 'aperto' | 'eseguito'; executed_on: string | null }[]
 }
 
 /**
@@ -127,7 +131,11 @@ export async function loadDocument(tx: Tx, cf: Carried, today: string, documentI
     tx<Omit<InstallmentView, 'in_cart'>[]>`
       ${meCte(tx, cf)}
       select i.id, i.seq, i.due_date, i.amount_cents, i.iuv, i.notice_code, i.status,
-        i.status = 'da_pagare' and i.due_date < ${today}::date as overdue, i.paid_at, ip.receipt_number
+        i.status = 'da_pagare' and i.due_date < ${today}::date as overdue, i.paid_at, ip.receipt_number,
+        i.refunded_cents,
+        (select coalesce(json_agg(json_build_object('amount_cents', r.amount_cents, 'status', r.status,
+                  'executed_on', r.executed_on) order by r.id), '[]')
+         from refunds r where r.installment_id = i.id and r.status in ('aperto', 'eseguito')) as refunds
       from installments i left join installment_payments ip on ip.installment_id = i.id
       where i.document_id = ${documentId}
         and exists (select 1 from documents v where v.id = ${documentId} and ${visibleTo(tx, 'v')})

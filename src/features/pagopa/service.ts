@@ -11,6 +11,7 @@ import { enqueueMail, textToHtml } from '../../platform/mail.ts'
 import { formatMoney } from '../../platform/money.ts'
 import type { Tenant, TenantRegistry } from '../../platform/tenancy.ts'
 import { renderReceiptPdf } from '../payments/receipt-pdf.ts'
+import { proposeRefunds } from '../payments/refunds.ts'
 import { finish } from '../payments/service.ts'
 import { settleInstallments } from '../payments/settle.ts'
 import type { PagopaConfig } from './config.ts'
@@ -408,6 +409,18 @@ async function sendReceipt(
         },
       ])
     }
+    // money for a notice already paid or cancelled goes back: a refund proposed for the office (decision 0096)
+    if (flag === 'already_paid' || flag === 'cancelled')
+      await proposeRefunds(tx, [
+        {
+          installmentId: n.id,
+          basis: 'ricevuta_pagopa',
+          basisRef: r.receiptId,
+          paidCents: r.amountCents,
+          reasonCode: flag === 'already_paid' ? 'doppio_pagopa' : 'annullato_pagopa',
+          key: `pagopa:${r.receiptId}`,
+        },
+      ])
     if (effect === 'checkout') {
       await tx`insert into platform.pagopa_cart_receipts (payment_id, tenant_id, installment_id, receipt_id, amount_cents)
                values (${checkoutPaymentId}, ${tenant.id}, ${n.id}, ${r.receiptId}, ${r.amountCents})

@@ -19,6 +19,7 @@ import { formatMoney } from '../../platform/money.ts'
 import type { PaymentProvider, ProviderNotification, ProviderStatus } from '../../platform/payment-provider.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { renderReceiptPdf } from './receipt-pdf.ts'
+import { proposeRefunds } from './refunds.ts'
 import { settleInstallments } from './settle.ts'
 
 export type PaymentStatus = 'created' | 'pending' | 'succeeded' | 'failed' | 'cancelled' | 'expired'
@@ -418,10 +419,27 @@ async function completeIn(tx: Tx, db: Db, paymentId: number): Promise<void> {
         // the rest were settled before (by this payment on an earlier run, or elsewhere)
         const already = await tx<{ installment_id: number; payment_id: number | null }[]>`
           select installment_id, payment_id from installment_payments where installment_id = any(${ids})`
-        return ids.map((id) => {
+        const outcomes = ids.map((id) => {
           const row = already.find((a) => a.installment_id === id)
           return row && row.payment_id !== paymentId ? 'already_paid' : 'paid'
         })
+        // paid twice: a refund proposed for the office (decision 0096); a pagoPA cart's money is proposed by its
+        // receipts, one per notice, so it is not proposed here a second time
+        if (p.provider !== 'pagopa-checkout')
+          await proposeRefunds(
+            tx,
+            rows
+              .filter((r) => outcomes[ids.indexOf(r.id)] === 'already_paid')
+              .map((r) => ({
+                installmentId: r.id,
+                basis: 'pagamento_online' as const,
+                basisRef: p.receipt_number as string,
+                paidCents: r.amount_cents,
+                reasonCode: 'doppio_online' as const,
+                key: `checkout:${paymentId}:${r.id}`,
+              })),
+          )
+        return outcomes
       }
       await tx`update installments set status = 'da_pagare', pending_payment_id = null
                where id = any(${ids}) and pending_payment_id = ${paymentId} and status = 'in_corso'`

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { type Actor, audit } from '../../platform/audit.ts'
 import { type Sql, type Tx, withTenant } from '../../platform/db.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
+import { proposeRefunds } from '../payments/refunds.ts'
 import { type Settlement, settleInstallments } from '../payments/settle.ts'
 import { type FlowLine, type ParsedFlow, parseFlowFile } from './parse.ts'
 
@@ -107,6 +108,13 @@ interface LineRow {
   resolved_by: number | null
   resolved_by_name: string | null
   resolution_note: string | null
+}
+
+/** The lines whose money goes back to the family, and why. */
+const REFUNDABLE: Partial<Record<LineResult, 'doppio_flusso' | 'annullato_flusso'>> = {
+  already_paid: 'doppio_flusso',
+  paid_twice: 'doppio_flusso',
+  cancelled: 'annullato_flusso',
 }
 
 // settleInstallments binds nine arrays, whatever the number of rows: chunks only bound a statement's size
@@ -303,6 +311,21 @@ async function importFlow(
     await step('import-recorded')
     await insertLines(tx, importId, all)
     await step('lines-recorded')
+    // money received twice or for a cancelled notice goes back: a refund proposed for the office, once per
+    // payment — a pagoPA line's IUR is the receipt's id, so the receipt and its line propose one (decision 0096)
+    await proposeRefunds(
+      tx,
+      rows
+        .filter((r) => r.installment_id !== null && REFUNDABLE[r.result] !== undefined)
+        .map((r) => ({
+          installmentId: r.installment_id as number,
+          basis: 'riga_flusso' as const,
+          basisRef: r.reference,
+          paidCents: r.amount_cents,
+          reasonCode: REFUNDABLE[r.result] as 'doppio_flusso' | 'annullato_flusso',
+          key: flow.kind === 'fdr' ? `pagopa:${r.reference}` : `banca:${flow.flowId}:${r.line_key}`,
+        })),
+    )
     if (previous) {
       await tx`update reconciliation_imports set status = 'superseded', superseded_by = ${importId} where id = ${previous.id}`
     }

@@ -92,6 +92,8 @@ export interface InstallmentRow {
   receipt_number: string | null
   source: string | null
   channel: string | null
+  /** what executed refunds of the settling payment gave back */
+  refunded_cents: number
 }
 
 export async function loadDocument(tx: Tx, id: number, lock = false) {
@@ -106,7 +108,7 @@ export async function loadDocument(tx: Tx, id: number, lock = false) {
   if (lock) await tx`select id from documents where id = ${id} for update`
   const installments = await tx<InstallmentRow[]>`
     select i.id, i.seq, i.due_date, i.amount_cents, i.iuv, i.notice_code, i.status, i.paid_at,
-      ip.receipt_number, ip.source, ip.channel
+      ip.receipt_number, ip.source, ip.channel, i.refunded_cents
     from installments i left join installment_payments ip on ip.installment_id = i.id
     where i.document_id = ${id} order by i.seq
     ${lock ? tx`for update of i` : tx``}`
@@ -120,7 +122,11 @@ documentRoutes.get('/t/:tenant/ufficio/documenti/:id{[0-9]+}', readers, async (c
     const history = await tx<{ at: Date; actor_name: string; action: string; reason: string | null }[]>`
       select at, actor_name, action, reason from audit_log where entity = 'document' and entity_id = ${String(id)}
       order by at desc, id desc limit 50`
-    return { ...d, history }
+    const refunds = await tx<
+      { id: number; seq: number; amount_cents: number; status: string; executed_on: string | null }[]
+    >`select r.id, i.seq, r.amount_cents, r.status, r.executed_on from refunds r join installments i on i.id = r.installment_id
+      where i.document_id = ${id} order by r.id`
+    return { ...d, history, refunds }
   })
   const t = c.var.t
   return page(c, 'document', {
