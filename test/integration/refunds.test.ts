@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { finish, startCheckout } from '../../src/features/payments/service.ts'
 import { importFile } from '../../src/features/reconciliation/service.ts'
+import { certificateRows } from '../../src/features/tax/service.ts'
 import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { withTenant } from '../../src/platform/db.ts'
 import type { Client } from '../helpers/client.ts'
@@ -185,6 +186,47 @@ describe('a refund the office opens', () => {
         select action from audit_log where entity = 'refund' and entity_id = any(${[String(firstId), String(secondId)]}) order by id`,
     )
     expect(log.map((l) => l.action)).toEqual(['refund.open', 'refund.open', 'refund.execute', 'refund.execute'])
+  })
+
+  it("appears in the family's tax certificate as a negative row on the day the transfer left", async () => {
+    const doc = await paidDocument([4000])
+    const pupilId = await withTenant(w.db.sql, w.tenant, async (tx) => {
+      const [p] = await tx<{ id: number }[]>`
+        insert into pupils (given_name, family_name) values ('Anna', 'Rossi') returning id`
+      const id = (p as { id: number }).id
+      await tx`insert into pupil_payers (pupil_id, payer_id) values (${id}, ${payer})`
+      await tx`update documents set pupil_id = ${id} where id = ${doc.documentId}`
+      return id
+    })
+    const res = await office.submit(
+      `${office_()}/documenti/${doc.documentId}/rimborso`,
+      refundForm({ amount: '15', reason: 'Mesi non fruiti' }),
+    )
+    const id = Number(/rimborsi\/(\d+)/.exec(res.headers.get('location') ?? '')?.[1])
+    const today = todayRome()
+    const year = { from: `${today.slice(0, 4)}-01-01`, to: `${today.slice(0, 4)}-12-31` }
+    const me = { accountId: w.accounts.cittadino.id, codiceFiscale: w.accounts.cittadino.codiceFiscale }
+    const choice = {
+      key: `${w.tenant.id}-${pupilId}`,
+      name: 'Anna Rossi',
+      codiceFiscale: null,
+      records: [{ tenant: w.tenant, pupilId }],
+    }
+    // open, not yet executed: the certificate shows the payment alone
+    expect((await certificateRows(w.db, choice, me, year)).map((r) => r.amountCents)).toEqual([4000])
+    await office.submit(`${office_()}/rimborsi/${id}/esegui`, {
+      bankReference: 'TRN 15',
+      ...dateFields('executed', today),
+    })
+    const rows = await certificateRows(w.db, choice, me, year)
+    expect(rows.map((r) => [r.amountCents, r.receiptNumber, r.refund ?? false, r.date])).toEqual([
+      [4000, `Q-${doc.documentId}`, false, today],
+      [-1500, 'TRN 15', true, today],
+    ])
+    expect(rows.reduce((s, r) => s + r.amountCents, 0)).toBe(2500)
+    // another year's certificate does not see it
+    const last = { from: `${Number(today.slice(0, 4)) - 1}-01-01`, to: `${Number(today.slice(0, 4)) - 1}-12-31` }
+    expect(await certificateRows(w.db, choice, me, last)).toEqual([])
   })
 
   it('refuses bad input with 422, every problem named and linked, the input kept and nothing saved', async () => {

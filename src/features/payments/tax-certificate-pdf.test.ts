@@ -94,6 +94,23 @@ describe('tax certificate PDF', () => {
     expect(text).toContain('€1,200.00')
   })
 
+  it('lists a refund as a negative row named as such, the total net of it', async () => {
+    const refund = {
+      ...(rows[1] as (typeof rows)[number]),
+      date: '2025-11-20',
+      amountCents: -30_000,
+      receiptNumber: 'TRN 0306912345678901',
+      refund: true,
+    }
+    const text = flat(
+      await renderTaxCertificatePdf({ ...data, rows: [...rows, refund], totalCents: 95_800 }, { compress: false }),
+    )
+    expect(text).toContain('Rimborso – Trasporto scolastico – primo quadrimestre')
+    expect(text).toContain('TRN 0306912345678901')
+    expect(text).toMatch(/-\s?300,00/)
+    expect(text).toMatch(/958,00/)
+  })
+
   it('says so when nothing was paid', async () => {
     const text = flat(await renderTaxCertificatePdf({ ...data, rows: [], totalCents: 0 }, { compress: false }))
     expect(text).toContain('Nessun pagamento nel periodo.')

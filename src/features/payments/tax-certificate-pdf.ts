@@ -24,6 +24,8 @@ export interface TaxCertificateRow {
   category?: Exclude<TaxCategory, 'nessuna'>
   /** the child, on a household certificate */
   pupilName?: string
+  /** a refund of an earlier payment (amountCents negative, receiptNumber the bank's reference) */
+  refund?: boolean
 }
 
 export type TaxCertificatePeriod =
@@ -81,6 +83,7 @@ const LABELS = {
       `${name}, codice fiscale ${cf}, attesta che il pagatore sopra indicato ha pagato a questo ente, tramite il sistema pagoPA, gli importi qui elencati per ${who}. Attestazione rilasciata tramite Sportello per conto dell'ente; gli importi non comprendono le commissioni del servizio di pagamento.`,
     totals: 'Totali per voce della dichiarazione',
     pupilCol: 'Alunno/a',
+    refund: (service: string) => `Rimborso – ${service}`,
   },
   en: {
     title: 'Statement of payments',
@@ -119,6 +122,7 @@ const LABELS = {
       `${name}, tax code ${cf}, states that the payer named above paid this body, through the pagoPA system, the amounts listed here for ${who}. Statement issued through Sportello on the body's behalf; the amounts do not include payment service commissions.`,
     totals: 'Totals by item of the tax return',
     pupilCol: 'Pupil',
+    refund: (service: string) => `Refund – ${service}`,
   },
 } as const
 
@@ -210,7 +214,11 @@ export async function renderTaxCertificatePdf(
         doc.y += 4
         const cells = rows.map((r) => [
           formatDate(r.date),
-          household && r.pupilName ? `${r.service}\n${L.pupilCol}: ${r.pupilName}` : r.service,
+          household && r.pupilName
+            ? `${r.refund ? L.refund(r.service) : r.service}\n${L.pupilCol}: ${r.pupilName}`
+            : r.refund
+              ? L.refund(r.service)
+              : r.service,
           // the receipt on a line of its own, breaking only after its hyphens
           `${r.iuv}\n${r.receiptNumber}`,
           money(r.amountCents),

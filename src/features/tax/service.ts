@@ -67,6 +67,8 @@ interface PaidRow {
   receipt_number: string
   payment_id: number | null
   holder_cf: string
+  /** an executed refund of the payment (amount_cents negative) */
+  refund: boolean
 }
 
 /** "Refezione scolastica – Pasti di ottobre", without repeating the service's name, "– rata 2" when split. */
@@ -80,7 +82,8 @@ export function serviceLabel(
 }
 
 /**
- * What this citizen paid for the pupil in the period (dates in Rome), amounts without commissions. A payment
+ * What this citizen paid for the pupil in the period (dates in Rome), amounts without commissions, less what the
+ * body refunded of those payments in the period (negative rows, on the day the refund's transfer left). A payment
  * counts when the citizen made it on Sportello (their account's payment) or, for payments made at other
  * channels (pagoPA node, bank, office), when the citizen is the holder of the document: so two parents
  * linked to the same child each get what they paid, and nothing twice.
@@ -101,7 +104,7 @@ export async function certificateRows(
         select to_char(ip.paid_at at time zone 'Europe/Rome', 'YYYY-MM-DD') as date, ip.paid_at,
           i.id as installment_id, s.name as service_name, s.kind as service_kind, s.tax_category, d.description, i.seq,
           (select count(*)::int from installments x where x.document_id = d.id) as installments,
-          ip.amount_cents, i.iuv, ip.receipt_number, ip.payment_id, p.codice_fiscale as holder_cf
+          ip.amount_cents, i.iuv, ip.receipt_number, ip.payment_id, p.codice_fiscale as holder_cf, false as refund
         from installment_payments ip
           join installments i on i.id = ip.installment_id
           join documents d on d.id = i.document_id
@@ -110,7 +113,21 @@ export async function certificateRows(
         where d.pupil_id = ${rec.pupilId}
           and ip.paid_at >= (${range.from}::date::timestamp at time zone 'Europe/Rome')
           and ip.paid_at < ((${range.to}::date + 1)::timestamp at time zone 'Europe/Rome')
-        order by ip.paid_at, i.id`,
+        union all
+        -- refunds of those payments, on the day the bank transfer left, to whoever the payment counts for
+        select to_char(r.executed_on, 'YYYY-MM-DD'), r.executed_on::timestamp at time zone 'Europe/Rome' + interval '12 hours',
+          i.id, s.name, s.kind, s.tax_category, d.description, i.seq,
+          (select count(*)::int from installments x where x.document_id = d.id),
+          -r.amount_cents, i.iuv, r.bank_reference, ip.payment_id, p.codice_fiscale, true
+        from refunds r
+          join installments i on i.id = r.installment_id
+          join installment_payments ip on ip.installment_id = i.id
+          join documents d on d.id = i.document_id
+          join services s on s.id = d.service_id
+          join payers p on p.id = d.payer_id
+        where d.pupil_id = ${rec.pupilId} and r.basis = 'pagamento' and r.status = 'eseguito'
+          and r.executed_on between ${range.from}::date and ${range.to}::date
+        order by 2, 3`,
     )
     for (const row of rows) found.push({ tenant: rec.tenant, row })
   }
@@ -128,6 +145,9 @@ export async function certificateRows(
       .filter(({ row }) => (row.payment_id === null ? row.holder_cf === me.codiceFiscale : mine.has(row.payment_id)))
       .sort(
         (a, b) =>
+          a.row.date.localeCompare(b.row.date) ||
+          // a refund after the payments of its day
+          Number(a.row.refund) - Number(b.row.refund) ||
           a.row.paid_at.getTime() - b.row.paid_at.getTime() ||
           a.tenant.name.localeCompare(b.tenant.name, 'it') ||
           a.row.installment_id - b.row.installment_id,
@@ -142,6 +162,7 @@ export async function certificateRows(
         receiptNumber: row.receipt_number,
         category: taxCategoryOf(row.service_kind, row.tax_category),
         pupilName: pupil.name,
+        ...(row.refund ? { refund: true } : {}),
       }))
       // a town-hall due is not a school expense: not on a certificate for the tax return
       .filter((r): r is typeof r & { category: Exclude<typeof r.category, 'nessuna'> } => r.category !== 'nessuna')
