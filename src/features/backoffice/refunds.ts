@@ -39,7 +39,7 @@ import { loadDocument } from './documents/list.ts'
 
 const E = 'refunds.errors.'
 
-const money = z
+export const moneyField = z
   .string()
   .trim()
   .min(1, `${E}amountRequired`)
@@ -66,21 +66,26 @@ const iban = z
   })
 
 const refundFields = {
-  amount: money,
+  amount: moneyField,
   reason: text(1, 500, `${E}reasonRequired`, `${E}reasonTooLong`),
   iban,
   beneficiary: text(1, 140, `${E}beneficiaryRequired`, `${E}beneficiaryTooLong`),
 }
-const openSchema = z.object(refundFields)
+/** A refund's amount, reason, IBAN and account holder (also the canteen credit's refund form). */
+export const openSchema = z.object(refundFields)
 /** A proposal already says why (its reason code): the office's own words are optional. */
 const proposalSchema = z.object({ ...refundFields, reason: optionalText(500, `${E}reasonTooLong`) })
-const OPEN_ORDER = ['rata', 'amount', 'reason', 'iban', 'beneficiary']
+export const OPEN_ORDER = ['rata', 'amount', 'reason', 'iban', 'beneficiary']
 const executeSchema = z.object({
   bankReference: text(1, 140, `${E}bankReferenceRequired`, `${E}bankReferenceTooLong`),
 })
 const cancelSchema = z.object({ cancelReason: text(1, 500, `${E}cancelReasonRequired`, `${E}cancelReasonTooLong`) })
 
-function errorsOf(fields: Record<string, string>, order: string[], hrefs: Record<string, string> = {}): FormErrors {
+export function errorsOf(
+  fields: Record<string, string>,
+  order: string[],
+  hrefs: Record<string, string> = {},
+): FormErrors {
   const names = Object.keys(fields).sort((a, b) => order.indexOf(a) - order.indexOf(b))
   return { summary: names.map((k) => ({ text: fields[k] as string, href: hrefs[k] ?? `#${k}` })), fields }
 }
@@ -95,7 +100,7 @@ function serviceError(c: Context<Env>, e: RefundError): Record<string, string> {
   return { status: t(`${E}status.${e.code}`) }
 }
 
-const formatCents = (cents: number) => (cents / 100).toFixed(2).replace('.', ',')
+export const formatCents = (cents: number) => (cents / 100).toFixed(2).replace('.', ',')
 
 export const refundRoutes = new Hono<Env>()
 

@@ -1,7 +1,7 @@
 // SQL of the canteen: the catalog (schools, classes, school years, closures, tariffs), enrollments, the calendar
 // of a pupil, the day's charges and the wallet figures. Each function takes the tenant transaction first.
 import type { Tx } from '../../platform/db.ts'
-import { type CalendarFacts, daysBetween, type LedgerFigures, serviceOn } from './rules.ts'
+import { type CalendarFacts, daysBetween, type LedgerFigures, type LedgerKind, serviceOn } from './rules.ts'
 
 export type SchoolKind = 'infanzia' | 'primaria' | 'secondaria'
 export const SCHOOL_KINDS: SchoolKind[] = ['infanzia', 'primaria', 'secondaria']
@@ -343,7 +343,7 @@ export async function walletRows(tx: Tx, pupilIds: number[], from: string, to: s
         and l.entry_date between ${from}::date and ${to}::date), 0)::bigint as "paidNoticeCents",
       coalesce(sum(l.amount_cents) filter (where l.kind = 'ricarica'
         and l.entry_date between ${from}::date and ${to}::date), 0)::bigint as "paidSiteCents",
-      coalesce(sum(l.amount_cents) filter (where l.kind in ('rettifica', 'saldo_iniziale')
+      coalesce(sum(l.amount_cents) filter (where l.kind in ('rettifica', 'saldo_iniziale', 'rimborso', 'trasferimento')
         and l.entry_date between ${from}::date and ${to}::date), 0)::bigint as "adjustmentsCents",
       coalesce(sum(l.amount_cents) filter (where l.entry_date <= ${to}::date), 0)::bigint as "balanceToCents",
       coalesce(sum(l.amount_cents), 0)::bigint as "balanceCents",
@@ -360,7 +360,7 @@ export async function walletRows(tx: Tx, pupilIds: number[], from: string, to: s
 
 export interface LedgerEntry {
   id: number
-  kind: 'pasto' | 'rettifica_pasto' | 'ricarica' | 'avviso' | 'rettifica' | 'saldo_iniziale'
+  kind: LedgerKind
   entryDate: string
   amountCents: number
   meals: number
@@ -380,6 +380,17 @@ export function ledgerEntries(tx: Tx, pupilId: number, from: string, to: string,
     from canteen_ledger l left join canteen_tariffs t on t.id = l.tariff_id
     where l.pupil_id = ${pupilId} and l.entry_date between ${from}::date and ${to}::date
     order by l.entry_date desc, l.id desc limit ${limit}`
+}
+
+/** The office's movements of some pupils' wallets in a period (adjustments, opening balances, credit refunded or
+ *  moved), newest first: what makes up the family's "adjustments" figure, line by line. */
+export function officeMovements(tx: Tx, pupilIds: number[], from: string, to: string) {
+  return tx<{ pupilId: number; kind: LedgerKind; entryDate: string; amountCents: number; note: string | null }[]>`
+    select pupil_id as "pupilId", kind, entry_date as "entryDate", amount_cents as "amountCents", note
+    from canteen_ledger
+    where pupil_id = any(${pupilIds}) and kind in ('rettifica', 'saldo_iniziale', 'rimborso', 'trasferimento')
+      and entry_date between ${from}::date and ${to}::date
+    order by entry_date desc, id desc limit 200`
 }
 
 // ---- the kitchen

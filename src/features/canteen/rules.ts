@@ -183,8 +183,22 @@ export interface LedgerFigures {
   balanceCents: number
 }
 
+/** What a ledger line is: a meal, its correction, money in (top-up, notice), the office's adjustment or opening
+ *  balance, credit refunded to the family or moved to a sibling (both count among the office's adjustments). */
+export const LEDGER_KINDS = [
+  'pasto',
+  'rettifica_pasto',
+  'ricarica',
+  'avviso',
+  'rettifica',
+  'saldo_iniziale',
+  'rimborso',
+  'trasferimento',
+] as const
+export type LedgerKind = (typeof LEDGER_KINDS)[number]
+
 export interface LedgerLine {
-  kind: 'pasto' | 'rettifica_pasto' | 'ricarica' | 'avviso' | 'rettifica' | 'saldo_iniziale'
+  kind: LedgerKind
   entryDate: string
   amountCents: number
   meals: number

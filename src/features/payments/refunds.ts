@@ -5,7 +5,7 @@
 // what a basis brought in is never refunded twice over, whatever runs at the same time.
 import { electronicFormatIBAN, isValidIBAN } from 'ibantools'
 import { type Actor, audit } from '../../platform/audit.ts'
-import { formatDate } from '../../platform/dates.ts'
+import { formatDate, todayRome } from '../../platform/dates.ts'
 import type { Tx } from '../../platform/db.ts'
 import { type Lang, translator } from '../../platform/i18n.ts'
 import { type MailMessage, textToHtml } from '../../platform/mail.ts'
@@ -245,12 +245,20 @@ export async function cancelRefund(
   actor: Actor,
   id: number,
   reason: string,
-): Promise<{ ok: true; canteenPupil: number | null } | { ok: false; error: RefundError } | null> {
+): Promise<{ ok: true } | { ok: false; error: RefundError } | null> {
   const r = await lockRefund(tx, id)
   if (!r) return null
   if (r.status !== 'proposto' && r.status !== 'aperto') return { ok: false, error: { field: 'status', code: 'closed' } }
   await tx`update refunds set status = 'annullato', cancel_reason = ${reason}, cancelled_by_name = ${actor.name},
              cancelled_at = now() where id = ${id}`
+  // canteen credit left the wallet when the refund was opened: it comes back
+  if (r.basis === 'credito_mensa' && r.pupil_id !== null)
+    await tx`
+      insert into canteen_ledger (pupil_id, payer_id, kind, entry_date, amount_cents, entry_key, note, actor_account_id,
+        actor_name)
+      values (${r.pupil_id}, ${r.payer_id}, 'rimborso', ${todayRome()}, ${r.amount_cents}, ${`rimborso-annullato:${id}`},
+        ${reason.slice(0, 300)}, ${actor.accountId}, ${actor.name})
+      on conflict (entry_key) do nothing`
   await audit(tx, actor, {
     action: 'refund.cancel',
     entity: 'refund',
@@ -259,7 +267,7 @@ export async function cancelRefund(
     before: { status: r.status },
     after: { status: 'annullato' },
   })
-  return { ok: true, canteenPupil: r.basis === 'credito_mensa' ? r.pupil_id : null }
+  return { ok: true }
 }
 
 interface MailTarget {

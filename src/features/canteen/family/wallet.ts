@@ -9,7 +9,7 @@ import { render } from '../../../platform/render.ts'
 import type { Tenant } from '../../../platform/tenancy.ts'
 import { citizenTenants } from '../../debts/routes.ts'
 import { classLabel } from '../common.ts'
-import { type CitizenPupil, citizenPupils, listEnrollments } from '../queries.ts'
+import { type CitizenPupil, citizenPupils, listEnrollments, officeMovements } from '../queries.ts'
 import {
   defaultPeriod,
   mealsLeft,
@@ -63,6 +63,7 @@ walletRoutes.get(BASE, async (c) => {
     }
     const ids = pupils.map((p) => p.id)
     const money = await wallets(tx, ids, from, to)
+    const movements = await officeMovements(tx, ids, from, to)
     const enrollments = await listEnrollments(tx, year as string, today, { pupilIds: ids })
     const currentEnrollments =
       year === current ? enrollments : await listEnrollments(tx, current, today, { pupilIds: ids })
@@ -82,6 +83,7 @@ walletRoutes.get(BASE, async (c) => {
           wallet,
           priceCents: price,
           mealsLeft: mealsLeft(wallet?.balanceCents ?? 0, price),
+          movements: movements.filter((m) => m.pupilId === p.id),
         }
       }),
     }

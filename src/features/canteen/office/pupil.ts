@@ -10,6 +10,7 @@ import { formatDecimalIt } from '../../../platform/money.ts'
 import type { FormErrors } from '../../../platform/render.ts'
 import { newToken } from '../../../platform/tokens.ts'
 import { calendarGrid, classLabel, dateError, dayInWords, monthInWords } from '../common.ts'
+import { siblingsOf } from '../credit.ts'
 import { ledgerEntries, listClasses, listEnrollments, listTariffs, pupilDays } from '../queries.ts'
 import {
   defaultPeriod,
@@ -57,7 +58,7 @@ export const pupilRoutes = new Hono<Env>()
 
 // ---- one pupil: enrollment, tariff, wallet, movements, adjustments
 
-async function pupilData(c: Context<Env>) {
+export async function pupilData(c: Context<Env>) {
   const pupilId = idParam(c, 'pupil')
   const today = todayRome()
   const year = yearFromParam(c.req.query('anno')) ?? schoolYearOf(today)
@@ -88,6 +89,7 @@ async function pupilData(c: Context<Env>) {
       payers,
       classes: await listClasses(tx),
       tariffs: await listTariffs(tx, to),
+      siblings: await siblingsOf(tx, pupilId),
       today,
     }
   })
@@ -95,7 +97,7 @@ async function pupilData(c: Context<Env>) {
 
 type PupilData = Awaited<ReturnType<typeof pupilData>>
 
-function pupilPage(
+export function pupilPage(
   c: Context<Env>,
   d: PupilData,
   forms: { form?: string; values?: Record<string, string>; errors?: FormErrors } = {},
@@ -128,6 +130,11 @@ function pupilPage(
     tariffErrors: errorsOf('tariffa'),
     adjustValues: values('movimenti', { ...dateValues('data', d.today), chiave: newToken() }),
     adjustErrors: errorsOf('movimenti'),
+    // credit left: refunded (the register's fields) or moved to a sibling
+    creditRefundValues: values('credito-rimborso', { beneficiary: d.payers.find((p) => p.holder)?.name ?? '' }),
+    creditRefundErrors: errorsOf('credito-rimborso'),
+    moveValues: values('credito-sposta', { chiaveSposta: newToken() }),
+    moveErrors: errorsOf('credito-sposta'),
     saved: forms.errors ? null : (c.req.query('salvato') ?? null),
   })
 }
