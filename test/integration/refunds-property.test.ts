@@ -216,7 +216,7 @@ describe('offline payments, online payments and refunds in any order', () => {
       { numRuns: Number(process.env.PROPERTY_RUNS ?? 25) },
     )
     if (process.env.PROPERTY_DEBUG) console.log(Object.fromEntries(seen))
-    for (const what of ['offline 303', 'refund 303', 'refund 422', 'execute 303'])
+    for (const what of ['offline 303', 'refund 303', 'refund 422', 'receipt'])
       expect(seen.get(what), what).toBeGreaterThan(0)
   }, 300_000)
 })
