@@ -32,6 +32,7 @@ import {
   reconciliationRoutes,
 } from './features/reconciliation/routes.ts'
 import { reminderRoutes } from './features/reminders/routes.ts'
+import { sollecitiRoutes } from './features/solleciti/routes.ts'
 import { spontaneousRoutes } from './features/spontaneous/routes.ts'
 import { staffRoutes } from './features/staff/routes.ts'
 import { taxRoutes } from './features/tax/routes.ts'
@@ -275,6 +276,7 @@ export function createApp(deps: Deps) {
   app.route('/', canteenOfficeRoutes)
   app.route('/', backofficeRoutes)
   app.route('/', controlRoutes)
+  app.route('/', sollecitiRoutes)
   app.route('/', publicationRoutes)
   app.route('/', applicationRoutes)
   app.route('/', applicationStaffRoutes)

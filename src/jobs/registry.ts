@@ -11,6 +11,8 @@ import { withdrawAbandoned } from '../features/spontaneous/service.ts'
 import { todayRome } from '../platform/dates.ts'
 import { forEachTenant, type JobDefinition, JobFailure } from '../platform/jobs.ts'
 import { drainOutbox } from '../platform/mail.ts'
+// the attachments made when mail is sent: a formal reminder's notices (the payment receipt's renderer comes with payments)
+import '../features/solleciti/service.ts'
 import { pruneRuns } from './runs.ts'
 
 export type { JobContext, JobDefinition } from '../platform/jobs.ts'

@@ -12,15 +12,17 @@ export interface MailAttachment {
   contentBase64?: string
   /**
    * made when the mail is sent, by the renderer registered under `kind` (registerAttachment), from what is
-   * committed by then: so mail can be queued inside a transaction without rendering a PDF in it
+   * committed by then (`ref`) or from what the queuing transaction put in the message (`data`: the notices of a
+   * formal reminder as they were when it was sent): so mail can be queued inside a transaction without rendering
+   * a PDF in it
    */
-  render?: { kind: string; ref: number }
+  render?: { kind: string; ref?: number; data?: unknown }
 }
 
-type Renderer = (sql: Sql, ref: number) => Promise<Buffer | null>
+type Renderer = (sql: Sql, ref: number | undefined, data: unknown) => Promise<Buffer | null>
 const renderers = new Map<string, Renderer>()
 
-/** A feature's attachment made at sending time (the payment receipt's PDF): `render: { kind, ref }`. */
+/** A feature's attachment made at sending time (the payment receipt's PDF, a reminder's notices): `render: { kind, ref | data }`. */
 export function registerAttachment(kind: string, renderer: Renderer) {
   renderers.set(kind, renderer)
 }
@@ -29,7 +31,7 @@ async function contentOf(sql: Sql, a: MailAttachment): Promise<Buffer> {
   if (a.contentBase64 !== undefined) return Buffer.from(a.contentBase64, 'base64')
   const renderer = a.render && renderers.get(a.render.kind)
   if (!a.render || !renderer) throw new Error(`attachment ${a.filename}: nothing to send`)
-  const content = await renderer(sql, a.render.ref)
+  const content = await renderer(sql, a.render.ref, a.render.data)
   if (!content) throw new Error(`attachment ${a.filename}: ${a.render.kind} ${a.render.ref} not available`)
   return content
 }

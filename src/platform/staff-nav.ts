@@ -22,6 +22,7 @@ export const STAFF_NAV: StaffNavEntry[] = [
   { path: '/documenti/importa', labelKey: 'backoffice.nav.import', roles: ['admin', 'operatore'] },
   { path: '/pagamenti', labelKey: 'control.nav', roles: ALL },
   { path: '/rimborsi', labelKey: 'refunds.office.nav', roles: ALL },
+  { path: '/solleciti', labelKey: 'solleciti.nav', roles: ALL },
   { path: '/istanze', labelKey: 'applications.staff.nav', roles: ALL },
   { path: '/documenti-ente', labelKey: 'tenantdocs.nav', roles: ALL },
   { path: '/registro', labelKey: 'backoffice.nav.audit', roles: ALL },

@@ -80,7 +80,7 @@ describe('outbox', () => {
     const config = loadConfig({ SMTP_URL: smtp.url, NODE_ENV: 'test' })
     const made: number[] = []
     registerAttachment(`test-${run}`, async (sql, ref) => {
-      const [row] = await sql<{ n: number }[]>`select ${ref}::int as n`
+      const [row] = await sql<{ n: number }[]>`select ${ref ?? null}::int as n`
       made.push(row?.n as number)
       return ref === 7 ? Buffer.from(`%PDF-1.7 numero ${row?.n}`) : null
     })

@@ -329,7 +329,11 @@ async function refundAction(
     if (done?.ok) return null
     return { data: await loadRefund(tx, id), errors: errorsOf(fields, order, { status: '#stato', ...hrefs }) }
   })
-  if (!outcome) return c.redirect(officePath(c, `/rimborsi/${id}?fatto=${name}`), 303)
+  if (!outcome) {
+    // an executed refund queued the family's email
+    if (name === 'esegui') c.var.deps.kickMail()
+    return c.redirect(officePath(c, `/rimborsi/${id}?fatto=${name}`), 303)
+  }
   return refundPage(c, outcome.data, { name, values: flatValues(values), errors: outcome.errors })
 }
 

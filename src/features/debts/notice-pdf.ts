@@ -7,6 +7,7 @@ import type { QRCode } from 'qrcode'
 import { formatDate } from '../../platform/dates.ts'
 import { formatNoticeCode, qrPayload } from '../../platform/it/pagopa.ts'
 import { formatMoney } from '../../platform/money.ts'
+import type { Tenant } from '../../platform/tenancy.ts'
 import { A4, BOLD, CONTENT_WIDTH, FONT, INK, MARGIN, MUTED, type PdfLang, TaggedPdf } from './pdf.ts'
 
 export interface NoticePdfData {
@@ -32,6 +33,19 @@ export interface NoticePdfData {
   noticeCode: string
   iuv: string
   cbill?: string
+}
+
+/** What a printed notice says of the body: name, codes, office, contacts, its site. */
+export function noticeCreditor(tenant: Tenant, baseUrl: string): NoticePdfData['creditor'] {
+  return {
+    name: tenant.name,
+    fiscalCode: tenant.fiscalCode,
+    address: tenant.contacts.address,
+    logoText: tenant.branding.logoText,
+    contacts: { email: tenant.contacts.email, phone: tenant.contacts.phone, pec: tenant.contacts.pec },
+    // the body's own site when it has one, else its page on Sportello (where its notices are paid online)
+    site: tenant.contacts.website ?? `${baseUrl}/t/${tenant.slug}`,
+  }
 }
 
 const LABELS = {

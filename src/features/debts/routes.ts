@@ -15,7 +15,7 @@ import {
 } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { cartIdsColumn } from '../cart/service.ts'
-import { type NoticePdfData, renderNoticePdf, renderNoticesPdf } from './notice-pdf.ts'
+import { type NoticePdfData, noticeCreditor, renderNoticePdf, renderNoticesPdf } from './notice-pdf.ts'
 import {
   type DocumentSummary,
   listDocuments,
@@ -119,23 +119,10 @@ debtRoutes.get('/t/:tenant/documenti/:id', async (c) => {
   })
 })
 
-/** What a printed notice says of the body: name, codes, office, contacts, its site, its CBILL code. */
-function creditorOf(c: Context<Env>, tenant: Tenant): NoticePdfData['creditor'] {
-  return {
-    name: tenant.name,
-    fiscalCode: tenant.fiscalCode,
-    address: tenant.contacts.address,
-    logoText: tenant.branding.logoText,
-    contacts: { email: tenant.contacts.email, phone: tenant.contacts.phone, pec: tenant.contacts.pec },
-    // the body's own site when it has one, else its page on Sportello (where its notices are paid online)
-    site: tenant.contacts.website ?? `${c.var.deps.config.baseUrl}/t/${tenant.slug}`,
-  }
-}
-
 function noticeData(c: Context<Env>, tenant: Tenant, n: NoticeRow): NoticePdfData {
   return {
     lang: c.var.lang,
-    creditor: creditorOf(c, tenant),
+    creditor: noticeCreditor(tenant, c.var.deps.config.baseUrl),
     payer: { name: n.payer_name, codiceFiscale: n.payer_cf, address: n.payer_address },
     pupil: n.pupil_name ? { name: n.pupil_name } : null,
     causale: n.description,

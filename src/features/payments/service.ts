@@ -588,6 +588,7 @@ async function queueReceipt(tx: Tx, paymentId: number) {
 }
 
 registerAttachment('payment-receipt', async (sql, paymentId) => {
+  if (paymentId === undefined) return null
   const r = await loadReceipt({ sql }, paymentId)
   return r ? receiptPdf(r) : null
 })

@@ -126,7 +126,10 @@ documentRoutes.get('/t/:tenant/ufficio/documenti/:id{[0-9]+}', readers, async (c
       { id: number; seq: number; amount_cents: number; status: string; executed_on: string | null }[]
     >`select r.id, i.seq, r.amount_cents, r.status, r.executed_on from refunds r join installments i on i.id = r.installment_id
       where i.document_id = ${id} order by r.id`
-    return { ...d, history, refunds }
+    const solleciti = await tx<{ seq: number; step: number; sent_on: string; channel: string }[]>`
+      select i.seq, so.step, so.sent_on, so.channel from solleciti so join installments i on i.id = so.installment_id
+      where i.document_id = ${id} order by so.sent_on, i.seq, so.step`
+    return { ...d, history, refunds, solleciti }
   })
   const t = c.var.t
   return page(c, 'document', {
