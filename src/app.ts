@@ -17,6 +17,7 @@ import { cartRoutes } from './features/cart/routes.ts'
 import { controlRoutes } from './features/control/routes.ts'
 import { debtRoutes } from './features/debts/routes.ts'
 import { devMailRoutes } from './features/devmail/routes.ts'
+import { exportRoutes } from './features/exports/routes.ts'
 import { homeRoutes } from './features/home/routes.ts'
 import { oidcRoutes } from './features/oidc/routes.ts'
 import { LOGO_MAX_BYTES } from './features/onboarding/logo.ts'
@@ -277,6 +278,7 @@ export function createApp(deps: Deps) {
   app.route('/', backofficeRoutes)
   app.route('/', controlRoutes)
   app.route('/', sollecitiRoutes)
+  app.route('/', exportRoutes)
   app.route('/', publicationRoutes)
   app.route('/', applicationRoutes)
   app.route('/', applicationStaffRoutes)

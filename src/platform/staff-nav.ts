@@ -23,6 +23,7 @@ export const STAFF_NAV: StaffNavEntry[] = [
   { path: '/pagamenti', labelKey: 'control.nav', roles: ALL },
   { path: '/rimborsi', labelKey: 'refunds.office.nav', roles: ALL },
   { path: '/solleciti', labelKey: 'solleciti.nav', roles: ALL },
+  { path: '/esportazioni', labelKey: 'exports.nav', roles: ALL },
   { path: '/istanze', labelKey: 'applications.staff.nav', roles: ALL },
   { path: '/documenti-ente', labelKey: 'tenantdocs.nav', roles: ALL },
   { path: '/registro', labelKey: 'backoffice.nav.audit', roles: ALL },
