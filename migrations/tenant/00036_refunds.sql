@@ -47,4 +47,6 @@ create index refunds_status on refunds (status, created_at desc);
 revoke delete, truncate on refunds from {{tenant_role}};
 
 -- What executed refunds of the settling payment gave back: the installment's net paid is paid_cents - refunded_cents.
-alter table installments add column refunded_cents bigint not null default 0 check (refunded_cents >= 0);
+-- (Two statements: Citus adds a column and its constraint one at a time.)
+alter table installments add column refunded_cents bigint not null default 0;
+alter table installments add constraint installments_refunded_cents_check check (refunded_cents >= 0);
