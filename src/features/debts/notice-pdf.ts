@@ -36,7 +36,7 @@ export interface NoticePdfData {
 }
 
 /** What a printed notice says of the body: name, codes, office, contacts, its site. */
-export function noticeCreditor(tenant: Tenant, baseUrl: string): NoticePdfData['creditor'] {
+function noticeCreditor(tenant: Tenant, baseUrl: string): NoticePdfData['creditor'] {
   return {
     name: tenant.name,
     fiscalCode: tenant.fiscalCode,
@@ -45,6 +45,38 @@ export function noticeCreditor(tenant: Tenant, baseUrl: string): NoticePdfData['
     contacts: { email: tenant.contacts.email, phone: tenant.contacts.phone, pec: tenant.contacts.pec },
     // the body's own site when it has one, else its page on Sportello (where its notices are paid online)
     site: tenant.contacts.website ?? `${baseUrl}/t/${tenant.slug}`,
+  }
+}
+
+/** A notice's data from an installment's row, for a payer, in a language. */
+export function noticeFor(
+  tenant: Tenant,
+  baseUrl: string,
+  lang: PdfLang,
+  payer: NoticePdfData['payer'],
+  n: {
+    pupil_name: string | null
+    description: string
+    amount_cents: number
+    due_date: string
+    notice_code: string
+    iuv: string
+    seq: number
+    seq_of: number
+  },
+): NoticePdfData {
+  return {
+    lang,
+    creditor: noticeCreditor(tenant, baseUrl),
+    payer,
+    pupil: n.pupil_name ? { name: n.pupil_name } : null,
+    causale: n.description,
+    amountCents: n.amount_cents,
+    dueDate: n.due_date,
+    noticeCode: n.notice_code,
+    iuv: n.iuv,
+    cbill: tenant.settings.cbill,
+    installment: { seq: n.seq, of: n.seq_of },
   }
 }
 

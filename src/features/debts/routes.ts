@@ -15,7 +15,7 @@ import {
 } from '../../platform/session.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { cartIdsColumn } from '../cart/service.ts'
-import { type NoticePdfData, noticeCreditor, renderNoticePdf, renderNoticesPdf } from './notice-pdf.ts'
+import { type NoticePdfData, noticeFor, renderNoticePdf, renderNoticesPdf } from './notice-pdf.ts'
 import {
   type DocumentSummary,
   listDocuments,
@@ -120,19 +120,8 @@ debtRoutes.get('/t/:tenant/documenti/:id', async (c) => {
 })
 
 function noticeData(c: Context<Env>, tenant: Tenant, n: NoticeRow): NoticePdfData {
-  return {
-    lang: c.var.lang,
-    creditor: noticeCreditor(tenant, c.var.deps.config.baseUrl),
-    payer: { name: n.payer_name, codiceFiscale: n.payer_cf, address: n.payer_address },
-    pupil: n.pupil_name ? { name: n.pupil_name } : null,
-    causale: n.description,
-    amountCents: n.amount_cents,
-    dueDate: n.due_date,
-    noticeCode: n.notice_code,
-    iuv: n.iuv,
-    cbill: tenant.settings.cbill,
-    installment: { seq: n.seq, of: n.seq_of },
-  }
+  const payer = { name: n.payer_name, codiceFiscale: n.payer_cf, address: n.payer_address }
+  return noticeFor(tenant, c.var.deps.config.baseUrl, c.var.lang, payer, n)
 }
 
 function pdfResponse(c: Context<Env>, pdf: Buffer, filename: string) {

@@ -10,7 +10,7 @@ import { type Lang, translator } from '../../platform/i18n.ts'
 import { registerAttachment, textToHtml } from '../../platform/mail.ts'
 import { formatMoney } from '../../platform/money.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
-import { type NoticePdfData, noticeCreditor, renderNoticesPdf } from '../debts/notice-pdf.ts'
+import { type NoticePdfData, noticeFor, renderNoticesPdf } from '../debts/notice-pdf.ts'
 import { LINK_DAYS, signReminderLink } from '../reminders/link.ts'
 
 export const STEPS = [1, 2, 3] as const
@@ -106,8 +106,11 @@ export function overdue(tx: Tx, f: DebtorFilter, today: string, payerIds?: numbe
 }
 
 /** The rows by family, the amount filter applied to each family's total. */
-export function families(rows: OverdueRow[], f: Pick<DebtorFilter, 'minCents'>): Family[] {
-  const out = new Map<number, Family>()
+export function families<R extends OverdueRow>(
+  rows: R[],
+  f: Pick<DebtorFilter, 'minCents'>,
+): (Family & { installments: R[] })[] {
+  const out = new Map<number, Family & { installments: R[] }>()
   for (const r of rows) {
     let fam = out.get(r.payer_id)
     if (!fam) {
@@ -240,19 +243,17 @@ export async function sendSolleciti(tx: Tx, tenant: Tenant, actor: Actor, o: Sen
 
 /** The notice of one installment as its PDF prints it (the data the attachment is rendered from when sent). */
 export function noticeOf(tenant: Tenant, baseUrl: string, fam: Family, i: OverdueRow): NoticePdfData {
-  return {
-    lang: fam.lang,
-    creditor: noticeCreditor(tenant, baseUrl),
-    payer: { name: fam.name, codiceFiscale: fam.codiceFiscale, address: fam.address },
-    pupil: i.pupil ? { name: i.pupil } : null,
-    causale: i.description,
-    amountCents: i.amount_cents,
-    dueDate: i.due_date,
-    noticeCode: i.notice_code,
-    iuv: i.iuv,
-    cbill: tenant.settings.cbill,
-    installment: { seq: i.seq, of: i.of },
-  }
+  return noticeFor(
+    tenant,
+    baseUrl,
+    fam.lang,
+    { name: fam.name, codiceFiscale: fam.codiceFiscale, address: fam.address },
+    {
+      ...i,
+      seq_of: i.of,
+      pupil_name: i.pupil,
+    },
+  )
 }
 
 export function sollecitoMail(
@@ -328,26 +329,10 @@ export async function loadLotto(tx: Tx, id: number) {
       left join pupils pu on pu.id = d.pupil_id
     where so.lotto_id = ${id}
     order by p.family_name, p.given_name, p.id, i.due_date, i.id`
-  const byPayer = new Map<number, Family & { channel: 'email' | 'lettera' }>()
-  for (const r of rows) {
-    let fam = byPayer.get(r.payer_id)
-    if (!fam) {
-      fam = {
-        payerId: r.payer_id,
-        name: `${r.given_name} ${r.family_name}`,
-        codiceFiscale: r.codice_fiscale,
-        address: r.address,
-        email: null,
-        lang: 'it',
-        installments: [],
-        totalCents: 0,
-        lastStep: r.last_step,
-        channel: r.channel,
-      }
-      byPayer.set(r.payer_id, fam)
-    }
-    fam.installments.push(r)
-    fam.totalCents += r.amount_cents
-  }
-  return { lotto, families: [...byPayer.values()] }
+  // grouped as when sent; each family's channel is its installments'
+  const grouped = families(rows, { minCents: null }).map((fam) => ({
+    ...fam,
+    channel: (fam.installments[0] as (typeof rows)[number]).channel,
+  }))
+  return { lotto, families: grouped }
 }
