@@ -18,6 +18,17 @@ export interface RomeParts {
   minute: number
 }
 
+/** The Rome wall clock's fields at an instant (year, month, day, hour, minute, second; zero-padded). */
+function wallClock(at: Date): Record<string, string> {
+  return Object.fromEntries(partsFmt.formatToParts(at).map((x) => [x.type, x.value]))
+}
+
+/** The Rome wall clock at an instant as an ISO date-time without a zone ('YYYY-MM-DDTHH:MM:SS'). */
+export function romeDateTime(at: Date = new Date()): string {
+  const p = wallClock(at)
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`
+}
+
 let lastSecond = Number.NaN
 let lastParts: RomeParts | undefined
 
@@ -25,7 +36,7 @@ export function romeParts(at: Date = new Date()): RomeParts {
   // Intl's formatting is a few microseconds, called several times per page: the answer is kept for its second
   const second = Math.floor(at.getTime() / 1000)
   if (second === lastSecond && lastParts) return lastParts
-  const p = Object.fromEntries(partsFmt.formatToParts(at).map((x) => [x.type, x.value]))
+  const p = wallClock(at)
   const parts = { date: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour), minute: Number(p.minute) }
   lastSecond = second
   lastParts = parts
@@ -100,21 +111,9 @@ export function romeInstant(value: string): Date {
     +(m[5] as string),
     +(m[6] as string),
   )
+  // how far Rome's wall clock is ahead of UTC at an instant
   const offset = (at: number) => {
-    const p: Record<string, string> = Object.fromEntries(
-      new Intl.DateTimeFormat('en-GB', {
-        timeZone: ZONE,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-      })
-        .formatToParts(new Date(at))
-        .map((x) => [x.type, x.value]),
-    )
+    const p = wallClock(new Date(at))
     const n = (k: string) => Number(p[k])
     return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')) - at
   }

@@ -2,6 +2,7 @@
 // three-field dates and the form-page helper (422 with values and errors, nothing saved).
 import type { Context } from 'hono'
 import { z } from 'zod'
+import type { Tx } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import type { Env } from '../../platform/http.ts'
 import { type FormErrors, render } from '../../platform/render.ts'
@@ -151,6 +152,25 @@ export function labelOr(t: (k: string) => string, key: string, fallback: string)
   } catch {
     return fallback
   }
+}
+
+export interface HistoryEntry {
+  at: Date
+  actor_name: string
+  action: string
+  reason: string | null
+}
+
+/** The last 50 entries of the activity log about one thing (a document, a refund), newest first. */
+export function historyOf(tx: Tx, entity: string, id: number) {
+  return tx<HistoryEntry[]>`
+    select at, actor_name, action, reason from audit_log where entity = ${entity} and entity_id = ${String(id)}
+    order by at desc, id desc limit 50`
+}
+
+/** The entries with their action in words (views/backoffice/_history.eta). */
+export function historyLabels(t: (k: string) => string, rows: HistoryEntry[]) {
+  return rows.map((h) => ({ ...h, label: labelOr(t, `backoffice.audit.action.${h.action}`, h.action) }))
 }
 
 /** A typed search (?q=): at most 80 characters, spaces collapsed; anything else reads as no search. */

@@ -10,7 +10,7 @@ import type { Tx } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import { type FormValues, formValues, parseWith } from '../../platform/forms.ts'
 import type { Env } from '../../platform/http.ts'
-import { parseMoney } from '../../platform/money.ts'
+import { formatDecimalIt, parseMoney } from '../../platform/money.ts'
 import type { FormErrors } from '../../platform/render.ts'
 import {
   cancelRefund,
@@ -23,6 +23,8 @@ import {
 } from '../payments/refunds.ts'
 import {
   flatValues,
+  historyLabels,
+  historyOf,
   idParam,
   inTenant,
   joinDate,
@@ -94,13 +96,11 @@ function serviceError(c: Context<Env>, e: RefundError): Record<string, string> {
   const t = c.var.t
   if (e.field === 'amount')
     return {
-      amount: e.maxCents > 0 ? t(`${E}amountOver`, { max: formatCents(e.maxCents) }) : t(`${E}nothingLeft`),
+      amount: e.maxCents > 0 ? t(`${E}amountOver`, { max: formatDecimalIt(e.maxCents) }) : t(`${E}nothingLeft`),
     }
   if (e.field === 'rata') return { rata: t(`${E}rata.${e.code}`) }
   return { status: t(`${E}status.${e.code}`) }
 }
-
-export const formatCents = (cents: number) => (cents / 100).toFixed(2).replace('.', ',')
 
 export const refundRoutes = new Hono<Env>()
 
@@ -218,7 +218,7 @@ refundRoutes.get('/t/:tenant/ufficio/documenti/:id{[0-9]+}/rimborso', writers, a
   const chosen = open.find((r) => String(r.seq) === asked) ?? (open.length === 1 ? open[0] : undefined)
   return newRefundPage(c, data, rooms, {
     rata: chosen ? String(chosen.seq) : '',
-    amount: chosen ? formatCents(chosen.paid_cents - chosen.used_cents) : '',
+    amount: chosen ? formatDecimalIt(chosen.paid_cents - chosen.used_cents) : '',
     beneficiary: data.doc.payer,
   })
 })
@@ -276,10 +276,7 @@ async function loadRefund(tx: Tx, id: number) {
       left join pupils pu on pu.id = coalesce(r.pupil_id, d.pupil_id)
     where r.id = ${id}`
   if (!r) throw new NotFound()
-  const history = await tx<{ at: Date; actor_name: string; action: string; reason: string | null }[]>`
-    select at, actor_name, action, reason from audit_log where entity = 'refund' and entity_id = ${String(id)}
-    order by at desc, id desc limit 50`
-  return { refund: r, history }
+  return { refund: r, history: await historyOf(tx, 'refund', id) }
 }
 
 function refundPage(
@@ -290,10 +287,11 @@ function refundPage(
   const r = data.refund
   const values =
     form?.values ??
-    (r.status === 'proposto' ? { amount: formatCents(r.amount_cents), beneficiary: r.payer, reason: r.reason } : {})
+    (r.status === 'proposto' ? { amount: formatDecimalIt(r.amount_cents), beneficiary: r.payer, reason: r.reason } : {})
   return page(c, 'refund', {
     title: c.var.t('refunds.one.title', { id: r.id }),
     ...data,
+    history: historyLabels(c.var.t, data.history),
     form: form?.name ?? null,
     values,
     errors: form?.errors,
@@ -327,6 +325,7 @@ async function refundAction(
     if (done === null) throw new NotFound()
     if (done && !done.ok) Object.assign(fields, serviceError(c, done.error))
     if (done?.ok) return null
+    // the page again with the errors (an unknown refund is a 404 here, even when the form was wrong)
     return { data: await loadRefund(tx, id), errors: errorsOf(fields, order, { status: '#stato', ...hrefs }) }
   })
   if (!outcome) {
@@ -343,12 +342,7 @@ refundRoutes.post('/t/:tenant/ufficio/rimborsi/:id{[0-9]+}/apri', writers, (c) =
     'apri',
     async (tx, values, fields) => {
       const parsed = parseWith(proposalSchema, values, c.var.t, OPEN_ORDER)
-      if (!parsed.ok) {
-        Object.assign(fields, parsed.errors.fields)
-        // an unknown refund is a 404 even when the form is wrong
-        const [r] = await tx`select 1 from refunds where id = ${idParam(c)}`
-        return r ? undefined : null
-      }
+      if (!parsed.ok) return void Object.assign(fields, parsed.errors.fields)
       const { amount, reason, ...rest } = parsed.data
       return openProposal(tx, actorOf(c.var.user), idParam(c), { amountCents: amount, reason: reason ?? '', ...rest })
     },
@@ -394,11 +388,7 @@ refundRoutes.post('/t/:tenant/ufficio/rimborsi/:id{[0-9]+}/annulla', writers, (c
     'annulla',
     async (tx, values, fields) => {
       const parsed = parseWith(cancelSchema, values, c.var.t, ['cancelReason'])
-      if (!parsed.ok) {
-        Object.assign(fields, parsed.errors.fields)
-        const [r] = await tx`select 1 from refunds where id = ${idParam(c)}`
-        return r ? undefined : null
-      }
+      if (!parsed.ok) return void Object.assign(fields, parsed.errors.fields)
       return cancelRefund(tx, actorOf(c.var.user), idParam(c), parsed.data.cancelReason)
     },
     ['cancelReason'],

@@ -13,6 +13,16 @@ export interface Period {
 const startOf = (tx: Tx, day: string) => tx`(${day}::date::timestamp at time zone 'Europe/Rome')`
 const endOf = (tx: Tx, day: string) => tx`((${day}::date + 1)::timestamp at time zone 'Europe/Rome')`
 
+/** The installments settled in the period (Rome days) with their document, service, holder and pupil. */
+const settledIn = (tx: Tx, p: Period) => tx`
+  from installment_payments ip
+    join installments i on i.id = ip.installment_id
+    join documents d on d.id = i.document_id
+    join services s on s.id = d.service_id
+    join payers pa on pa.id = d.payer_id
+    left join pupils pu on pu.id = d.pupil_id
+  where ip.paid_at >= ${startOf(tx, p.from)} and ip.paid_at < ${endOf(tx, p.to)}`
+
 export interface PaymentExportRow {
   paid_on: string
   source: string
@@ -38,13 +48,7 @@ export function paymentsOf(tx: Tx, p: Period) {
       pu.given_name || ' ' || pu.family_name as pupil, s.name as service, d.number || '/' || d.year || ' ' || d.description as document,
       i.seq, (select count(*)::int from installments x where x.document_id = d.id) as of, ip.amount_cents,
       i.refunded_cents
-    from installment_payments ip
-      join installments i on i.id = ip.installment_id
-      join documents d on d.id = i.document_id
-      join services s on s.id = d.service_id
-      join payers pa on pa.id = d.payer_id
-      left join pupils pu on pu.id = d.pupil_id
-    where ip.paid_at >= ${startOf(tx, p.from)} and ip.paid_at < ${endOf(tx, p.to)}
+    ${settledIn(tx, p)}
     order by ip.paid_at, ip.id`
 }
 
@@ -135,21 +139,17 @@ interface RefundLine extends PaidLine {
  */
 export async function taxLines(db: Db, tenant: Tenant, year: number): Promise<TaxLine[]> {
   const period = { from: `${year}-01-01`, to: `${year}-12-31` }
-  const { paid, refunded } = await withTenant(db.sql, tenant, async (tx) => ({
-    paid: await tx<PaidLine[]>`
+  // both statements go out at once (neither waits for the other's answer)
+  const [paid, refunded] = await withTenant(db.sql, tenant, (tx) =>
+    Promise.all([
+      tx<PaidLine[]>`
       select ip.receipt_number, ip.amount_cents, ip.payment_id,
         extract(year from ip.paid_at at time zone 'Europe/Rome')::int as year, s.kind, s.tax_category,
         pa.codice_fiscale as holder_cf, pa.given_name || ' ' || pa.family_name as holder,
         pu.codice_fiscale as pupil_cf, pu.given_name || ' ' || pu.family_name as pupil
-      from installment_payments ip
-        join installments i on i.id = ip.installment_id
-        join documents d on d.id = i.document_id
-        join services s on s.id = d.service_id
-        join payers pa on pa.id = d.payer_id
-        left join pupils pu on pu.id = d.pupil_id
-      where ip.paid_at >= ${startOf(tx, period.from)} and ip.paid_at < ${endOf(tx, period.to)}
+      ${settledIn(tx, period)}
       order by ip.id`,
-    refunded: await tx<RefundLine[]>`
+      tx<RefundLine[]>`
       select r.id, 'R' || r.id as receipt_number, r.amount_cents, null::bigint as payment_id,
         coalesce(extract(year from ip.paid_at at time zone 'Europe/Rome')::int, extract(year from r.executed_on)::int) as year,
         coalesce(s.kind, 'mensa') as kind, s.tax_category,
@@ -165,7 +165,8 @@ export async function taxLines(db: Db, tenant: Tenant, year: number): Promise<Ta
       where r.status = 'eseguito' and r.basis in ('pagamento', 'credito_mensa')
         and r.executed_on between ${period.from}::date and ${period.to}::date
       order by r.id`,
-  }))
+    ]),
+  )
   // who paid on Sportello: the account's codice fiscale (the tenant role may not read platform payments)
   const ids = [...new Set(paid.map((p) => p.payment_id).filter((x): x is number => x !== null))]
   const payers = new Map(

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { XMLParser } from 'fast-xml-parser'
-import { todayRome } from '../../platform/dates.ts'
+import { romeDateTime, todayRome } from '../../platform/dates.ts'
 import { SOAP_NS } from './soap.ts'
 import { buildXml, parseXml, type XNode } from './xml.ts'
 import { PA_FOR_NODE_NS } from './xsd.ts'
@@ -101,24 +101,6 @@ const childText = (n: XNode | undefined, ...path: string[]): string | undefined 
   let cur = n
   for (const p of path) cur = cur?.children.find((c) => c.local === p)
   return cur?.text.trim()
-}
-
-function romeNow(): string {
-  const p: Record<string, string> = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
-      timeZone: 'Europe/Rome',
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    })
-      .formatToParts(new Date())
-      .map((x) => [x.type, x.value]),
-  )
-  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`
 }
 
 const toAmount = (cents: number) => `${Math.trunc(cents / 100)}.${String(cents % 100).padStart(2, '0')}`
@@ -227,7 +209,7 @@ export async function payNotice(o: SimulatorOptions): Promise<SimulationResult> 
     payer: dataObj.debtor,
     paymentMethod: 'cash',
     fee: example.fee,
-    paymentDateTime: romeNow(),
+    paymentDateTime: romeDateTime(),
     applicationDate: today,
     transferDate: today,
   }

@@ -87,15 +87,13 @@ export type RefundError =
 async function paymentRoom(
   tx: Tx,
   installmentId: number,
-  exceptRefund: number | null = null,
 ): Promise<{ paid: { receipt_number: string; amount_cents: number } | null; used: number }> {
   await tx`select id from installments where id = ${installmentId} for update`
   const [paid] = await tx<{ receipt_number: string; amount_cents: number }[]>`
     select receipt_number, amount_cents from installment_payments where installment_id = ${installmentId}`
   const [u] = await tx<{ used: number }[]>`
     select coalesce(sum(amount_cents), 0)::bigint as used from refunds
-    where installment_id = ${installmentId} and basis = 'pagamento' and status <> 'annullato'
-      and id is distinct from ${exceptRefund}`
+    where installment_id = ${installmentId} and basis = 'pagamento' and status <> 'annullato'`
   return { paid: paid ?? null, used: Number(u?.used ?? 0) }
 }
 
@@ -187,11 +185,8 @@ export async function openProposal(
   const r = await lockRefund(tx, id)
   if (!r) return null
   if (r.status !== 'proposto') return { ok: false, error: { field: 'status', code: 'notProposed' } }
-  let max = r.paid_cents
-  if (r.basis === 'pagamento' && r.installment_id !== null) {
-    const room = await paymentRoom(tx, r.installment_id, r.id)
-    max = r.paid_cents - room.used
-  }
+  // a proposal is the only refund of its money (one per key): at most all of it
+  const max = r.paid_cents
   if (input.amountCents > max) return { ok: false, error: { field: 'amount', code: 'over', maxCents: max } }
   await tx`update refunds set status = 'aperto', amount_cents = ${input.amountCents}, reason = ${input.reason},
              iban = ${input.iban}, beneficiary = ${input.beneficiary}, opened_by_name = ${actor.name}, opened_at = now()

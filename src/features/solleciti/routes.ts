@@ -10,7 +10,7 @@ import { withTenant } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import { formValues } from '../../platform/forms.ts'
 import type { Env } from '../../platform/http.ts'
-import { parseMoney } from '../../platform/money.ts'
+import { formatDecimalIt, parseMoney } from '../../platform/money.ts'
 import type { FormErrors } from '../../platform/render.ts'
 import { canChange, idParam, inTenant, officePath, page, readers, tenantOf, writers } from '../backoffice/common.ts'
 import { schoolYears, services } from '../control/queries.ts'
@@ -70,7 +70,7 @@ function parseFilter(q: Record<string, unknown>): { filter: DebtorFilter; query:
     classe: f.classe ? String(f.classe) : '',
     anno: f.anno ? String(f.anno) : '',
     giorni: String(f.giorni),
-    importo: filter.minCents ? (filter.minCents / 100).toFixed(2).replace('.', ',') : '',
+    importo: filter.minCents ? formatDecimalIt(filter.minCents) : '',
   }
   return { filter, query }
 }

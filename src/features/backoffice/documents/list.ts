@@ -7,7 +7,7 @@ import { todayRome } from '../../../platform/dates.ts'
 import type { Tx } from '../../../platform/db.ts'
 import { NotFound } from '../../../platform/errors.ts'
 import type { Env } from '../../../platform/http.ts'
-import { containsPattern, idParam, inTenant, labelOr, page, readers, searchField } from '../common.ts'
+import { containsPattern, historyLabels, historyOf, idParam, inTenant, page, readers, searchField } from '../common.ts'
 
 export const documentRoutes = new Hono<Env>()
 
@@ -119,23 +119,24 @@ documentRoutes.get('/t/:tenant/ufficio/documenti/:id{[0-9]+}', readers, async (c
   const id = idParam(c)
   const data = await inTenant(c, async (tx) => {
     const d = await loadDocument(tx, id)
-    const history = await tx<{ at: Date; actor_name: string; action: string; reason: string | null }[]>`
-      select at, actor_name, action, reason from audit_log where entity = 'document' and entity_id = ${String(id)}
-      order by at desc, id desc limit 50`
-    const refunds = await tx<
-      { id: number; seq: number; amount_cents: number; status: string; executed_on: string | null }[]
-    >`select r.id, i.seq, r.amount_cents, r.status, r.executed_on from refunds r join installments i on i.id = r.installment_id
-      where i.document_id = ${id} order by r.id`
-    const solleciti = await tx<{ seq: number; step: number; sent_on: string; channel: string }[]>`
-      select i.seq, so.step, so.sent_on, so.channel from solleciti so join installments i on i.id = so.installment_id
-      where i.document_id = ${id} order by so.sent_on, i.seq, so.step`
+    // the document's log, refunds and reminders go out together (none waits for another's answer)
+    const [history, refunds, solleciti] = await Promise.all([
+      historyOf(tx, 'document', id),
+      tx<{ id: number; seq: number; amount_cents: number; status: string; executed_on: string | null }[]>`
+        select r.id, i.seq, r.amount_cents, r.status, r.executed_on from refunds r
+          join installments i on i.id = r.installment_id
+        where i.document_id = ${id} order by r.id`,
+      tx<{ seq: number; step: number; sent_on: string; channel: string }[]>`
+        select i.seq, so.step, so.sent_on, so.channel from solleciti so join installments i on i.id = so.installment_id
+        where i.document_id = ${id} order by so.sent_on, i.seq, so.step`,
+    ])
     return { ...d, history, refunds, solleciti }
   })
   const t = c.var.t
   return page(c, 'document', {
     title: c.var.t('backoffice.document.title', { number: `${data.doc.number}/${data.doc.year}` }),
     ...data,
-    history: data.history.map((h) => ({ ...h, label: labelOr(t, `backoffice.audit.action.${h.action}`, h.action) })),
+    history: historyLabels(t, data.history),
     today: todayRome(),
     done: c.req.query('fatto') ?? null,
   })

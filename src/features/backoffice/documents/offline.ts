@@ -9,7 +9,7 @@ import { actorOf, audit } from '../../../platform/audit.ts'
 import { formatDate, romeInstant, todayRome } from '../../../platform/dates.ts'
 import { formValues, parseWith } from '../../../platform/forms.ts'
 import type { Env } from '../../../platform/http.ts'
-import { parseMoney } from '../../../platform/money.ts'
+import { formatDecimalIt, parseMoney } from '../../../platform/money.ts'
 import type { FormErrors } from '../../../platform/render.ts'
 import { OFFLINE_METHODS, settleInstallments } from '../../payments/settle.ts'
 import { flatValues, idParam, inTenant, joinDate, officePath, page, parseItalianDate, writers } from '../common.ts'
@@ -102,7 +102,7 @@ offlinePaymentRoutes.post('/t/:tenant/ufficio/documenti/:id{[0-9]+}/pagamento', 
     const due = chosen.reduce((sum, i) => sum + i.amount_cents, 0)
     // what was received must be what is due: a part payment is not recorded (the office corrects the document first)
     if (!fields.amount && !fields.rata && amount !== null && amount !== due)
-      fields.amount = t(`${E}amountMismatch`, { due: (due / 100).toFixed(2).replace('.', ',') })
+      fields.amount = t(`${E}amountMismatch`, { due: formatDecimalIt(due) })
     if (Object.keys(fields).length || !form || !paidOn || amount === null) {
       const names = Object.keys(fields).sort((a, b) => OFFLINE_ORDER.indexOf(a) - OFFLINE_ORDER.indexOf(b))
       const hrefs: Record<string, string> = {

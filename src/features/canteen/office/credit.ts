@@ -6,8 +6,9 @@ import { actorOf } from '../../../platform/audit.ts'
 import { todayRome } from '../../../platform/dates.ts'
 import { formValues, parseWith } from '../../../platform/forms.ts'
 import type { Env } from '../../../platform/http.ts'
+import { formatDecimalIt } from '../../../platform/money.ts'
 import { newToken } from '../../../platform/tokens.ts'
-import { errorsOf, formatCents, moneyField, OPEN_ORDER, openSchema } from '../../backoffice/refunds.ts'
+import { errorsOf, moneyField, OPEN_ORDER, openSchema } from '../../backoffice/refunds.ts'
 import { type CreditError, moveCredit, refundCredit } from '../credit.ts'
 import { yearToParam } from '../rules.ts'
 import { inTenant, OFFICE, office, PUPIL, strings, tenantOf, writers } from './common.ts'
@@ -33,7 +34,7 @@ function creditError(c: Context<Env>, e: CreditError | { field: 'holder' }, amou
   if (e.field === 'holder') return { [amountField]: t(`${E}noHolder`) }
   if (e.field === 'sibling') return { fratello: t(`${E}siblingRequired`) }
   return {
-    [amountField]: e.maxCents > 0 ? t(`${E}over`, { max: formatCents(e.maxCents) }) : t(`${E}noCredit`),
+    [amountField]: e.maxCents > 0 ? t(`${E}over`, { max: formatDecimalIt(e.maxCents) }) : t(`${E}noCredit`),
   }
 }
 
