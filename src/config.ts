@@ -56,6 +56,8 @@ const schema = z
     DATA_DIR: z.string().min(1).default('./data'),
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     PSP_SANDBOX_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** encrypts the secrets bodies store (API keys, client certificates' keys): at least 32 characters */
+    SECRETS_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     /** the sandbox payment provider and its API under /sandbox-psp (default: on in the demo only) */
     PSP_SANDBOX: bool.optional(),
     /** the development mailbox /dev/mail (default: on in the demo only) */
@@ -134,6 +136,13 @@ const schema = z
         createHmac('sha256', env.SESSION_SECRET ?? BUILT_IN_SECRET)
           .update('sandbox-psp')
           .digest('hex'),
+      // The key that seals the secrets bodies store (src/platform/secrets.ts); derived like the sandbox's in the
+      // demo and the tests, required in production.
+      secretsKey:
+        env.SECRETS_KEY ??
+        createHmac('sha256', env.SESSION_SECRET ?? BUILT_IN_SECRET)
+          .update('stored-secrets')
+          .digest('hex'),
       /** the sandbox provider's API and pages under /sandbox-psp exist (else 404) */
       pspSandbox,
       /** the development mailbox /dev/mail exists (else 404) */
@@ -203,6 +212,7 @@ export function productionProblems(env: Record<string, string>): Problem[] {
   if (flag('SPORTELLO_DEMO'))
     add('SPORTELLO_DEMO', 'cannot be set with NODE_ENV=production: the demo is never production')
   secret('SESSION_SECRET', 'signs sessions, links and forms; at least 32 random characters')
+  secret('SECRETS_KEY', 'encrypts the API keys and certificates bodies store; at least 32 random characters')
   if (!env.BASE_URL)
     add('BASE_URL', 'is required in production (the public address, e.g. https://pagamenti.example.it)')
   if (!env.SMTP_URL) add('SMTP_URL', 'is required in production (password resets, receipts and notices go by mail)')

@@ -21,6 +21,7 @@ export const SERVICE_KINDS = [
   'tributi',
   'altro',
 ] as const
+export type ServiceKind = (typeof SERVICE_KINDS)[number]
 
 /** The kinds of service that are for a pupil: a payment of these may name one; town-hall dues never do. */
 export const PUPIL_SERVICE_KINDS: readonly string[] = SERVICE_KINDS.filter((k) => k !== 'tributi' && k !== 'altro')
@@ -71,6 +72,13 @@ export const serviceFileSchema = z
     commission: commissionRuleSchema.optional(),
     /** the item of the tax return its payments go under; absent: the default of its kind (tax-categories.ts) */
     taxCategory: z.enum(TAX_CATEGORIES).optional(),
+    /** pagoPA's taxonomy code (7 digits and the legal reason); absent: the default of its kind for the body */
+    taxonomyCode: z
+      .string()
+      .regex(/^[0-9]{7}(IM|TS|SP|SA|AP)$/)
+      .optional(),
+    /** the taxonomy's prefix: 9/ (ordinary) or 6/, 7/, 8/ to keep the service out of SEPA Request-To-Pay */
+    taxonomyPrefix: z.enum(['9/', '6/', '7/', '8/']).optional(),
   })
   .refine((s) => s.amountMode !== 'tariffa' || (s.tariffs?.length ?? 0) > 0, {
     path: ['tariffs'],
@@ -188,6 +196,8 @@ export async function onboardTenant(
           unit_price_cents: s.unitPriceCents ?? null,
           commission: s.commission ? tx.json(s.commission) : null,
           tax_category: s.taxCategory ?? null,
+          taxonomy_code: s.taxonomyCode ?? null,
+          taxonomy_prefix: s.taxonomyPrefix ?? '9/',
           name_en: s.nameEn ?? null,
           tariffs: s.tariffs ? tx.json(s.tariffs.map((t) => ({ label: t.label, cents: t.amountCents }))) : null,
           min_cents: s.minCents ?? null,

@@ -109,12 +109,10 @@ describe('paying a printed notice through pagoPA', () => {
 
     // settings with errors, then saved
     await page.fill('#iban', 'IT00 1234')
-    await page.fill('#transferCategory', 'x')
     await page.getByRole('button', { name: 'Salva le impostazioni' }).click()
     expect(await page.title()).toMatch(/^Errore: /)
     await expectAccessible(page)
     await page.fill('#iban', 'IT60 X054 2811 1010 0000 0123 456')
-    await page.fill('#transferCategory', '0101100IM')
     await page.getByRole('button', { name: 'Salva le impostazioni' }).click()
     await expect(page.locator('.notice--success').textContent()).resolves.toContain('salvate')
     await expectAccessible(page)

@@ -79,7 +79,7 @@ describe('pagoPA office routes', () => {
       {
         method: 'POST',
         path: () => `/t/${x.slug}/ufficio/pagopa/impostazioni`,
-        form: { iban: 'no', payableDays: '', transferCategory: '0101100IM' },
+        form: { iban: 'no', payableDays: '' },
         allowed: ['admin'],
       },
     ]
@@ -154,25 +154,23 @@ describe('pagoPA office routes', () => {
     expect(again[0]?.n).toBe(1)
   })
 
-  it('an admin saves the settings (IBAN, payable days, taxonomy code), audited; errors keep the input', async () => {
+  it('an admin saves the settings (IBAN, payable days), audited; errors keep the input', async () => {
     const admin = await w.client('admin')
     const path = `/t/${x.slug}/ufficio/pagopa`
     await admin.get(path)
     const bad = await admin.post(`${path}/impostazioni`, {
       iban: 'IT60 X054 2811 1010 0000 0123 457',
       payableDays: '99999',
-      transferCategory: 'mensa',
     })
     expect(bad.status).toBe(422)
     const html = await bad.text()
-    for (const f of ['iban', 'payableDays', 'transferCategory']) expect(html).toContain(`href="#${f}"`)
+    for (const f of ['iban', 'payableDays']) expect(html).toContain(`href="#${f}"`)
     expect(html).toContain('value="IT60 X054 2811 1010 0000 0123 457"')
     await expectValidHtml(html)
     await admin.get(path)
     const ok = await admin.post(`${path}/impostazioni`, {
       iban: 'it52 g010 3014 2000 0006 3201 234',
       payableDays: '',
-      transferCategory: '0201102im',
     })
     expect(ok.status).toBe(303)
     const [t] = await db.sql<
@@ -182,10 +180,9 @@ describe('pagoPA office routes', () => {
     const [s] = await withTenant(
       db.sql,
       x,
-      (tx) => tx<{ payable_days_after_due: number | null; transfer_category: string }[]>`
-      select payable_days_after_due, transfer_category from pagopa_settings`,
+      (tx) => tx<{ payable_days_after_due: number | null }[]>`select payable_days_after_due from pagopa_settings`,
     )
-    expect(s).toEqual({ payable_days_after_due: null, transfer_category: '0201102IM' })
+    expect(s).toEqual({ payable_days_after_due: null })
     const [entry] = await withTenant(
       db.sql,
       x,

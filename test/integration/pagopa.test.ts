@@ -220,8 +220,8 @@ describe('paVerifyPaymentNotice', () => {
     await withTenant(
       db.sql,
       a,
-      (tx) => tx`insert into pagopa_settings (id, payable_days_after_due, transfer_category)
-      values (1, null, '0101100IM') on conflict (id) do update set payable_days_after_due = null`,
+      (tx) => tx`insert into pagopa_settings (id, payable_days_after_due)
+      values (1, null) on conflict (id) do update set payable_days_after_due = null`,
     )
     try {
       expect((await answer(await post(verifyReq(first.noticeCode)))).outcome).toBe('OK')
@@ -259,7 +259,8 @@ describe('paGetPayment and paGetPaymentV2', () => {
       expect(r.text('data', 'debtor', 'uniqueIdentifier', 'entityUniqueIdentifierValue')).toBe(me.codiceFiscale)
       expect(r.text('data', 'transferList', 'transfer', 'IBAN')).toBe(IBAN)
       expect(r.text('data', 'transferList', 'transfer', 'transferAmount')).toBe('154.60')
-      expect(r.text('data', 'transferList', 'transfer', 'transferCategory')).toBe('0101100IM')
+      // the canteen's taxonomy code for a comune, with the ordinary prefix (decision 0099)
+      expect(r.text('data', 'transferList', 'transfer', 'transferCategory')).toBe('9/0107101TS/')
       expect(r.text('data', 'transferList', 'transfer', 'companyName') !== undefined).toBe(v2)
     }
   })

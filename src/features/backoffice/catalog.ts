@@ -3,6 +3,7 @@
 import { Hono } from 'hono'
 import { actorOf, audit } from '../../platform/audit.ts'
 import type { CommissionRule } from '../../platform/commission.ts'
+import { todayRome } from '../../platform/dates.ts'
 import { assertSchemaName } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import { fieldError, formValues, parseWith } from '../../platform/forms.ts'
@@ -11,6 +12,13 @@ import { TAX_CATEGORIES, type TaxCategory, taxCategoryOf } from '../../platform/
 import { formatDecimalIt } from '../../platform/money.ts'
 import { STAFF_NAV } from '../../platform/staff-nav.ts'
 import { SERVICE_KINDS } from '../../platform/tenancy.ts'
+import {
+  defaultTaxonomyCode,
+  KINDS_WITHOUT_DEFAULT,
+  TAXONOMY_PREFIXES,
+  taxonomyChoices,
+  taxonomyEntry,
+} from '../pagopa/taxonomy.ts'
 import { tariffsOf } from '../spontaneous/service.ts'
 import { admins, flatValues, idParam, inTenant, officePath, page, readers, tenantOf } from './common.ts'
 import {
@@ -39,6 +47,8 @@ interface ServiceRow {
   max_cents: number | null
   commission: CommissionRule | null
   tax_category: TaxCategory | null
+  taxonomy_code: string | null
+  taxonomy_prefix: string
   active: boolean
 }
 
@@ -54,6 +64,8 @@ const SERVICE_COLUMNS = [
   'unit_price_cents',
   'commission',
   'tax_category',
+  'taxonomy_code',
+  'taxonomy_prefix',
   'tariffs',
   'min_cents',
   'max_cents',
@@ -74,6 +86,8 @@ function serviceSnapshot(s: ServiceRow | (ServiceForm & { id?: number })) {
       unitPriceCents: s.unit_price_cents,
       commission: s.commission,
       taxCategory: s.tax_category,
+      taxonomyCode: s.taxonomy_code,
+      taxonomyPrefix: s.taxonomy_prefix,
       tariffs: s.tariffs,
       minCents: s.min_cents,
       maxCents: s.max_cents,
@@ -90,6 +104,8 @@ function serviceSnapshot(s: ServiceRow | (ServiceForm & { id?: number })) {
     unitPriceCents: s.unitPriceCents,
     commission: s.commission,
     taxCategory: s.taxCategory,
+    taxonomyCode: s.taxonomyCode,
+    taxonomyPrefix: s.taxonomyPrefix,
     tariffs: s.tariffs,
     minCents: s.minCents,
     maxCents: s.maxCents,
@@ -109,6 +125,8 @@ function serviceToForm(s: ServiceRow): Record<string, string> {
     amountMode: s.amount_mode,
     unitPrice: s.unit_price_cents === null ? '' : (s.unit_price_cents / 100).toFixed(2).replace('.', ','),
     taxCategory: s.tax_category ?? '',
+    taxonomyCode: s.taxonomy_code ?? '',
+    taxonomyPrefix: s.taxonomy_prefix,
     tariffs: (tariffsOf(s.tariffs) ?? []).map((t) => `${t.label}; ${formatDecimalIt(t.cents)}`).join('\n'),
     minAmount: s.min_cents === null ? '' : formatDecimalIt(s.min_cents),
     maxAmount: s.max_cents === null ? '' : formatDecimalIt(s.max_cents),
@@ -140,14 +158,39 @@ catalogRoutes.get('/t/:tenant/ufficio/catalogo', readers, async (c) => {
 
 const kinds = () => SERVICE_KINDS.map((k) => k)
 
-catalogRoutes.get('/t/:tenant/ufficio/catalogo/servizi/nuovo', admins, (c) =>
-  page(c, 'service-form', {
-    title: c.var.t('backoffice.service.newTitle'),
+/** What the service form shows beside the fields: the lists it chooses from and the defaults. */
+function formContext(c: Parameters<typeof tenantOf>[0], current: string | null = null) {
+  const tenant = tenantOf(c)
+  const choices = taxonomyChoices(tenant.kind, todayRome())
+  // a code saved before (or from a tenant file) that is not in the shipped list stays selectable
+  const extra = current && !choices.some((e) => e.code === current) ? [current] : []
+  return {
     kinds: kinds(),
     taxCategories: TAX_CATEGORIES,
     defaultTaxCategory: taxCategoryOf,
+    taxonomy: {
+      choices,
+      extra,
+      prefixes: TAXONOMY_PREFIXES,
+      defaults: Object.fromEntries(SERVICE_KINDS.map((k) => [k, defaultTaxonomyCode(tenant.kind, k)])),
+      withoutDefault: KINDS_WITHOUT_DEFAULT,
+      entry: taxonomyEntry,
+    },
+  }
+}
+
+/** A code the office may save: in the list for its body type, or the one the service already has. */
+function taxonomyAllowed(c: Parameters<typeof tenantOf>[0], code: string | null, current: string | null): boolean {
+  if (code === null || code === current) return true
+  return taxonomyChoices(tenantOf(c).kind, todayRome()).some((e) => e.code === code)
+}
+
+catalogRoutes.get('/t/:tenant/ufficio/catalogo/servizi/nuovo', admins, (c) =>
+  page(c, 'service-form', {
+    title: c.var.t('backoffice.service.newTitle'),
+    ...formContext(c),
     service: null,
-    values: { commissionType: 'inherit', amountMode: 'importo', active: 'si' },
+    values: { commissionType: 'inherit', amountMode: 'importo', active: 'si', taxonomyPrefix: '9/' },
   }),
 )
 
@@ -158,21 +201,21 @@ catalogRoutes.post('/t/:tenant/ufficio/catalogo/servizi/nuovo', admins, async (c
   const again = (errors: import('../../platform/render.ts').FormErrors) =>
     page(c, 'service-form', {
       title: t('backoffice.service.newTitle'),
-      kinds: kinds(),
-      taxCategories: TAX_CATEGORIES,
-      defaultTaxCategory: taxCategoryOf,
+      ...formContext(c),
       service: null,
       values: flatValues(values),
       errors,
     })
   if (!parsed.ok) return again(parsed.errors)
   const s = parsed.data
+  if (!taxonomyAllowed(c, s.taxonomyCode, null))
+    return again(fieldError(t, 'taxonomyCode', 'backoffice.errors.taxonomyNotListed'))
   const id = await inTenant(c, async (tx) => {
     const [row] = await tx<{ id: number }[]>`
       insert into services (code, kind, name, name_en, causale, spontaneous, amount_mode, unit_price_cents, commission,
-        tax_category, tariffs, min_cents, max_cents, active)
+        tax_category, taxonomy_code, taxonomy_prefix, tariffs, min_cents, max_cents, active)
       values (${s.code}, ${s.kind}, ${s.name}, ${s.nameEn}, ${s.causale}, ${s.spontaneous}, ${s.amountMode}, ${s.unitPriceCents},
-              ${s.commission === null ? null : tx.json(s.commission)}, ${s.taxCategory},
+              ${s.commission === null ? null : tx.json(s.commission)}, ${s.taxCategory}, ${s.taxonomyCode}, ${s.taxonomyPrefix},
               ${s.tariffs === null ? null : tx.json(s.tariffs)}, ${s.minCents}, ${s.maxCents}, ${s.active})
       on conflict (code) do nothing returning id`
     if (!row) return null
@@ -201,9 +244,7 @@ catalogRoutes.get('/t/:tenant/ufficio/catalogo/servizi/:id', readers, async (c) 
   const service = await loadService(c, idParam(c))
   return page(c, 'service-form', {
     title: c.var.t('backoffice.service.editTitle', { name: service.name }),
-    kinds: kinds(),
-    taxCategories: TAX_CATEGORIES,
-    defaultTaxCategory: taxCategoryOf,
+    ...formContext(c, service.taxonomy_code),
     service,
     values: serviceToForm(service),
   })
@@ -216,17 +257,18 @@ catalogRoutes.post('/t/:tenant/ufficio/catalogo/servizi/:id', admins, async (c) 
   const current = await loadService(c, id)
   // the code is the service's key in CSV imports: it does not change once created
   const parsed = parseWith(serviceSchema, { ...values, code: current.code }, t, SERVICE_ORDER)
-  if (!parsed.ok)
-    return page(c, 'service-form', {
+  const again = (errors: import('../../platform/render.ts').FormErrors) =>
+    page(c, 'service-form', {
       title: t('backoffice.service.editTitle', { name: current.name }),
-      kinds: kinds(),
-      taxCategories: TAX_CATEGORIES,
-      defaultTaxCategory: taxCategoryOf,
+      ...formContext(c, current.taxonomy_code),
       service: current,
       values: { ...flatValues(values), code: current.code },
-      errors: parsed.errors,
+      errors,
     })
+  if (!parsed.ok) return again(parsed.errors)
   const s = parsed.data
+  if (!taxonomyAllowed(c, s.taxonomyCode, current.taxonomy_code))
+    return again(fieldError(t, 'taxonomyCode', 'backoffice.errors.taxonomyNotListed'))
   await inTenant(c, async (tx) => {
     const [before] = await tx<ServiceRow[]>`select ${tx(SERVICE_COLUMNS)} from services where id = ${id} for update`
     if (!before) throw new NotFound()
@@ -234,6 +276,7 @@ catalogRoutes.post('/t/:tenant/ufficio/catalogo/servizi/:id', admins, async (c) 
       update services set kind = ${s.kind}, name = ${s.name}, name_en = ${s.nameEn}, causale = ${s.causale}, spontaneous = ${s.spontaneous},
         amount_mode = ${s.amountMode}, unit_price_cents = ${s.unitPriceCents},
         commission = ${s.commission === null ? null : tx.json(s.commission)}, tax_category = ${s.taxCategory},
+        taxonomy_code = ${s.taxonomyCode}, taxonomy_prefix = ${s.taxonomyPrefix},
         tariffs = ${s.tariffs === null ? null : tx.json(s.tariffs)}, min_cents = ${s.minCents}, max_cents = ${s.maxCents},
         active = ${s.active}
       where id = ${id}`

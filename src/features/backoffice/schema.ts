@@ -172,6 +172,8 @@ export const SERVICE_ORDER = [
   'minAmount',
   'maxAmount',
   'taxCategory',
+  'taxonomyCode',
+  'taxonomyPrefix',
 ]
 
 export const serviceSchema = z
@@ -206,7 +208,24 @@ export const serviceSchema = z
       .enum(['', ...TAX_CATEGORIES], { error: `${E}taxCategoryInvalid` })
       .optional()
       .default(''),
+    // pagoPA's taxonomy code; '' = the default of the service's kind (the route checks it is in the list)
+    taxonomyCode: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .refine((v) => v === '' || /^[0-9]{7}(IM|TS|SP|SA|AP)$/.test(v), `${E}taxonomyInvalid`)
+      .optional()
+      .default(''),
+    taxonomyPrefix: z
+      .enum(['9/', '6/', '7/', '8/'], { error: `${E}taxonomyPrefixInvalid` })
+      .optional()
+      .default('9/'),
     active: checkbox,
+  })
+  .refine((v) => String(v.kind) !== 'tributi' || String(v.taxonomyCode ?? '') !== '', {
+    path: ['taxonomyCode'],
+    message: `${E}taxonomyRequired`,
+    ...always,
   })
   .refine((v) => commissionTypeOk(v, true), {
     path: ['commissionType'],
@@ -254,6 +273,8 @@ export const serviceSchema = z
     minCents: v.amountMode === 'importo' ? centsOf(v.minAmount) : null,
     maxCents: v.amountMode === 'importo' ? centsOf(v.maxAmount) : null,
     taxCategory: v.taxCategory === '' ? null : (v.taxCategory as TaxCategory),
+    taxonomyCode: v.taxonomyCode === '' ? null : v.taxonomyCode,
+    taxonomyPrefix: v.taxonomyPrefix,
     active: v.active,
   }))
 export type ServiceForm = z.output<typeof serviceSchema>

@@ -111,7 +111,7 @@ describe('times and expiry', () => {
 
   it('a notice expires the day after due date + payable days; never with no limit', () => {
     const n = { status: 'da_pagare' as const, cancelled: false, in_cart: false, due_date: '2026-01-31' }
-    const s = { payableDaysAfterDue: 30, transferCategory: '0101100IM' }
+    const s = { payableDaysAfterDue: 30 }
     expect(payability(n, s, '2026-03-02')).toBeNull()
     expect(payability(n, s, '2026-03-03')?.code).toBe('PAA_PAGAMENTO_SCADUTO')
     expect(payability(n, { ...s, payableDaysAfterDue: null }, '2036-01-01')).toBeNull()

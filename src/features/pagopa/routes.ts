@@ -124,7 +124,7 @@ const receiptColumns = (tx: import('../../platform/db.ts').Tx) => tx`
   r.payment_method, r.amount_cents, r.expected_cents, r.fee_cents, r.outcome, r.effect, r.flag, r.paid_at,
   r.received_at, r.resolved_at, r.resolved_by_name, r.resolution_note`
 
-type SettingsValues = Record<'iban' | 'payableDays' | 'transferCategory', string>
+type SettingsValues = Record<'iban' | 'payableDays', string>
 
 async function officeData(c: Context<Env>) {
   const tenant = c.var.tenant as Tenant
@@ -142,11 +142,10 @@ async function officeData(c: Context<Env>) {
   })
 }
 
-function settingsValues(tenant: Tenant, s: { payableDaysAfterDue: number | null; transferCategory: string }) {
+function settingsValues(tenant: Tenant, s: { payableDaysAfterDue: number | null }) {
   return {
     iban: tenant.settings.iban ?? '',
     payableDays: s.payableDaysAfterDue === null ? '' : String(s.payableDaysAfterDue),
-    transferCategory: s.transferCategory,
   }
 }
 
@@ -186,19 +185,14 @@ const settingsSchema = z.object({
     .trim()
     .refine((s) => s === '' || (/^[0-9]{1,4}$/.test(s) && Number(s) <= 3650), 'pagopa.errors.payableDays')
     .transform((s) => (s === '' ? null : Number(s))),
-  transferCategory: z
-    .string()
-    .trim()
-    .transform((s) => s.toUpperCase())
-    .refine((s) => /^[0-9]{7}[A-Z]{2}$/.test(s), 'pagopa.errors.transferCategory'),
 })
 
 pagopaRoutes.post('/t/:tenant/ufficio/pagopa/impostazioni', adminOnly, async (c) => {
   const tenant = c.var.tenant as Tenant
   const { db, tenants } = c.var.deps
-  const parsed = parseWith(settingsSchema, await formValues(c), c.var.t, ['iban', 'payableDays', 'transferCategory'])
+  const parsed = parseWith(settingsSchema, await formValues(c), c.var.t, ['iban', 'payableDays'])
   if (!parsed.ok) return officePage(c, { values: parsed.values, errors: parsed.errors, status: 422 })
-  const { iban, payableDays, transferCategory } = parsed.data
+  const { iban, payableDays } = parsed.data
   const beforeIban = tenant.settings.iban ?? null
   const afterIban = iban === '' ? null : (tenantSettingsSchema.shape.iban.parse(iban) as string)
   // the IBAN is a platform setting of the tenant; written first, put back if the tenant's part fails
@@ -210,16 +204,16 @@ pagopaRoutes.post('/t/:tenant/ufficio/pagopa/impostazioni', adminOnly, async (c)
   try {
     await withTenant(db.sql, tenant, async (tx) => {
       const before = await loadSettings(tx)
-      await tx`insert into pagopa_settings (id, payable_days_after_due, transfer_category, updated_at)
-               values (1, ${payableDays}, ${transferCategory}, now())
+      await tx`insert into pagopa_settings (id, payable_days_after_due, updated_at)
+               values (1, ${payableDays}, now())
                on conflict (id) do update set payable_days_after_due = excluded.payable_days_after_due,
-                 transfer_category = excluded.transfer_category, updated_at = excluded.updated_at`
+                 updated_at = excluded.updated_at`
       await audit(tx, actorOf(c.var.user), {
         action: 'pagopa.settings.update',
         entity: 'pagopa_settings',
         entityId: 1,
         before: { iban: beforeIban, ...before },
-        after: { iban: afterIban, payableDaysAfterDue: payableDays, transferCategory },
+        after: { iban: afterIban, payableDaysAfterDue: payableDays },
       })
     })
   } catch (err) {

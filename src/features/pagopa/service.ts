@@ -9,7 +9,7 @@ import { type Db, type Tx, withTenant } from '../../platform/db.ts'
 import { isLang, type Lang, translator } from '../../platform/i18n.ts'
 import { enqueueMail, textToHtml } from '../../platform/mail.ts'
 import { formatMoney } from '../../platform/money.ts'
-import type { Tenant, TenantRegistry } from '../../platform/tenancy.ts'
+import type { ServiceKind, Tenant, TenantRegistry } from '../../platform/tenancy.ts'
 import { renderReceiptPdf } from '../payments/receipt-pdf.ts'
 import { proposeRefunds } from '../payments/refunds.ts'
 import { finish } from '../payments/service.ts'
@@ -27,6 +27,7 @@ import {
   type RequestElement,
   soapFault,
 } from './soap.ts'
+import { serviceCategory } from './taxonomy.ts'
 import { kid, kids, textAt, type XNode } from './xml.ts'
 
 export interface NodeDeps {
@@ -37,19 +38,16 @@ export interface NodeDeps {
 }
 
 /** Defaults when a tenant has not saved its pagoPA settings. */
-export const DEFAULT_SETTINGS = { payableDaysAfterDue: 365 as number | null, transferCategory: '0101100IM' }
+export const DEFAULT_SETTINGS = { payableDaysAfterDue: 365 as number | null }
 
 export interface PagopaSettings {
   payableDaysAfterDue: number | null
-  transferCategory: string
 }
 
 export async function loadSettings(tx: Tx): Promise<PagopaSettings> {
-  const [row] = await tx<{ payable_days_after_due: number | null; transfer_category: string }[]>`
-    select payable_days_after_due, transfer_category from pagopa_settings where id = 1`
-  return row
-    ? { payableDaysAfterDue: row.payable_days_after_due, transferCategory: row.transfer_category }
-    : { ...DEFAULT_SETTINGS }
+  const [row] = await tx<{ payable_days_after_due: number | null }[]>`
+    select payable_days_after_due from pagopa_settings where id = 1`
+  return row ? { payableDaysAfterDue: row.payable_days_after_due } : { ...DEFAULT_SETTINGS }
 }
 
 /** The node's answer to one request: never a 500, always the interface's own fault when something is wrong. */
@@ -133,6 +131,9 @@ interface NoticeRow {
   payer_name: string
   payer_email: string | null
   pupil_name: string | null
+  service_kind: ServiceKind
+  taxonomy_code: string | null
+  taxonomy_prefix: string
 }
 
 async function loadNotice(tx: Tx, noticeNumber: string, lock: boolean): Promise<NoticeRow | null> {
@@ -140,6 +141,7 @@ async function loadNotice(tx: Tx, noticeNumber: string, lock: boolean): Promise<
     select i.id, i.iuv, i.notice_code, i.seq, i.amount_cents, i.due_date, i.status, i.pending_payment_id,
       (select count(*)::int from installments x where x.document_id = d.id) as installments,
       d.cancelled_at is not null as cancelled, d.description, d.number, d.year, s.causale,
+      s.kind as service_kind, s.taxonomy_code, s.taxonomy_prefix,
       p.codice_fiscale as payer_cf, p.given_name || ' ' || p.family_name as payer_name, p.email as payer_email,
       pu.given_name || ' ' || pu.family_name as pupil_name
     from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
@@ -221,7 +223,7 @@ async function verify(deps: NodeDeps, tenant: Tenant, body: XNode) {
 const EMAIL_RE = /^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*$/
 
 async function getPayment(deps: NodeDeps, tenant: Tenant, body: XNode, version: 1 | 2) {
-  const { notice, settings } = await payableNotice(deps, tenant, qrCode(tenant, body))
+  const { notice } = await payableNotice(deps, tenant, qrCode(tenant, body))
   const iban = tenant.settings.iban
   if (!iban) throw new Fault('PAA_SEMANTICA', 'the creditor has not configured the IBAN for pagoPA transfers')
   const amount = centsToAmount(notice.amount_cents)
@@ -248,7 +250,11 @@ async function getPayment(deps: NodeDeps, tenant: Tenant, body: XNode, version: 
             ...(version === 2 ? { companyName: clip(tenant.name, 140) } : {}),
             IBAN: iban,
             remittanceInformation: clip(`${notice.causale} ${notice.number}/${notice.year}`, 140),
-            transferCategory: settings.transferCategory,
+            transferCategory: serviceCategory(tenant.kind, {
+              kind: notice.service_kind,
+              taxonomy_code: notice.taxonomy_code,
+              taxonomy_prefix: notice.taxonomy_prefix,
+            }),
           },
         ],
       },
