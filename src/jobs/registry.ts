@@ -2,6 +2,7 @@
 // operator can run one now with `npm run job -- <name>`. Each returns counts for the run record.
 import { resolve } from 'node:path'
 import { chargeMealsJob, lowBalanceJob } from '../features/canteen/jobs.ts'
+import { runArchiveSync } from '../features/pagopa/archive.ts'
 import { reconcilePayments } from '../features/payments/maintenance.ts'
 import { deliverPending } from '../features/psp/delivery.ts'
 import { importDropFolder } from '../features/reconciliation/folder.ts'
@@ -50,6 +51,14 @@ export const JOBS: JobDefinition[] = [
         throw err
       }
     },
+  },
+  {
+    name: 'pagopa-archive',
+    schedule: '* * * * *',
+    description:
+      "Keeps every payable position in pagoPA's central archive (ACA) as it is here, for Stand-In: creates, updates, marks paid, invalidates; retries failures",
+    leaseMinutes: 30,
+    run: runArchiveSync,
   },
   {
     name: 'reminders',

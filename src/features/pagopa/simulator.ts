@@ -174,6 +174,22 @@ export async function payNotice(o: SimulatorOptions): Promise<SimulationResult> 
   const dataObj = toObject(data) as Obj
 
   // 3. send the receipt, with the example's PSP and channel
+  const send = await sendReceipt(o, dataObj)
+  steps.push(send.step)
+  return done(send.step.outcome === 'OK', send.receiptId, send.amountCents)
+}
+
+/**
+ * paSendRT (or V2) for a notice, from the payment data a creditor answered (paGetPayment's `data`) or the node
+ * read from the central archive (standInData): what the node does after a PSP collected the money.
+ */
+export async function sendReceipt(
+  o: SimulatorOptions,
+  dataObj: Obj,
+): Promise<{ step: StepResult; receiptId: string; amountCents: number }> {
+  const v2 = o.version === 2
+  const broker = o.brokerId ?? o.fiscalCode
+  const ids = { idPA: o.fiscalCode, idBrokerPA: broker, idStation: o.stationId ?? `${broker}_01` }
   const sendDoc = template('ReqPaSendRT.xml')
   const se = envelopeOf(sendDoc)
   const example = (se.body[se.key] as Obj).receipt as Obj
@@ -215,7 +231,39 @@ export async function payNotice(o: SimulatorOptions): Promise<SimulationResult> 
   }
   se.body[se.key] = { ...ids, receipt }
   if (v2) rename(se.body, se.key, `${se.prefix}:paSendRTV2Request`)
-  const send = await call(o, v2 ? 'paSendRTV2' : 'paSendRT', sendDoc)
-  steps.push(send)
-  return done(send.outcome === 'OK', receiptId, paidCents)
+  const step = await call(o, v2 ? 'paSendRTV2' : 'paSendRT', sendDoc)
+  return { step, receiptId, amountCents: paidCents }
+}
+
+/**
+ * The payment data the node builds in Stand-In from a position of the central archive (GPD for ACA's
+ * PaymentPositionModel and one of its options), in the shape of paGetPayment's answer.
+ */
+export function standInData(
+  position: { model: Obj },
+  option: { iuv: string; amount: number; description: string; transfer: Obj[] },
+): Obj {
+  const m = position.model
+  const debtor: Obj = {
+    uniqueIdentifier: { entityUniqueIdentifierType: m.type, entityUniqueIdentifierValue: m.fiscalCode },
+    fullName: m.fullName,
+    ...(m.email ? { 'e-mail': m.email } : {}),
+  }
+  return {
+    creditorReferenceId: option.iuv,
+    paymentAmount: toAmount(option.amount),
+    description: option.description,
+    companyName: m.companyName,
+    debtor,
+    transferList: {
+      transfer: option.transfer.map((t) => ({
+        idTransfer: t.idTransfer,
+        transferAmount: toAmount(t.amount as number),
+        fiscalCodePA: t.organizationFiscalCode,
+        IBAN: t.iban ?? t.postalIban,
+        remittanceInformation: t.remittanceInformation,
+        transferCategory: t.category,
+      })),
+    },
+  }
 }

@@ -104,7 +104,7 @@ export function newState(): SimState {
   }
 }
 
-const now = () => new Date().toISOString().replace(/Z$/, '')
+const now = () => new Date().toISOString()
 const posKey = (cf: string, iupd: string) => `${cf}|${iupd}`
 
 function problem(status: number, title: string, detail: string): Json {
@@ -368,7 +368,8 @@ export function platformSimulator(state: SimState = newState()): PlatformSimulat
           p.status = positionStatus(p.options)
           p.lastUpdatedDate = at
           p.history.push({ operation: `paid ${nav}`, at, model: null })
-          return [200, positionView(p)]
+          const view = (positionView(p).paymentOption as Json[]).find((x) => x.nav === nav) as Json
+          return [200, { ...view, paymentDate: at, lastUpdatedDate: at }]
         }
         return [404, problem(404, 'Not Found', `no option ${nav}`)]
       }
@@ -392,14 +393,14 @@ export function platformSimulator(state: SimState = newState()): PlatformSimulat
           (f) =>
             f.organizationId === org &&
             (!query.pspId || f.pspId === query.pspId) &&
-            (!query.publishedGt || f.published > query.publishedGt.replace(/Z$/, '')),
+            (!query.publishedGt || Date.parse(f.published) > Date.parse(query.publishedGt)),
         )
         .map((f) => ({
           fdr: f.fdr,
           pspId: f.pspId,
           revision: f.revision,
-          published: `${f.published}Z`,
-          flowDate: `${(f.flow.fdrDate as string).replace(/Z$/, '')}Z`,
+          published: f.published,
+          flowDate: f.flow.fdrDate,
         }))
       return [200, paginate(rows)]
     }
@@ -418,7 +419,7 @@ export function platformSimulator(state: SimState = newState()): PlatformSimulat
           ...flow.flow,
           status: 'PUBLISHED',
           revision: flow.revision,
-          published: `${flow.published}Z`,
+          published: flow.published,
           computedTotPayments: flow.payments.length,
           computedSumPayments: flow.payments.reduce((s, p) => s + (p.pay as number), 0),
         },
