@@ -22,6 +22,7 @@ import { homeRoutes } from './features/home/routes.ts'
 import { oidcRoutes } from './features/oidc/routes.ts'
 import { LOGO_MAX_BYTES } from './features/onboarding/logo.ts'
 import { onboardingRoutes } from './features/onboarding/routes.ts'
+import { connectionRoutes } from './features/pagopa/connection-routes.ts'
 import { pagopaRoutes } from './features/pagopa/routes.ts'
 import { paymentRoutes } from './features/payments/routes.ts'
 import { jobsRoutes } from './features/platform/jobs-routes.ts'
@@ -288,6 +289,7 @@ export function createApp(deps: Deps) {
   app.route('/', jobsRoutes)
   app.route('/', devMailRoutes)
   app.route('/', pagopaRoutes)
+  app.route('/', connectionRoutes)
   app.route('/sandbox-psp', sandboxPspRoutes)
 
   app.notFound((c) => {

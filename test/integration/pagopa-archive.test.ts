@@ -13,6 +13,7 @@ import { createLogger } from '../../src/platform/log.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { startServer } from '../helpers/app.ts'
 import { settings } from '../helpers/db.ts'
+import { expectValidHtml } from '../helpers/html.ts'
 import { connect, type ServedPlatform, startPlatform } from '../helpers/pagopa-platform.ts'
 import { givePayer, issue } from '../helpers/payments.ts'
 import { world } from '../helpers/world.ts'
@@ -146,6 +147,15 @@ describe('the central archive', () => {
       expect(counts.failed).toBeGreaterThanOrEqual(1)
       expect(await row(doc.documentId)).toMatchObject({ state: 'errore', attempts: 1 })
       expect((await row(doc.documentId))?.last_error).toContain('503')
+      // the office sees it on the pagoPA page and on the document
+      const office = await w.client('operatore')
+      const pagopa = await (await office.get(`/t/${x.slug}/ufficio/pagopa`)).text()
+      expect(pagopa).toContain('Posizioni non accettate dall&#39;archivio (1)')
+      expect(pagopa).toContain(`/ufficio/documenti/${doc.documentId}"`)
+      await expectValidHtml(pagopa)
+      const page = await (await office.get(`${base()}/${doc.documentId}`)).text()
+      expect(page).toContain('Non accettata: si riprova')
+      await expectValidHtml(page)
       // the job's run fails for this tenant, so the jobs page shows it
       const err = await runArchiveSync({
         db,

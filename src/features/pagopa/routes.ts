@@ -129,7 +129,7 @@ type SettingsValues = Record<'iban' | 'payableDays', string>
 async function officeData(c: Context<Env>) {
   const tenant = c.var.tenant as Tenant
   return withTenant(c.var.deps.db.sql, tenant, async (tx) => {
-    const [flagged, recent, settings] = await Promise.all([
+    const [flagged, recent, settings, archiveCounts, archiveErrors] = await Promise.all([
       tx<ReceiptRow[]>`select ${receiptColumns(tx)}
         from pagopa_receipts r join installments i on i.id = r.installment_id join documents d on d.id = i.document_id
         where r.flag is not null and r.resolved_at is null order by r.received_at desc limit 200`,
@@ -137,8 +137,23 @@ async function officeData(c: Context<Env>) {
         from pagopa_receipts r join installments i on i.id = r.installment_id join documents d on d.id = i.document_id
         order by r.received_at desc limit 20`,
       loadSettings(tx),
+      tx<{ state: string; n: number }[]>`select state, count(*)::int as n from aca_positions group by state`,
+      tx<
+        {
+          document_id: number
+          number: string
+          year: number
+          last_error: string | null
+          attempts: number
+          next_attempt_at: Date | null
+        }[]
+      >`select a.document_id, d.number, d.year, a.last_error, a.attempts, a.next_attempt_at
+        from aca_positions a join documents d on d.id = a.document_id
+        where a.state = 'errore' order by a.next_attempt_at limit 100`,
     ])
-    return { flagged, recent, settings }
+    const counts = Object.fromEntries(archiveCounts.map((r) => [r.state, r.n]))
+    const archive = { counts, total: archiveCounts.reduce((s, r) => s + r.n, 0), errors: archiveErrors }
+    return { flagged, recent, settings, archive }
   })
 }
 

@@ -120,7 +120,7 @@ documentRoutes.get('/t/:tenant/ufficio/documenti/:id{[0-9]+}', readers, async (c
   const data = await inTenant(c, async (tx) => {
     const d = await loadDocument(tx, id)
     // the document's log, refunds and reminders go out together (none waits for another's answer)
-    const [history, refunds, solleciti] = await Promise.all([
+    const [history, refunds, solleciti, archive] = await Promise.all([
       historyOf(tx, 'document', id),
       tx<{ id: number; seq: number; amount_cents: number; status: string; executed_on: string | null }[]>`
         select r.id, i.seq, r.amount_cents, r.status, r.executed_on from refunds r
@@ -129,8 +129,11 @@ documentRoutes.get('/t/:tenant/ufficio/documenti/:id{[0-9]+}', readers, async (c
       tx<{ seq: number; step: number; sent_on: string; channel: string }[]>`
         select i.seq, so.step, so.sent_on, so.channel from solleciti so join installments i on i.id = so.installment_id
         where i.document_id = ${id} order by so.sent_on, i.seq, so.step`,
+      // its position in pagoPA's central archive (decision 0100)
+      tx<{ state: string; synced_at: Date | null; last_error: string | null; next_attempt_at: Date | null }[]>`
+        select state, synced_at, last_error, next_attempt_at from aca_positions where document_id = ${id}`,
     ])
-    return { ...d, history, refunds, solleciti }
+    return { ...d, history, refunds, solleciti, archive: archive[0] ?? null }
   })
   const t = c.var.t
   return page(c, 'document', {

@@ -323,6 +323,23 @@ export function platformSimulator(state: SimState = newState()): PlatformSimulat
         state.positions.set(posKey(cf, id), p)
         return [201, { ...body, status: p.status }]
       }
+      case 'getOrganizationDebtPositions': {
+        const limit = Number(query.limit ?? 10)
+        const page = Number(query.page ?? 0)
+        const all = [...state.positions.values()].filter((p) => p.organizationFiscalCode === cf)
+        return [
+          200,
+          {
+            payment_position_list: all.slice(page * limit, (page + 1) * limit).map(positionView),
+            page_info: {
+              page,
+              limit,
+              items_found: all.length,
+              total_pages: Math.max(1, Math.ceil(all.length / limit)),
+            },
+          },
+        ]
+      }
       case 'getOrganizationDebtPositionByIUPD':
         return existing ? [200, positionView(existing)] : [404, problem(404, 'Not Found', `no position ${iupd}`)]
       case 'updatePosition': {
