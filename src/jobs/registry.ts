@@ -3,6 +3,7 @@
 import { resolve } from 'node:path'
 import { chargeMealsJob, lowBalanceJob } from '../features/canteen/jobs.ts'
 import { runArchiveSync } from '../features/pagopa/archive.ts'
+import { syncFlows } from '../features/pagopa/fdr.ts'
 import { reconcilePayments } from '../features/payments/maintenance.ts'
 import { deliverPending } from '../features/psp/delivery.ts'
 import { importDropFolder } from '../features/reconciliation/folder.ts'
@@ -35,16 +36,23 @@ export const JOBS: JobDefinition[] = [
     name: 'reconciliation',
     schedule: '* * * * *',
     description:
-      'Asks the provider about stale pending payments, expires abandoned ones, completes interrupted ones; imports reporting flows and bank statements from the drop folders',
+      "Asks the provider about stale pending payments, expires abandoned ones, completes interrupted ones; imports reporting flows and bank statements from the drop folders, and the flows published on pagoPA's FdR interface",
     leaseMinutes: 30,
     run: async (ctx) => {
       const payments = await reconcilePayments(ctx.db, ctx.provider)
       ctx.kickMail()
       const flowsDir = ctx.flowsDir ?? resolve(ctx.config.dataDir, 'flussi')
       try {
-        const flows = await forEachTenant(ctx, 'reconciliation', async (tenant) => ({
-          ...(await importDropFolder(ctx.db.sql, tenant, flowsDir, { now: ctx.now, step: ctx.step })),
-        }))
+        const flows = await forEachTenant(ctx, 'reconciliation', async (tenant) => {
+          const folder = await importDropFolder(ctx.db.sql, tenant, flowsDir, { now: ctx.now, step: ctx.step })
+          // and the flows the body's PSPs published on pagoPA's FdR interface, where the body connected it
+          const rest = await syncFlows(ctx.db, tenant, {
+            secretsKey: ctx.config.secretsKey,
+            log: ctx.log,
+            now: ctx.now,
+          })
+          return { ...folder, ...Object.fromEntries(Object.entries(rest).map(([k, v]) => [`fdr_${k}`, v])) }
+        })
         return { ...payments, ...flows }
       } catch (err) {
         if (err instanceof JobFailure) throw new JobFailure(err.message, { ...payments, ...err.counts })

@@ -19,7 +19,7 @@ export interface ImportRow {
   confirmed: number
   discrepancies: number
   open_discrepancies: number
-  source: 'upload' | 'cartella'
+  source: 'upload' | 'cartella' | 'api'
   file_name: string | null
   status: 'current' | 'superseded'
   superseded_by: number | null

@@ -47,10 +47,16 @@ async function indexPage(
   status: 200 | 422 = 200,
 ) {
   const tenant = c.var.tenant as Tenant
-  const data = await withTenant(c.var.deps.db.sql, tenant, async (tx) => ({
-    imports: await listImports(tx),
-    open: await openDiscrepancyCount(tx),
-  }))
+  const data = await withTenant(c.var.deps.db.sql, tenant, async (tx) => {
+    const [imports, open, [fdr]] = await Promise.all([
+      listImports(tx),
+      openDiscrepancyCount(tx),
+      // how far the flows published on pagoPA's FdR interface have been read (decision 0101)
+      tx<{ published_after: Date | null; last_run_at: Date | null; last_error: string | null }[]>`
+        select published_after, last_run_at, last_error from fdr_cursor where id = 1`,
+    ])
+    return { imports, open, fdr: fdr ?? null }
+  })
   return render(
     c,
     'reconciliation/index',

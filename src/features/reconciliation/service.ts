@@ -43,10 +43,12 @@ export class ImportRefused extends Error {
   }
 }
 
+export type ImportSource = 'upload' | 'cartella' | 'api'
+
 export interface ImportRequest {
   bytes: Uint8Array
   fileName: string | null
-  source: 'upload' | 'cartella'
+  source: ImportSource
   actor: Actor
   /** tests: called between steps; throwing simulates a crash there */
   step?: (name: string) => void | Promise<void>
@@ -190,11 +192,15 @@ export async function importFile(sql: Sql, tenant: Tenant, req: ImportRequest): 
   return out
 }
 
-async function importFlow(
+/**
+ * Imports one flow already read (from a file, or from pagoPA's FdR REST interface): a new flow, or a later version
+ * that replaces the current one; the same version again changes nothing, an older one is skipped.
+ */
+export async function importFlow(
   sql: Sql,
   tenant: Tenant,
   flow: ParsedFlow,
-  req: ImportRequest & { sha: string },
+  req: Omit<ImportRequest, 'bytes'> & { sha: string; revision?: number },
 ): Promise<ImportOutcome> {
   const step = req.step ?? (() => {})
   const base = { kind: flow.kind, flowId: flow.flowId }
@@ -301,11 +307,12 @@ async function importFlow(
     const [imp] = await tx<{ id: number }[]>`
       insert into reconciliation_imports (kind, flow_id, flow_at, settlement_ref, settlement_date, sender, receiver,
         declared_count, declared_cents, line_count, total_cents, matched, confirmed, discrepancies, source, file_name,
-        file_sha256, imported_by, imported_by_name)
+        file_sha256, imported_by, imported_by_name, revision)
       values (${flow.kind}, ${flow.flowId}, ${flow.flowAt}, ${flow.settlementRef}, ${flow.settlementDate}, ${flow.sender},
         ${flow.receiver}, ${flow.declaredCount}, ${flow.declaredCents}, ${counts.lines},
         ${rows.reduce((s, r) => s + r.amount_cents, 0)}, ${counts.matched}, ${counts.confirmed}, ${counts.discrepancies},
-        ${req.source}, ${req.fileName?.slice(0, 200) ?? null}, ${req.sha}, ${req.actor.accountId}, ${req.actor.name})
+        ${req.source}, ${req.fileName?.slice(0, 200) ?? null}, ${req.sha}, ${req.actor.accountId}, ${req.actor.name},
+        ${req.revision ?? null})
       returning id`
     const importId = (imp as { id: number }).id
     await step('import-recorded')
