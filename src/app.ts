@@ -19,6 +19,7 @@ import { debtRoutes } from './features/debts/routes.ts'
 import { devMailRoutes } from './features/devmail/routes.ts'
 import { exportRoutes } from './features/exports/routes.ts'
 import { homeRoutes } from './features/home/routes.ts'
+import { ioRoutes } from './features/io/routes.ts'
 import { oidcRoutes } from './features/oidc/routes.ts'
 import { LOGO_MAX_BYTES } from './features/onboarding/logo.ts'
 import { onboardingRoutes } from './features/onboarding/routes.ts'
@@ -290,6 +291,7 @@ export function createApp(deps: Deps) {
   app.route('/', devMailRoutes)
   app.route('/', pagopaRoutes)
   app.route('/', connectionRoutes)
+  app.route('/', ioRoutes)
   app.route('/sandbox-psp', sandboxPspRoutes)
 
   app.notFound((c) => {

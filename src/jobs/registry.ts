@@ -2,6 +2,7 @@
 // operator can run one now with `npm run job -- <name>`. Each returns counts for the run record.
 import { resolve } from 'node:path'
 import { chargeMealsJob, lowBalanceJob } from '../features/canteen/jobs.ts'
+import { runIoMessages } from '../features/io/service.ts'
 import { runArchiveSync } from '../features/pagopa/archive.ts'
 import { syncFlows } from '../features/pagopa/fdr.ts'
 import { reconcilePayments } from '../features/payments/maintenance.ts'
@@ -67,6 +68,13 @@ export const JOBS: JobDefinition[] = [
       "Keeps every payable position in pagoPA's central archive (ACA) as it is here, for Stand-In: creates, updates, marks paid, invalidates; retries failures",
     leaseMinutes: 30,
     run: runArchiveSync,
+  },
+  {
+    name: 'io-messages',
+    schedule: '* * * * *',
+    description:
+      'Sends notices, reminders and formal reminders to the IO app of families who enabled the service (profile looked up first), never twice',
+    run: runIoMessages,
   },
   {
     name: 'reminders',

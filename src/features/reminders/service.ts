@@ -3,6 +3,7 @@
 // decided before: reminders_sent has one row per (installment, offset), written in the same transaction as
 // the outbox row of the email, so reruns, late runs, crashes and concurrent instances never send it twice
 // nor lose it. One email per payer per run groups that payer's installments.
+
 import { createHash } from 'node:crypto'
 import { addDays, formatDate } from '../../platform/dates.ts'
 import { type Sql, type Tx, withTenant } from '../../platform/db.ts'
@@ -10,6 +11,7 @@ import { type Lang, translator } from '../../platform/i18n.ts'
 import { textToHtml } from '../../platform/mail.ts'
 import { formatMoney } from '../../platform/money.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
+import { enqueueIo } from '../io/service.ts'
 import { LINK_DAYS, signReminderLink } from './link.ts'
 
 /** A reminder may go out up to this many days after its day (the job was down, or ran late). */
@@ -252,6 +254,16 @@ async function sendBatch(
       html_body: mail.html,
     })
   }
+  // and in the IO app, for services connected to it: also for a family without an email address, never for one that
+  // turned reminders off (decision 0102)
+  await enqueueIo(
+    tx,
+    tenant,
+    'promemoria',
+    rows
+      .filter((c) => won.has(`${c.id}/${c.offset_days}`) && decisions.get(c.payer_id)?.outcome !== 'opted_out')
+      .map((c) => ({ installmentId: c.id, occasion: `${c.offset_days}` })),
+  )
   if (mails.length) {
     // The tenant role may insert into the platform outbox but not read it (so no ON CONFLICT, no RETURNING).
     // The keys cannot collide: each names reminders this transaction has just recorded for the first time.

@@ -3,6 +3,7 @@
 // final) to the families chosen — an email through the outbox with the pagoPA notices attached and a pay-now link,
 // or, for a family without an address, a letter the office prints. One row per installment and step: a step is
 // never sent twice, whatever is clicked twice or runs at the same time; installments paid meanwhile drop out.
+
 import { type Actor, audit } from '../../platform/audit.ts'
 import { addDays, formatDate } from '../../platform/dates.ts'
 import type { Tx } from '../../platform/db.ts'
@@ -11,6 +12,7 @@ import { registerAttachment, textToHtml } from '../../platform/mail.ts'
 import { formatMoney } from '../../platform/money.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import { type NoticePdfData, noticeFor, renderNoticesPdf } from '../debts/notice-pdf.ts'
+import { enqueueIo } from '../io/service.ts'
 import { LINK_DAYS, signReminderLink } from '../reminders/link.ts'
 
 export const STEPS = [1, 2, 3] as const
@@ -184,6 +186,13 @@ export async function sendSolleciti(tx: Tx, tenant: Tenant, actor: Actor, o: Sen
     await tx`delete from solleciti_lotti where id = ${lottoId}`
     return null
   }
+  // each formal reminder also in the IO app, for services connected to it (decision 0102)
+  await enqueueIo(
+    tx,
+    tenant,
+    'sollecito',
+    [...wonIds].map((id) => ({ installmentId: id, occasion: `${o.step}`, step: o.step })),
+  )
   const sent = chosen
     .map((fam) => ({ ...fam, installments: fam.installments.filter((i) => wonIds.has(i.id)) }))
     .filter((fam) => fam.installments.length)

@@ -1,4 +1,5 @@
 // Issuing one document from the office: the form with its installments, the check page, the confirmation.
+
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { actorOf, audit } from '../../../platform/audit.ts'
@@ -9,6 +10,7 @@ import type { Env } from '../../../platform/http.ts'
 import { parseMoney, splitEvenly } from '../../../platform/money.ts'
 import type { FormErrors } from '../../../platform/render.ts'
 import { issueDocuments } from '../../debts/issue.ts'
+import { enqueueIoNotices } from '../../io/service.ts'
 import {
   errorsFromMap,
   flatValues,
@@ -223,6 +225,12 @@ documentIssueRoutes.post('/t/:tenant/ufficio/documenti/nuovo/conferma', writers,
       },
     ])
     const id = issued.documentIds[0] as number
+    // the notices in the IO app, for a service connected to it (decision 0102)
+    await enqueueIoNotices(
+      tx,
+      tenant,
+      issued.installments.map((i) => i.id),
+    )
     await audit(tx, actorOf(c.var.user), {
       action: 'document.issue',
       entity: 'document',

@@ -1,9 +1,11 @@
 // Bulk issue from CSV, against the tenant's data: the parsed lines checked against its services and the documents
 // already issued (a handful of queries for any size), then everything of a checked plan created in the caller's
 // transaction: new payers and pupils, their links, the documents with their notices.
+
 import { createHash } from 'node:crypto'
 import type { Tx } from '../../../platform/db.ts'
 import { type DocumentInput, issueDocuments } from '../../debts/issue.ts'
+import { enqueueIoNotices } from '../../io/service.ts'
 import { type ImportLine, normalizeDescription, type ParsedFile, type Problem } from './parse.ts'
 
 export interface ImportPlan {
@@ -118,7 +120,7 @@ export function sha256(bytes: Uint8Array | string): string {
  */
 export async function executeImport(
   tx: Tx,
-  tenant: { id: number; segregationCode: string },
+  tenant: { id: number; segregationCode: string; name: string },
   plan: ImportPlan & { lookups: Lookups },
   importId: number,
   issueDate: string,
@@ -184,6 +186,13 @@ export async function executeImport(
     installments: l.installments,
   }))
   const issued = await issueDocuments(tx, tenant, docs)
+  // the notices in the IO app, for services connected to it (decision 0102)
+  for (let i = 0; i < issued.installments.length; i += 10_000)
+    await enqueueIoNotices(
+      tx,
+      tenant,
+      issued.installments.slice(i, i + 10_000).map((x) => x.id),
+    )
   for (let i = 0; i < issued.documentIds.length; i += 10_000)
     await tx`update documents set import_id = ${importId} where id = any(${issued.documentIds.slice(i, i + 10_000)})`
   // issueDocuments indexed every payer linked to these pupils, so each of them can find the documents
