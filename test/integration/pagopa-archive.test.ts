@@ -71,10 +71,17 @@ describe('the central archive', () => {
     expect(counts.created).toBeGreaterThanOrEqual(1)
     const p = position(doc.documentId)
     expect(p?.status).toBe('VALID')
-    expect(p?.options.map((o) => [o.nav, o.amount, o.isPartialPayment])).toEqual(
-      doc.installments.map((i, n) => [i.noticeCode, n === 0 ? 3000 : 4500, true]),
+    // the whole amount at once (its own notice), then each installment as a partial payment
+    const [full] = await withTenant(
+      db.sql,
+      x,
+      (tx) => tx<{ notice_code: string }[]>`select notice_code from full_notices where document_id = ${doc.documentId}`,
     )
-    expect(p?.options[0]?.transfer[0]).toMatchObject({ iban: IBAN, category: '9/0107101TS/', amount: 3000 })
+    expect(p?.options.map((o) => [o.nav, o.amount, o.isPartialPayment])).toEqual([
+      [full?.notice_code, 7500, false],
+      ...doc.installments.map((i, n) => [i.noticeCode, n === 0 ? 3000 : 4500, true]),
+    ])
+    expect(p?.options[1]?.transfer[0]).toMatchObject({ iban: IBAN, category: '9/0107101TS/', amount: 3000 })
     expect(await row(doc.documentId)).toMatchObject({ state: 'in_archivio', attempts: 0 })
     const calls = platform.sim.state.calls.length
     expect((await sync()).unchanged).toBeGreaterThanOrEqual(1)
@@ -108,9 +115,10 @@ describe('the central archive', () => {
     expect(res.status).toBe(303)
     expect((await sync()).updated).toBe(1)
     const corrected = position(doc.documentId)
-    expect(corrected?.options[0]?.description).toContain('secondo trimestre')
-    expect(corrected?.options[1]).toMatchObject({ amount: 2550, transfer: [expect.objectContaining({ amount: 2550 })] })
-    expect(corrected?.options[1]?.dueDate.slice(0, 10)).toBe(later)
+    expect(corrected?.options[0]).toMatchObject({ amount: 4550, isPartialPayment: false })
+    expect(corrected?.options[1]?.description).toContain('secondo trimestre')
+    expect(corrected?.options[2]).toMatchObject({ amount: 2550, transfer: [expect.objectContaining({ amount: 2550 })] })
+    expect(corrected?.options[2]?.dueDate.slice(0, 10)).toBe(later)
     // the first installment paid at the desk
     res = await office.submit(`${base()}/${doc.documentId}/pagamento`, {
       rata: '1',
@@ -121,7 +129,11 @@ describe('the central archive', () => {
     })
     expect(res.status).toBe(303)
     await sync()
-    expect(position(doc.documentId)?.options.map((o) => o.status)).toEqual(['PO_PAID', 'PO_UNPAID'])
+    // the single payment leaves the archive once an installment is paid
+    expect(position(doc.documentId)?.options.map((o) => [o.isPartialPayment, o.status])).toEqual([
+      [true, 'PO_PAID'],
+      [true, 'PO_UNPAID'],
+    ])
     expect(position(doc.documentId)?.status).toBe('PARTIALLY_PAID')
     // cancelled: the unpaid installment leaves the archive, the paid one stays
     res = await office.submit(`${base()}/${doc.documentId}/annulla`, { reason: 'Iscrizione ritirata' })
@@ -250,6 +262,51 @@ describe('Stand-In', () => {
     await sync()
     expect(position(doc.documentId)?.options.map((o) => o.status)).toEqual(['PO_PAID', 'PO_UNPAID'])
     expect((await row(doc.documentId))?.paid_navs).toEqual([nav])
+    expect(platform.sim.problems()).toEqual([])
+  })
+
+  it('the whole document paid in Stand-In with its single-payment notice settles every installment once', async () => {
+    const doc = await issue(db, x, payerId, [1100, 1200])
+    await sync()
+    const [full] = await withTenant(
+      db.sql,
+      x,
+      (tx) => tx<{ notice_code: string }[]>`select notice_code from full_notices where document_id = ${doc.documentId}`,
+    )
+    const nav = full?.notice_code as string
+    const taken = platform.sim.standInPay(x.fiscalCode, nav)
+    expect(taken?.option.amount).toBe(2300)
+    expect(taken?.position.status).toBe('PAID')
+    const server = await startServer(db)
+    try {
+      const to = {
+        url: `${server.url}/pagopa/nodo`,
+        key: KEY,
+        fiscalCode: x.fiscalCode,
+        noticeNumber: nav,
+        version: 2 as const,
+      }
+      const data = standInData(taken?.position as never, taken?.option as never)
+      expect((await sendReceipt({ ...to, receiptId: `intero-${doc.documentId}` }, data)).step.outcome).toBe('OK')
+      expect((await sendReceipt({ ...to, receiptId: `intero-${doc.documentId}` }, data)).step.faultCode).toBe(
+        'PAA_RECEIPT_DUPLICATA',
+      )
+    } finally {
+      await server.close()
+    }
+    const paid = await withTenant(
+      db.sql,
+      x,
+      (tx) => tx<{ status: string; payments: number }[]>`
+        select i.status, (select count(*)::int from installment_payments ip where ip.installment_id = i.id) as payments
+        from installments i where i.document_id = ${doc.documentId} order by i.seq`,
+    )
+    expect(paid).toEqual([
+      { status: 'pagato', payments: 1 },
+      { status: 'pagato', payments: 1 },
+    ])
+    await sync()
+    expect(await row(doc.documentId)).toMatchObject({ state: 'pagata' })
     expect(platform.sim.problems()).toEqual([])
   })
 })

@@ -44,9 +44,14 @@ export async function issueDocuments(
     }
   }
   const totalInstallments = docs.reduce((n, d) => n + d.installments.length, 0)
-  const [numbers, iuvs] = await Promise.all([
+  // a document in installments also gets a notice for the whole amount (decision 0103)
+  const inParts = docs.filter((d) => d.installments.length > 1).length
+  const [numbers, iuvs, fullIuvs] = await Promise.all([
     tx<{ n: number }[]>`select nextval('document_number_seq') as n from generate_series(1, ${docs.length})`,
     tx<{ n: number }[]>`select nextval('iuv_seq') as n from generate_series(1, ${totalInstallments})`,
+    inParts
+      ? tx<{ n: number }[]>`select nextval('iuv_seq') as n from generate_series(1, ${inParts})`
+      : Promise.resolve([] as { n: number }[]),
   ])
   const docRows = docs.map((d, i) => ({
     year: d.year,
@@ -87,6 +92,24 @@ export async function issueDocuments(
     const rows = await insertInstallments(tx, tenant.segregationCode, chunk)
     for (const r of rows)
       out.push({ id: r.id, documentId: r.document_id, seq: r.seq, iuv: r.iuv, noticeCode: r.notice_code })
+  }
+  if (inParts) {
+    let f = 0
+    const fullRows = docs.flatMap((d, di) => {
+      if (d.installments.length < 2) return []
+      const n = buildNotice(tenant.segregationCode, baseFromSequence((fullIuvs[f++] as { n: number }).n))
+      return [{ document_id: documentIds[di] as number, iuv: n.iuv, notice_code: n.noticeCode }]
+    })
+    // a number from the sequence is free unless a notice was created outside it (imported): then that document
+    // simply has no single-payment notice
+    const taken = new Set(
+      (
+        await tx<{ iuv: string }[]>`select iuv from installments where iuv = any(${fullRows.map((r) => r.iuv)}::text[])`
+      ).map((r) => r.iuv),
+    )
+    const free = fullRows.filter((r) => !taken.has(r.iuv))
+    for (let i = 0; i < free.length; i += CHUNK)
+      await tx`insert into full_notices ${tx(free.slice(i, i + CHUNK))} on conflict do nothing`
   }
   // the holder and every payer linked to the pupil (both parents, delegates) can find the document
   const payerIds = [...new Set(docs.map((d) => d.payerId))]

@@ -76,7 +76,8 @@ export function noticeFor(
     noticeCode: n.notice_code,
     iuv: n.iuv,
     cbill: tenant.settings.cbill,
-    installment: { seq: n.seq, of: n.seq_of },
+    // seq 0: a document's single-payment notice (decision 0103), printed as "unica soluzione"
+    installment: n.seq > 0 ? { seq: n.seq, of: n.seq_of } : null,
   }
 }
 

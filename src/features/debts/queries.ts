@@ -181,8 +181,28 @@ function notices(tx: Tx, cf: string, where: ReturnType<Tx>) {
  * The notices of a document the codice fiscale may see that can still be paid (to pay, in their order). Empty when
  * the document is not theirs, cancelled, or fully paid.
  */
-export function loadDocumentNotices(tx: Tx, cf: string, documentId: number): Promise<NoticeRow[]> {
-  return notices(tx, cf, tx`d.id = ${documentId} and d.cancelled_at is null and i.status = 'da_pagare'`)
+export async function loadDocumentNotices(tx: Tx, cf: string, documentId: number): Promise<NoticeRow[]> {
+  const [rows, full] = await Promise.all([
+    notices(tx, cf, tx`d.id = ${documentId} and d.cancelled_at is null and i.status = 'da_pagare'`),
+    tx<
+      { iuv: string; notice_code: string }[]
+    >`select iuv, notice_code from full_notices where document_id = ${documentId}`,
+  ])
+  const first = rows[0]
+  // while every installment is to pay, the notice for the whole amount comes first, as the notice model prints it
+  // (decision 0103); the rows above already proved the document is this codice fiscale's
+  if (!first || !full[0] || rows.length !== first.seq_of || first.seq_of < 2) return rows
+  return [
+    {
+      ...first,
+      id: 0,
+      seq: 0,
+      notice_code: full[0].notice_code,
+      iuv: full[0].iuv,
+      amount_cents: rows.reduce((s, r) => s + r.amount_cents, 0),
+    },
+    ...rows,
+  ]
 }
 
 /** An installment the codice fiscale may see, with what its printed notice needs. */

@@ -62,6 +62,8 @@ interface PositionRow {
   attempts: number
   next_attempt_at: Date | null
   installments: InstallmentJson[]
+  /** the single-payment notice of a document in installments (decision 0103) */
+  full_notice: { iuv: string; nav: string } | null
 }
 
 /** Backoff of a failed position: 1, 5, 15, 60 minutes, then every 6 hours. */
@@ -80,7 +82,9 @@ async function candidates(tx: Tx, limit: number): Promise<PositionRow[]> {
       coalesce(a.attempts, 0) as attempts, a.next_attempt_at,
       (select json_agg(json_build_object('id', i.id, 'seq', i.seq, 'iuv', i.iuv, 'nav', i.notice_code,
           'amount', i.amount_cents, 'due', i.due_date, 'status', i.status) order by i.seq)
-        from installments i where i.document_id = d.id and i.notice_code is not null) as installments
+        from installments i where i.document_id = d.id and i.notice_code is not null) as installments,
+      (select json_build_object('iuv', f.iuv, 'nav', f.notice_code) from full_notices f where f.document_id = d.id)
+        as full_notice
     from documents d join services s on s.id = d.service_id join payers p on p.id = d.payer_id
       left join aca_positions a on a.document_id = d.id
     where (a.document_id is null and d.cancelled_at is null and exists (
@@ -112,8 +116,26 @@ function plan(
   const payable = row.cancelled
     ? []
     : all.filter((i) => (i.status === 'da_pagare' || i.status === 'in_corso') && !expired(i))
+  // the whole document at once, while every installment is still to pay (seq 0: first among the options)
+  const whole: InstallmentJson | null = row.full_notice
+    ? {
+        id: 0,
+        seq: 0,
+        iuv: row.full_notice.iuv,
+        nav: row.full_notice.nav,
+        amount: all.reduce((s, i) => s + i.amount, 0),
+        due: all[0]?.due ?? '',
+        status: all.every((i) => i.status === 'pagato')
+          ? 'pagato'
+          : all.every((i) => i.status === 'da_pagare')
+            ? 'da_pagare'
+            : 'annullato',
+      }
+    : null
+  if (whole && whole.status === 'da_pagare' && !row.cancelled && !expired(whole) && payable.length === all.length)
+    payable.unshift(whole)
   // an option the archive holds as paid stays in every update (the archive refuses to drop it)
-  const kept = all.filter((i) => opts.keepPaid.includes(i.nav))
+  const kept = [...(whole ? [whole] : []), ...all].filter((i) => opts.keepPaid.includes(i.nav))
   const options = [...kept, ...payable.filter((i) => !opts.keepPaid.includes(i.nav))].sort((a, b) => a.seq - b.seq)
   const category = serviceCategory(tenant.kind, {
     kind: row.kind,
@@ -121,7 +143,14 @@ function plan(
     taxonomy_prefix: row.taxonomy_prefix,
   })
   const text = (i: InstallmentJson) =>
-    clip(all.length > 1 ? `${row.description} – rata ${i.seq} di ${all.length}` : row.description, 140)
+    clip(
+      i.seq === 0
+        ? `${row.description} – unica soluzione`
+        : all.length > 1
+          ? `${row.description} – rata ${i.seq} di ${all.length}`
+          : row.description,
+      140,
+    )
   const model =
     options.length === 0
       ? null
@@ -140,7 +169,7 @@ function plan(
             iuv: i.iuv,
             amount: i.amount,
             description: text(i),
-            isPartialPayment: all.length > 1,
+            isPartialPayment: i.seq !== 0 && all.length > 1,
             dueDate: romeInstant(`${i.due}T23:59:59`).toISOString(),
             transfer: [
               {
@@ -157,7 +186,9 @@ function plan(
   return {
     model,
     payable: payable.map((i) => i.nav),
-    paidHere: all.filter((i) => i.status === 'pagato').map((i) => i.nav),
+    paidHere: [...(whole?.status === 'pagato' ? [whole] : []), ...all]
+      .filter((i) => i.status === 'pagato')
+      .map((i) => i.nav),
     cancelled: row.cancelled,
   }
 }

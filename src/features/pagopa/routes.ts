@@ -14,6 +14,7 @@ import { requireStaff } from '../../platform/roles.ts'
 import { requireUser } from '../../platform/session.ts'
 import { type Tenant, tenantSettingsSchema } from '../../platform/tenancy.ts'
 import { pagopaConfig } from './config.ts'
+import { errorBody, paymentOptions } from './payment-options.ts'
 import { handleNodeRequest, loadSettings } from './service.ts'
 import { Fault, soapFault } from './soap.ts'
 
@@ -68,6 +69,30 @@ pagopaRoutes.all(
     log.info({ reqId: c.get('requestId'), operation: result.operation, outcome: result.outcome }, 'pagoPA node call')
     if (result.operation?.startsWith('paSendRT')) c.var.deps.kickMail()
     return xml(c, result.body, result.status)
+  },
+)
+
+// The payment options pagoPA asks for a notice (orgs_payment_options, decision 0103): authenticated like the node's
+// calls (the station's subscription key), off (404) until PAGOPA_NODE_KEY is set. Station base: https://<host>/pagopa
+pagopaRoutes.post(
+  '/pagopa/payment-options/organizations/:cf/notices/:nav',
+  async (c, next) => {
+    const config = pagopaConfig()
+    if (config.nodeKeys.length === 0) throw new NotFound()
+    if (!keyMatches(c.req.header('Ocp-Apim-Subscription-Key'), config.nodeKeys))
+      return c.json({ statusCode: 401, message: 'Access denied due to missing or invalid subscription key.' }, 401)
+    await next()
+  },
+  bodyLimit({
+    maxSize: 16 * 1024,
+    onError: (c) => c.json(errorBody({ status: 400, code: 'ODP-101', message: 'PAA_SINTASSI too large' }), 400),
+  }),
+  async (c) => {
+    const { db, tenants } = c.var.deps
+    const r = await paymentOptions({ db, tenants }, c.req.param('cf'), c.req.param('nav'))
+    c.header('Cache-Control', 'no-store')
+    if (!r.ok) return c.json(errorBody(r.error), r.error.status)
+    return c.json(r.body, 200)
   },
 )
 

@@ -134,29 +134,83 @@ interface NoticeRow {
   service_kind: ServiceKind
   taxonomy_code: string | null
   taxonomy_prefix: string
+  /** the document's single-payment notice (decision 0103): `id` is its first installment's */
+  full: { installmentIds: number[]; amounts: number[]; partlyPaid: boolean } | null
 }
 
+const noticeColumns = (tx: Tx) => tx`
+  d.cancelled_at is not null as cancelled, d.description, d.number, d.year, s.causale,
+  s.kind as service_kind, s.taxonomy_code, s.taxonomy_prefix,
+  p.codice_fiscale as payer_cf, p.given_name || ' ' || p.family_name as payer_name, p.email as payer_email,
+  pu.given_name || ' ' || pu.family_name as pupil_name`
+
 async function loadNotice(tx: Tx, noticeNumber: string, lock: boolean): Promise<NoticeRow | null> {
-  const [row] = await tx<NoticeRow[]>`
+  const [row] = await tx<Omit<NoticeRow, 'full' | 'in_cart'>[]>`
     select i.id, i.iuv, i.notice_code, i.seq, i.amount_cents, i.due_date, i.status, i.pending_payment_id,
-      (select count(*)::int from installments x where x.document_id = d.id) as installments,
-      d.cancelled_at is not null as cancelled, d.description, d.number, d.year, s.causale,
-      s.kind as service_kind, s.taxonomy_code, s.taxonomy_prefix,
-      p.codice_fiscale as payer_cf, p.given_name || ' ' || p.family_name as payer_name, p.email as payer_email,
-      pu.given_name || ' ' || pu.family_name as pupil_name
+      (select count(*)::int from installments x where x.document_id = d.id) as installments, ${noticeColumns(tx)}
     from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
       join payers p on p.id = d.payer_id left join pupils pu on pu.id = d.pupil_id
     where i.notice_code = ${noticeNumber}
     ${lock ? tx`for update of i` : tx``}`
-  if (!row) return null
+  if (!row) return loadFullNotice(tx, noticeNumber, lock)
   // a statement of its own: Citus joins no platform table (on the coordinator) inside a tenant's query
-  if (row.pending_payment_id === null) return { ...row, in_cart: false }
+  if (row.pending_payment_id === null) return { ...row, in_cart: false, full: null }
   const [cart] = await tx<{ yes: boolean }[]>`
     select exists (select 1 from platform.pagopa_carts where payment_id = ${row.pending_payment_id}) as yes`
-  return { ...row, in_cart: !!cart?.yes }
+  return { ...row, in_cart: !!cart?.yes, full: null }
 }
 
-function noticeText(n: NoticeRow): string {
+/**
+ * A document's single-payment notice as the node sees it: the installments' total, the first due date, payable
+ * only while every installment is: one paid makes it "already paid", one being paid "in progress".
+ */
+async function loadFullNotice(tx: Tx, noticeNumber: string, lock: boolean): Promise<NoticeRow | null> {
+  const [f] = await tx<
+    (Omit<
+      NoticeRow,
+      'full' | 'in_cart' | 'id' | 'seq' | 'installments' | 'amount_cents' | 'due_date' | 'status' | 'pending_payment_id'
+    > & { document_id: number })[]
+  >`
+    select f.document_id, f.iuv, f.notice_code, ${noticeColumns(tx)}
+    from full_notices f join documents d on d.id = f.document_id join services s on s.id = d.service_id
+      join payers p on p.id = d.payer_id left join pupils pu on pu.id = d.pupil_id
+    where f.notice_code = ${noticeNumber}`
+  if (!f) return null
+  const parts = await tx<{ id: number; amount_cents: number; due_date: string; status: NoticeRow['status'] }[]>`
+    select id, amount_cents, due_date, status from installments where document_id = ${f.document_id} order by seq
+    ${lock ? tx`for update` : tx``}`
+  const first = parts[0]
+  if (!first) return null
+  const paid = parts.filter((x) => x.status === 'pagato').length
+  const status: NoticeRow['status'] =
+    paid > 0
+      ? 'pagato'
+      : parts.some((x) => x.status === 'in_corso')
+        ? 'in_corso'
+        : parts.some((x) => x.status === 'annullato')
+          ? 'annullato'
+          : 'da_pagare'
+  const { document_id: _d, ...rest } = f
+  return {
+    ...rest,
+    id: first.id,
+    seq: 0,
+    installments: parts.length,
+    amount_cents: parts.reduce((s2, x) => s2 + x.amount_cents, 0),
+    due_date: first.due_date,
+    status,
+    pending_payment_id: null,
+    in_cart: false,
+    full: {
+      installmentIds: parts.map((x) => x.id),
+      amounts: parts.map((x) => x.amount_cents),
+      partlyPaid: paid > 0 && paid < parts.length,
+    },
+  }
+}
+
+function noticeText(n: Pick<NoticeRow, 'description' | 'installments' | 'seq' | 'full'>): string {
+  if (n.full) return `${n.description} – unica soluzione`
   const rata = n.installments > 1 ? ` – rata ${n.seq} di ${n.installments}` : ''
   return `${n.description}${rata}`
 }
@@ -167,11 +221,16 @@ function noticeText(n: NoticeRow): string {
  * more than `payableDaysAfterDue` days past its due date (Europe/Rome) → SCADUTO (decision 0071).
  */
 export function payability(
-  n: Pick<NoticeRow, 'status' | 'cancelled' | 'in_cart' | 'due_date'> | null,
+  n: (Pick<NoticeRow, 'status' | 'cancelled' | 'in_cart' | 'due_date'> & { full?: NoticeRow['full'] }) | null,
   settings: PagopaSettings,
   today: string,
 ): Fault | null {
   if (!n) return new Fault('PAA_PAGAMENTO_SCONOSCIUTO', 'no notice with this number')
+  if (n.full?.partlyPaid)
+    return new Fault(
+      'PAA_PAGAMENTO_DUPLICATO',
+      'an installment of this document is already paid: pay the remaining installments with their own notices',
+    )
   if (n.status === 'pagato') return new Fault('PAA_PAGAMENTO_DUPLICATO', 'the notice is already paid')
   if (n.cancelled || n.status === 'annullato')
     return new Fault('PAA_PAGAMENTO_ANNULLATO', 'the creditor cancelled the notice')
@@ -400,20 +459,30 @@ async function sendReceipt(
     if (!inserted[0]) return { kind: 'duplicate' as const, checkoutPaymentId: null, effect: null }
 
     if (effect === 'settled' || effect === 'checkout') {
-      await settleInstallments(tx, [
-        {
-          installmentId: n.id,
-          paymentId: checkoutPaymentId,
-          // a Checkout cart's notices belong to its platform payment (the archive lists it once)
-          source: effect === 'checkout' ? 'checkout' : 'pagopa',
-          receiptNumber: r.receiptId,
-          amountCents: r.amountCents,
-          paidAt,
-          psp: r.pspName,
-          channel: r.channelDescription,
-          authCode: null,
-        },
-      ])
+      // a single-payment notice settles every installment of its document, each with its share of the money
+      const parts = n.full
+        ? allocate(r.amountCents, n.full.amounts).map((cents, k) => ({
+            id: n.full?.installmentIds[k] as number,
+            cents,
+          }))
+        : [{ id: n.id, cents: r.amountCents }]
+      await settleInstallments(
+        tx,
+        parts
+          .filter((x) => x.cents > 0)
+          .map((x) => ({
+            installmentId: x.id,
+            paymentId: checkoutPaymentId,
+            // a Checkout cart's notices belong to its platform payment (the archive lists it once)
+            source: effect === 'checkout' ? 'checkout' : 'pagopa',
+            receiptNumber: r.receiptId,
+            amountCents: x.cents,
+            paidAt,
+            psp: r.pspName,
+            channel: r.channelDescription,
+            authCode: null,
+          })),
+      )
     }
     // money for a notice already paid or cancelled goes back: a refund proposed for the office (decision 0096)
     if (flag === 'already_paid' || flag === 'cancelled')
@@ -447,6 +516,19 @@ async function sendReceipt(
       { tenant: tenant.slug, receiptId: r.receiptId, flag: result.flag },
       'pagoPA receipt flagged for staff',
     )
+}
+
+/**
+ * The money of a single-payment receipt shared among the installments in order: each its amount, the last what is
+ * left when the receipt brought more; when it brought less, the installments it does not reach get nothing.
+ */
+export function allocate(total: number, amounts: number[]): number[] {
+  let left = total
+  return amounts.map((a, k) => {
+    const share = k === amounts.length - 1 ? Math.max(left, 0) : Math.min(a, Math.max(left, 0))
+    left -= share
+    return share
+  })
 }
 
 /** The citizen's receipt email with its PDF: to the account of the payer's codice fiscale, else payers.email. */

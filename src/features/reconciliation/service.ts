@@ -74,6 +74,8 @@ interface InstallmentMatch {
   cancelled: boolean
   settled_source: string | null
   settled_receipt: string | null
+  /** a document's single-payment notice (decision 0103): its installments, the first being `id` */
+  parts?: { id: number; amount_cents: number; settled_source: string | null; settled_receipt: string | null }[]
 }
 
 interface PreviousLine {
@@ -144,7 +146,20 @@ export function classify(
     let result: LineResult
     if (l.outcomeCode === '3') result = 'revoked'
     else if (!inst) result = 'unknown_iuv'
-    else {
+    else if (inst.parts) {
+      // the whole document at once: confirmed when its receipt settled every installment, paid before when any
+      // installment was paid otherwise
+      const receipts = inst.parts.map((p) => p.settled_receipt ?? paidHere.get(p.id) ?? null)
+      if (receipts.every((r) => r === l.reference)) result = 'confirmed'
+      else if (receipts.some((r) => r !== null))
+        result = inst.parts.some((p) => paidHere.has(p.id)) ? 'paid_twice' : 'already_paid'
+      else if (inst.cancelled || inst.status === 'annullato') result = 'cancelled'
+      else if (inst.amount_cents !== l.amountCents) result = 'amount_differs'
+      else {
+        result = 'matched'
+        for (const p of inst.parts) paidHere.set(p.id, l.reference)
+      }
+    } else {
       const receipt = inst.settled_receipt ?? paidHere.get(inst.id) ?? null
       const source = inst.settled_receipt ? inst.settled_source : paidHere.has(inst.id) ? 'riconciliazione' : null
       if (receipt !== null) {
@@ -245,7 +260,52 @@ export async function importFlow(
             left join installment_payments ip on ip.installment_id = i.id
           where i.iuv = any(${iuvs}::text[])`
       : []
-    const byIuv = new Map(found.map((i) => [i.iuv, i]))
+    const byIuv = new Map<string, InstallmentMatch>(found.map((i) => [i.iuv, i]))
+    // IUVs of single-payment notices: the document's installments together
+    const rest = iuvs.filter((v) => !byIuv.has(v))
+    const fulls = rest.length
+      ? await tx<
+          {
+            iuv: string
+            id: number
+            amount_cents: number
+            status: string
+            cancelled: boolean
+            settled_source: string | null
+            settled_receipt: string | null
+          }[]
+        >`
+          select f.iuv, i.id, i.amount_cents, i.status, d.cancelled_at is not null as cancelled,
+            ip.source as settled_source, ip.receipt_number as settled_receipt
+          from full_notices f join documents d on d.id = f.document_id join installments i on i.document_id = d.id
+            left join installment_payments ip on ip.installment_id = i.id
+          where f.iuv = any(${rest}::text[]) order by f.iuv, i.seq`
+      : []
+    for (const r of fulls) {
+      const m = byIuv.get(r.iuv)
+      const part = {
+        id: r.id,
+        amount_cents: r.amount_cents,
+        settled_source: r.settled_source,
+        settled_receipt: r.settled_receipt,
+      }
+      if (!m)
+        byIuv.set(r.iuv, {
+          id: r.id,
+          iuv: r.iuv,
+          amount_cents: r.amount_cents,
+          status: r.status,
+          cancelled: r.cancelled,
+          settled_source: null,
+          settled_receipt: null,
+          parts: [part],
+        })
+      else {
+        m.amount_cents += r.amount_cents
+        if (r.status === 'annullato') m.status = 'annullato'
+        m.parts?.push(part)
+      }
+    }
     const { rows } = classify(flow.lines, byIuv)
     await step('classified')
 
@@ -255,16 +315,21 @@ export async function importFlow(
     const settledIds = new Set<number>()
     for (let i = 0; i < matched.length; i += SETTLE_CHUNK) {
       const chunk = matched.slice(i, i + SETTLE_CHUNK)
-      const settlements: Settlement[] = chunk.map((r) => ({
-        installmentId: r.installment_id as number,
-        paymentId: null,
-        source: 'riconciliazione',
-        receiptNumber: r.reference,
-        amountCents: r.amount_cents,
-        paidAt: noonOf(r.paid_on, paidAtFallback),
-        psp: flow.sender,
-        channel: flow.kind === 'fdr' ? 'pagopa' : 'banca',
-      }))
+      const settlements: Settlement[] = chunk.flatMap((r) => {
+        const parts = (r.iuv ? byIuv.get(r.iuv)?.parts : undefined) ?? [
+          { id: r.installment_id as number, amount_cents: r.amount_cents },
+        ]
+        return parts.map((p) => ({
+          installmentId: p.id,
+          paymentId: null,
+          source: 'riconciliazione',
+          receiptNumber: r.reference,
+          amountCents: p.amount_cents,
+          paidAt: noonOf(r.paid_on, paidAtFallback),
+          psp: flow.sender,
+          channel: flow.kind === 'fdr' ? 'pagopa' : 'banca',
+        }))
+      })
       for (const id of await settleInstallments(tx, settlements)) settledIds.add(id)
     }
     // settled meanwhile by someone else (a checkout applied a moment ago): paid on both channels
