@@ -5,6 +5,7 @@ import { ConfigError, isKnownSecret, loadConfig } from './config.ts'
 const PRODUCTION = {
   DATABASE_URL: 'postgres://sportello@db.internal/sportello',
   SESSION_SECRET: 'Qm9xW2v8Lr4tYz1pK7nS3dF6hJ0cX5aE9gU',
+  SECRETS_KEY: 'Zr5uW1nB8qTe3Lk0Vy7Hm2Ps9Dc4Fg6Ja',
   BASE_URL: 'https://pagamenti.example.it/',
   SMTP_URL: 'smtps://sportello:pw@smtp.example.it',
   PAYMENT_PROVIDER: 'pagopa-checkout',

@@ -5,7 +5,7 @@ alter table reconciliation_imports drop constraint reconciliation_imports_source
 alter table reconciliation_imports add constraint reconciliation_imports_source_check check (source in ('upload', 'cartella', 'api'));
 alter table reconciliation_imports add column revision int;
 create table fdr_cursor (
-  id int primary key default 1 check (id = 1),
+  id bigint primary key default 1 check (id = 1),
   published_after timestamptz,
   last_run_at timestamptz,
   last_error text,

@@ -130,15 +130,17 @@ describe('the canteen wallet', () => {
 })
 
 describe("a document's notices in one file", () => {
-  it('prints one page per installment to pay, each "Rata N di M" with its own notice code; nobody else\'s', async () => {
+  it('prints the whole amount first, then one page per installment to pay, each "Rata N di M"; nobody else\'s', async () => {
     const res = await client.get(`/t/${w.tenant.slug}/documenti/${lateDoc}/avvisi.pdf`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/pdf')
     const pdf = Buffer.from(await res.arrayBuffer())
-    expect((pdf.toString('latin1').match(/\/Type \/Page\b/g) ?? []).length).toBe(3)
+    // the single-payment notice (decision 0103), then the three installments
+    expect((pdf.toString('latin1').match(/\/Type \/Page\b/g) ?? []).length).toBe(4)
     const t = textOfPdf(pdf)
     for (const seq of [1, 2, 3]) expect(t).toContain(`Rata ${seq} di 3`)
-    expect(t).not.toContain('unica soluzione')
+    expect(t).toContain('unica soluzione')
+    expect(t.indexOf('unica soluzione')).toBeLessThan(t.indexOf('Rata 1 di 3'))
     expect(t).toContain(`Sul sito dell'ente: `)
     // the document page links to it
     const page = await (await client.get(`/t/${w.tenant.slug}/documenti/${lateDoc}`)).text()

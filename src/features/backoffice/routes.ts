@@ -4,6 +4,7 @@
 import { Hono } from 'hono'
 import type { Env } from '../../platform/http.ts'
 import { auditRoutes } from './audit-log.ts'
+import { beneficiaryRoutes } from './beneficiaries.ts'
 import { catalogRoutes } from './catalog.ts'
 import { documentChangeRoutes } from './documents/changes.ts'
 import { documentIssueRoutes } from './documents/issue.ts'
@@ -18,6 +19,7 @@ import { refundRoutes } from './refunds.ts'
 
 export const backofficeRoutes = new Hono<Env>()
 backofficeRoutes.route('/', catalogRoutes)
+backofficeRoutes.route('/', beneficiaryRoutes)
 backofficeRoutes.route('/', searchRoutes)
 backofficeRoutes.route('/', payerRoutes)
 backofficeRoutes.route('/', pupilRoutes)

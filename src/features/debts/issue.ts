@@ -2,6 +2,9 @@
 // Bulk by design: a handful of statements for any number of documents, inside the caller's tenant transaction.
 import type { Tx } from '../../platform/db.ts'
 import { baseFromSequence, buildNotice } from '../../platform/it/pagopa.ts'
+import { beneficiaryRules, minimumAmount, SplitError, splitAmount, type TransferShare, transferRows } from './split.ts'
+
+export { SplitError }
 
 export interface InstallmentInput {
   dueDate: string
@@ -46,13 +49,29 @@ export async function issueDocuments(
   const totalInstallments = docs.reduce((n, d) => n + d.installments.length, 0)
   // a document in installments also gets a notice for the whole amount (decision 0103)
   const inParts = docs.filter((d) => d.installments.length > 1).length
-  const [numbers, iuvs, fullIuvs] = await Promise.all([
+  // one round trip: the numbers, and the services' beneficiaries (a refused split leaves gaps in the sequences,
+  // as any rollback does)
+  const [numbers, iuvs, fullIuvs, rules] = await Promise.all([
     tx<{ n: number }[]>`select nextval('document_number_seq') as n from generate_series(1, ${docs.length})`,
     tx<{ n: number }[]>`select nextval('iuv_seq') as n from generate_series(1, ${totalInstallments})`,
     inParts
       ? tx<{ n: number }[]>`select nextval('iuv_seq') as n from generate_series(1, ${inParts})`
       : Promise.resolve([] as { n: number }[]),
+    beneficiaryRules(
+      tx,
+      docs.map((d) => d.serviceId),
+    ),
   ])
+  // several beneficiaries: every installment's split, checked before anything is written (decision 0104)
+  const splits: (TransferShare[] | null)[][] = docs.map((d) =>
+    d.installments.map((i) => {
+      const r = rules.get(d.serviceId)
+      if (!r?.length) return null
+      const shares = splitAmount(i.amountCents, r)
+      if (!shares) throw new SplitError(d.serviceId, i.amountCents, minimumAmount(r) - 1)
+      return shares
+    }),
+  )
   const docRows = docs.map((d, i) => ({
     year: d.year,
     number: String((numbers[i] as { n: number }).n).padStart(6, '0'),
@@ -92,6 +111,15 @@ export async function issueDocuments(
     const rows = await insertInstallments(tx, tenant.segregationCode, chunk)
     for (const r of rows)
       out.push({ id: r.id, documentId: r.document_id, seq: r.seq, iuv: r.iuv, noticeCode: r.notice_code })
+  }
+  if (rules.size) {
+    const docIndex = new Map(documentIds.map((id, di) => [id, di]))
+    const transfers = out.flatMap((o) => {
+      const shares = splits[docIndex.get(o.documentId) as number]?.[o.seq - 1]
+      return shares ? transferRows(o.id, shares) : []
+    })
+    for (let i = 0; i < transfers.length; i += CHUNK)
+      await tx`insert into installment_transfers ${tx(transfers.slice(i, i + CHUNK))}`
   }
   if (inParts) {
     let f = 0

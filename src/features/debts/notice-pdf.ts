@@ -33,6 +33,8 @@ export interface NoticePdfData {
   noticeCode: string
   iuv: string
   cbill?: string
+  /** other bodies that receive part of the amount (a multi-beneficiary notice, decision 0104) */
+  beneficiaries?: { name: string; fiscalCode: string; amountCents: number }[]
 }
 
 /** What a printed notice says of the body: name, codes, office, contacts, its site. */
@@ -63,6 +65,7 @@ export function noticeFor(
     iuv: string
     seq: number
     seq_of: number
+    transfers?: { name: string; fiscal_code: string; amount_cents: number }[] | null
   },
 ): NoticePdfData {
   return {
@@ -78,6 +81,11 @@ export function noticeFor(
     cbill: tenant.settings.cbill,
     // seq 0: a document's single-payment notice (decision 0103), printed as "unica soluzione"
     installment: n.seq > 0 ? { seq: n.seq, of: n.seq_of } : null,
+    beneficiaries: (n.transfers ?? []).map((t) => ({
+      name: t.name,
+      fiscalCode: t.fiscal_code,
+      amountCents: Number(t.amount_cents),
+    })),
   }
 }
 
@@ -92,6 +100,7 @@ const LABELS = {
     howMuch: 'QUANTO E QUANDO PAGARE?',
     by: 'entro il',
     single: "Puoi pagare l'importo in un'unica soluzione.",
+    split: (parts: string) => `L'importo è ripartito tra: ${parts}.`,
     installment: (seq: number, of: number) => `Rata ${seq} di ${of}`,
     installmentNote: (seq: number, of: number) =>
       `Questo avviso è la rata ${seq} di ${of} del documento: ogni rata ha il suo avviso, con il suo codice e la sua scadenza.`,
@@ -136,6 +145,7 @@ const LABELS = {
     howMuch: 'HOW MUCH AND WHEN TO PAY?',
     by: 'by',
     single: 'You can pay the amount in a single payment.',
+    split: (parts: string) => `The amount is shared among: ${parts}.`,
     installment: (seq: number, of: number) => `Installment ${seq} of ${of}`,
     installmentNote: (seq: number, of: number) =>
       `This notice is installment ${seq} of ${of} of the document: each installment has its own notice, code and due date.`,
@@ -320,6 +330,16 @@ function drawNotice(
       width: colW,
       size: 9,
     })
+    if (data.beneficiaries?.length) {
+      const others = data.beneficiaries.reduce((sum, b) => sum + b.amountCents, 0)
+      const parts = [
+        `${data.creditor.name} ${formatMoney(data.amountCents - others, data.lang)}`,
+        ...data.beneficiaries.map(
+          (b) => `${b.name} (${L.fiscalCode} ${b.fiscalCode}) ${formatMoney(b.amountCents, data.lang)}`,
+        ),
+      ].join('; ')
+      pdf.paragraph(s, L.split(parts), { x: MARGIN, y: doc.y + 4, width: colW, size: 8 })
+    }
     pdf.paragraph(s, L.amountNote, { x: MARGIN, y: doc.y + 4, width: colW, size: 8, color: MUTED })
   })
   leftEnd = doc.y

@@ -15,6 +15,7 @@ import { type Db, type Tx, withTenant } from '../../platform/db.ts'
 import { forEachTenant, type JobContext } from '../../platform/jobs.ts'
 import { sealer } from '../../platform/secrets.ts'
 import type { ServiceKind, Tenant } from '../../platform/tenancy.ts'
+import { sumShares, type TransferShare } from '../debts/split.ts'
 import {
   type Connection,
   currentConnection,
@@ -27,6 +28,17 @@ import { loadSettings } from './service.ts'
 import { clip } from './soap.ts'
 import { serviceCategory } from './taxonomy.ts'
 
+const shareOf = (t: TransferJson): TransferShare => ({
+  idTransfer: t.id_transfer,
+  fiscalCode: t.fiscal_code,
+  name: t.name,
+  iban: t.iban,
+  postal: t.postal,
+  category: t.category,
+  remittance: t.remittance,
+  amountCents: Number(t.amount_cents),
+})
+
 export type ArchiveState = 'da_inviare' | 'in_archivio' | 'pagata' | 'invalidata' | 'errore'
 
 interface InstallmentJson {
@@ -37,6 +49,19 @@ interface InstallmentJson {
   amount: number
   due: string
   status: 'da_pagare' | 'in_corso' | 'pagato' | 'annullato'
+  /** the other beneficiaries' transfers (decision 0104) */
+  others: TransferJson[] | null
+}
+
+interface TransferJson {
+  id_transfer: number
+  fiscal_code: string
+  name: string
+  iban: string
+  postal: boolean
+  category: string
+  remittance: string
+  amount_cents: number
 }
 
 interface PositionRow {
@@ -81,7 +106,9 @@ async function candidates(tx: Tx, limit: number): Promise<PositionRow[]> {
       coalesce(a.sent_navs, '{}') as sent_navs, coalesce(a.paid_navs, '{}') as paid_navs,
       coalesce(a.attempts, 0) as attempts, a.next_attempt_at,
       (select json_agg(json_build_object('id', i.id, 'seq', i.seq, 'iuv', i.iuv, 'nav', i.notice_code,
-          'amount', i.amount_cents, 'due', i.due_date, 'status', i.status) order by i.seq)
+          'amount', i.amount_cents, 'due', i.due_date, 'status', i.status,
+          'others', (select json_agg(t order by t.id_transfer) from installment_transfers t where t.installment_id = i.id))
+          order by i.seq)
         from installments i where i.document_id = d.id and i.notice_code is not null) as installments,
       (select json_build_object('iuv', f.iuv, 'nav', f.notice_code) from full_notices f where f.document_id = d.id)
         as full_notice
@@ -125,6 +152,16 @@ function plan(
         nav: row.full_notice.nav,
         amount: all.reduce((s, i) => s + i.amount, 0),
         due: all[0]?.due ?? '',
+        others: sumShares(all.map((i) => (i.others ?? []).map(shareOf))).map((x) => ({
+          id_transfer: x.idTransfer,
+          fiscal_code: x.fiscalCode,
+          name: x.name,
+          iban: x.iban,
+          postal: x.postal,
+          category: x.category,
+          remittance: x.remittance,
+          amount_cents: x.amountCents,
+        })),
         status: all.every((i) => i.status === 'pagato')
           ? 'pagato'
           : all.every((i) => i.status === 'da_pagare')
@@ -174,12 +211,22 @@ function plan(
             transfer: [
               {
                 idTransfer: '1',
-                amount: i.amount,
+                // what the other beneficiaries leave to the body
+                amount: i.amount - (i.others ?? []).reduce((s, o) => s + Number(o.amount_cents), 0),
                 organizationFiscalCode: tenant.fiscalCode,
                 remittanceInformation: clip(`${row.causale} ${row.number}/${row.year}`, 140),
                 category,
                 iban: opts.iban,
               },
+              ...(i.others ?? []).map((o) => ({
+                idTransfer: String(o.id_transfer),
+                amount: Number(o.amount_cents),
+                organizationFiscalCode: o.fiscal_code,
+                companyName: clip(o.name, 140),
+                remittanceInformation: clip(o.remittance, 140),
+                category: o.category,
+                ...(o.postal ? { postalIban: o.iban } : { iban: o.iban }),
+              })),
             ],
           })),
         }

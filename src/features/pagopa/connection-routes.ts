@@ -83,7 +83,7 @@ connectionRoutes.get('/t/:tenant/ufficio/pagopa/collegamento', anyRole, async (c
       ),
     ),
     role: c.var.staffRole,
-    done: c.req.query('fatto') ?? null,
+    done: ['salvato', 'ambiente', 'provato'].find((d) => d === c.req.query('fatto')) ?? null,
   })
 })
 

@@ -10,6 +10,7 @@ import { isLang, type Lang, translator } from '../../platform/i18n.ts'
 import { enqueueMail, textToHtml } from '../../platform/mail.ts'
 import { formatMoney } from '../../platform/money.ts'
 import type { ServiceKind, Tenant, TenantRegistry } from '../../platform/tenancy.ts'
+import { storedTransfers, sumShares } from '../debts/split.ts'
 import { renderReceiptPdf } from '../payments/receipt-pdf.ts'
 import { proposeRefunds } from '../payments/refunds.ts'
 import { finish } from '../payments/service.ts'
@@ -250,14 +251,17 @@ function qrCode(tenant: Tenant, body: XNode): string {
   return textAt(body, 'qrCode', 'noticeNumber') as string
 }
 
-async function payableNotice(deps: NodeDeps, tenant: Tenant, noticeNumber: string) {
-  const { notice, settings } = await withTenant(deps.db.sql, tenant, async (tx) => ({
-    notice: await loadNotice(tx, noticeNumber, false),
-    settings: await loadSettings(tx),
-  }))
+async function payableNotice(deps: NodeDeps, tenant: Tenant, noticeNumber: string, withTransfers = false) {
+  const { notice, settings, others } = await withTenant(deps.db.sql, tenant, async (tx) => {
+    const [n, s] = await Promise.all([loadNotice(tx, noticeNumber, false), loadSettings(tx)])
+    // the other beneficiaries' transfers, as issued (decision 0104)
+    const ids = n ? (n.full?.installmentIds ?? [n.id]) : []
+    const stored = withTransfers && ids.length ? await storedTransfers(tx, ids) : new Map()
+    return { notice: n, settings: s, others: sumShares(ids.map((id) => stored.get(id) ?? [])) }
+  })
   const refusal = payability(notice, settings, todayRome())
   if (refusal) throw refusal
-  return { notice: notice as NoticeRow, settings }
+  return { notice: notice as NoticeRow, settings, others }
 }
 
 async function verify(deps: NodeDeps, tenant: Tenant, body: XNode) {
@@ -282,10 +286,12 @@ async function verify(deps: NodeDeps, tenant: Tenant, body: XNode) {
 const EMAIL_RE = /^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*$/
 
 async function getPayment(deps: NodeDeps, tenant: Tenant, body: XNode, version: 1 | 2) {
-  const { notice } = await payableNotice(deps, tenant, qrCode(tenant, body))
+  const { notice, others } = await payableNotice(deps, tenant, qrCode(tenant, body), true)
   const iban = tenant.settings.iban
   if (!iban) throw new Fault('PAA_SEMANTICA', 'the creditor has not configured the IBAN for pagoPA transfers')
   const amount = centsToAmount(notice.amount_cents)
+  // the body's own transfer is what the other beneficiaries leave (at least a cent: checked when issued)
+  const own = notice.amount_cents - others.reduce((s, o) => s + o.amountCents, 0)
   const debtor: Record<string, unknown> = {
     uniqueIdentifier: { entityUniqueIdentifierType: 'F', entityUniqueIdentifierValue: notice.payer_cf },
     fullName: clip(notice.payer_name, 70),
@@ -304,7 +310,7 @@ async function getPayment(deps: NodeDeps, tenant: Tenant, body: XNode, version: 
         transfer: [
           {
             idTransfer: '1',
-            transferAmount: amount,
+            transferAmount: centsToAmount(own),
             fiscalCodePA: tenant.fiscalCode,
             ...(version === 2 ? { companyName: clip(tenant.name, 140) } : {}),
             IBAN: iban,
@@ -315,6 +321,15 @@ async function getPayment(deps: NodeDeps, tenant: Tenant, body: XNode, version: 
               taxonomy_prefix: notice.taxonomy_prefix,
             }),
           },
+          ...others.map((o) => ({
+            idTransfer: String(o.idTransfer),
+            transferAmount: centsToAmount(o.amountCents),
+            fiscalCodePA: o.fiscalCode,
+            ...(version === 2 ? { companyName: clip(o.name, 140) } : {}),
+            IBAN: o.iban,
+            remittanceInformation: clip(o.remittance, 140),
+            transferCategory: o.category,
+          })),
         ],
       },
     },

@@ -74,6 +74,8 @@ interface InstallmentMatch {
   cancelled: boolean
   settled_source: string | null
   settled_receipt: string | null
+  /** what a flow line brings for it: the amount less the other beneficiaries' transfers (decision 0104) */
+  own_cents: number
   /** a document's single-payment notice (decision 0103): its installments, the first being `id` */
   parts?: { id: number; amount_cents: number; settled_source: string | null; settled_receipt: string | null }[]
 }
@@ -154,7 +156,7 @@ export function classify(
       else if (receipts.some((r) => r !== null))
         result = inst.parts.some((p) => paidHere.has(p.id)) ? 'paid_twice' : 'already_paid'
       else if (inst.cancelled || inst.status === 'annullato') result = 'cancelled'
-      else if (inst.amount_cents !== l.amountCents) result = 'amount_differs'
+      else if (Number(inst.own_cents) !== l.amountCents) result = 'amount_differs'
       else {
         result = 'matched'
         for (const p of inst.parts) paidHere.set(p.id, l.reference)
@@ -166,7 +168,7 @@ export function classify(
         if (receipt === l.reference) result = 'confirmed'
         else result = source === 'riconciliazione' ? 'paid_twice' : 'already_paid'
       } else if (inst.cancelled || inst.status === 'annullato') result = 'cancelled'
-      else if (inst.amount_cents !== l.amountCents) result = 'amount_differs'
+      else if (Number(inst.own_cents ?? inst.amount_cents) !== l.amountCents) result = 'amount_differs'
       else {
         result = 'matched'
         paidHere.set(inst.id, l.reference)
@@ -255,7 +257,9 @@ export async function importFlow(
     const found = iuvs.length
       ? await tx<InstallmentMatch[]>`
           select i.id, i.iuv, i.amount_cents, i.status, d.cancelled_at is not null as cancelled,
-            ip.source as settled_source, ip.receipt_number as settled_receipt
+            ip.source as settled_source, ip.receipt_number as settled_receipt,
+            i.amount_cents - coalesce((select sum(t.amount_cents) from installment_transfers t
+                                       where t.installment_id = i.id), 0)::bigint as own_cents
           from installments i join documents d on d.id = i.document_id
             left join installment_payments ip on ip.installment_id = i.id
           where i.iuv = any(${iuvs}::text[])`
@@ -269,6 +273,7 @@ export async function importFlow(
             iuv: string
             id: number
             amount_cents: number
+            own_cents: number
             status: string
             cancelled: boolean
             settled_source: string | null
@@ -276,7 +281,9 @@ export async function importFlow(
           }[]
         >`
           select f.iuv, i.id, i.amount_cents, i.status, d.cancelled_at is not null as cancelled,
-            ip.source as settled_source, ip.receipt_number as settled_receipt
+            ip.source as settled_source, ip.receipt_number as settled_receipt,
+            i.amount_cents - coalesce((select sum(t.amount_cents) from installment_transfers t
+                                       where t.installment_id = i.id), 0)::bigint as own_cents
           from full_notices f join documents d on d.id = f.document_id join installments i on i.document_id = d.id
             left join installment_payments ip on ip.installment_id = i.id
           where f.iuv = any(${rest}::text[]) order by f.iuv, i.seq`
@@ -294,6 +301,7 @@ export async function importFlow(
           id: r.id,
           iuv: r.iuv,
           amount_cents: r.amount_cents,
+          own_cents: Number(r.own_cents),
           status: r.status,
           cancelled: r.cancelled,
           settled_source: null,
@@ -302,6 +310,7 @@ export async function importFlow(
         })
       else {
         m.amount_cents += r.amount_cents
+        m.own_cents += Number(r.own_cents)
         if (r.status === 'annullato') m.status = 'annullato'
         m.parts?.push(part)
       }
@@ -316,9 +325,10 @@ export async function importFlow(
     for (let i = 0; i < matched.length; i += SETTLE_CHUNK) {
       const chunk = matched.slice(i, i + SETTLE_CHUNK)
       const settlements: Settlement[] = chunk.flatMap((r) => {
-        const parts = (r.iuv ? byIuv.get(r.iuv)?.parts : undefined) ?? [
-          { id: r.installment_id as number, amount_cents: r.amount_cents },
-        ]
+        // the installment is settled for its whole amount (what the family paid); with other beneficiaries the
+        // line brings only the body's share
+        const m = r.iuv ? byIuv.get(r.iuv) : undefined
+        const parts = m?.parts ?? [{ id: r.installment_id as number, amount_cents: m?.amount_cents ?? r.amount_cents }]
         return parts.map((p) => ({
           installmentId: p.id,
           paymentId: null,

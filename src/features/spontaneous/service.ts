@@ -37,7 +37,10 @@ export interface PupilRow {
 export async function spontaneousServices(tx: Tx): Promise<ServiceRow[]> {
   const rows = await tx<(Omit<ServiceRow, 'commission' | 'tariffs'> & { commission: unknown; tariffs: unknown })[]>`
     select id, code, kind, name, name_en as "nameEn", causale, amount_mode as "amountMode", unit_price_cents as "unitPriceCents", commission,
-      tariffs, min_cents as "minCents", max_cents as "maxCents"
+      tariffs, max_cents as "maxCents",
+      -- at least what the other beneficiaries' fixed shares take, plus a cent for the body (decision 0104)
+      greatest(min_cents, (select sum(b.share_value) + 1 from service_beneficiaries b
+                           where b.service_id = services.id and b.share_kind = 'fisso'))::bigint as "minCents"
     from services
     where active and spontaneous
       and (amount_mode = 'importo' or (amount_mode = 'quantita' and unit_price_cents is not null)

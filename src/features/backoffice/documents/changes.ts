@@ -1,13 +1,15 @@
 // Changing an issued document: cancelling it (the paid installments stay) and correcting it, each with a reason
 // in the audit log.
+
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { actorOf, audit } from '../../../platform/audit.ts'
 import { chars, formValues, parseWith } from '../../../platform/forms.ts'
 import type { Env } from '../../../platform/http.ts'
-import { parseMoney } from '../../../platform/money.ts'
+import { formatDecimalIt, parseMoney } from '../../../platform/money.ts'
 import type { FormErrors } from '../../../platform/render.ts'
+import { beneficiaryRules, minimumAmount, splitAmount, transferRows } from '../../debts/split.ts'
 import {
   errorsFromMap,
   flatValues,
@@ -184,6 +186,15 @@ documentChangeRoutes.post('/t/:tenant/ufficio/documenti/:id{[0-9]+}/correggi', w
       if (iso) previous = iso
       if (iso && cents) changes.push({ id: i.id, seq: i.seq, dueDate: iso, amountCents: cents })
     }
+    // other beneficiaries' shares must leave something to the body in every corrected amount (decision 0104)
+    const shares = (await beneficiaryRules(tx, [data.doc.service_id])).get(data.doc.service_id) ?? []
+    if (shares.length)
+      for (const x of changes)
+        if (splitAmount(x.amountCents, shares) === null)
+          fields[`amount-${x.seq}`] = t('backoffice.errors.splitTooSmallN', {
+            n: x.seq,
+            amount: formatDecimalIt(minimumAmount(shares)),
+          })
     // an installment that left 'da_pagare' since the form was shown (being paid, paid) is not touched
     const shown = String(values.open ?? '')
     if (shown !== open.map((i) => i.seq).join(',')) fields.description = t('backoffice.errors.changedMeanwhile')
@@ -211,6 +222,12 @@ documentChangeRoutes.post('/t/:tenant/ufficio/documenti/:id{[0-9]+}/correggi', w
         from (select unnest(${changed.map((x) => x.id)}::bigint[]) as id, unnest(${changed.map((x) => x.dueDate)}::date[]) as due_date,
                      unnest(${changed.map((x) => x.amountCents)}::bigint[]) as amount_cents) v
         where i.id = v.id and i.status = 'da_pagare'`
+      // their transfers to the other beneficiaries follow the new amounts
+      if (shares.length) {
+        await tx`delete from installment_transfers where installment_id = any(${changed.map((x) => x.id)}::bigint[])`
+        const rows = changed.flatMap((x) => transferRows(x.id, splitAmount(x.amountCents, shares) ?? []))
+        if (rows.length) await tx`insert into installment_transfers ${tx(rows)}`
+      }
     }
     await tx`update documents set description = ${b.description},
       total_cents = (select sum(amount_cents) from installments where document_id = ${id}) where id = ${id}`

@@ -10,6 +10,7 @@ import type { Env } from '../../../platform/http.ts'
 import { parseMoney, splitEvenly } from '../../../platform/money.ts'
 import type { FormErrors } from '../../../platform/render.ts'
 import { issueDocuments } from '../../debts/issue.ts'
+import { beneficiaryRules, splitAmount } from '../../debts/split.ts'
 import { enqueueIoNotices } from '../../io/service.ts'
 import {
   errorsFromMap,
@@ -133,8 +134,15 @@ async function resolveIssue(
   d: IssueData,
 ): Promise<{ ok: true; r: Resolved } | { ok: false; fields: Record<string, string> }> {
   const fields: Record<string, string> = {}
-  const [service] = await tx<ServiceOption[]>`select id, name, code from services where id = ${d.serviceId} and active`
+  const [[service], rules] = await Promise.all([
+    tx<ServiceOption[]>`select id, name, code from services where id = ${d.serviceId} and active`,
+    beneficiaryRules(tx, [d.serviceId]),
+  ])
   if (!service) fields.service = 'backoffice.errors.serviceRequired'
+  // other beneficiaries' fixed shares must leave something to the body in every installment (decision 0104)
+  const shares = rules.get(d.serviceId) ?? []
+  if (service && shares.length && d.installments.some((i) => splitAmount(i.amountCents, shares) === null))
+    fields.service = 'backoffice.errors.splitTooSmall'
   const [payer] = await tx<{ id: number; name: string }[]>`
     select id, given_name || ' ' || family_name as name from payers where codice_fiscale = ${d.payerCf}`
   if (!payer) fields.payerCf = 'backoffice.errors.noSuchPayer'

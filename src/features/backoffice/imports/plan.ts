@@ -4,7 +4,9 @@
 
 import { createHash } from 'node:crypto'
 import type { Tx } from '../../../platform/db.ts'
+import { formatDecimalIt } from '../../../platform/money.ts'
 import { type DocumentInput, issueDocuments } from '../../debts/issue.ts'
+import { beneficiaryRules, minimumAmount, splitAmount } from '../../debts/split.ts'
 import { enqueueIoNotices } from '../../io/service.ts'
 import { type ImportLine, normalizeDescription, type ParsedFile, type Problem } from './parse.ts'
 
@@ -49,13 +51,31 @@ async function lookups(tx: Tx, lines: ImportLine[]): Promise<Lookups> {
 export async function planImport(tx: Tx, parsed: ParsedFile): Promise<ImportPlan & { lookups: Lookups }> {
   const problems = [...parsed.problems]
   const look = await lookups(tx, parsed.lines)
+  const rules = await beneficiaryRules(
+    tx,
+    [...look.services.values()].map((s) => s.id),
+  )
   const ok: ImportLine[] = []
   for (const l of parsed.lines) {
     const s = look.services.get(l.service)
     if (!s) problems.push({ line: l.line, field: 'servizio', code: 'unknownService', params: { code: l.service } })
     else if (!s.active)
       problems.push({ line: l.line, field: 'servizio', code: 'inactiveService', params: { code: l.service } })
-    else ok.push(l)
+    else {
+      // other beneficiaries' shares must leave something to the body in every installment (decision 0104)
+      const shares = rules.get(s.id) ?? []
+      const tooSmall = shares.length
+        ? l.installments.find((i) => splitAmount(i.amountCents, shares) === null)
+        : undefined
+      if (tooSmall)
+        problems.push({
+          line: l.line,
+          field: 'importo',
+          code: 'splitTooSmall',
+          params: { amount: formatDecimalIt(minimumAmount(shares)) },
+        })
+      else ok.push(l)
+    }
   }
   // duplicates of documents already issued (not cancelled), only possible for payers that exist
   const candidates = ok.filter((l) => look.payers.has(l.payerCf) && (!l.pupilCf || look.pupils.has(l.pupilCf)))
