@@ -6,11 +6,14 @@
 // simulator sends it in paForNode's, as the schema requires.)
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { XMLParser } from 'fast-xml-parser'
 import { romeDateTime, todayRome } from '../../platform/dates.ts'
+import { projectPath } from '../../platform/paths.ts'
 import { SOAP_NS } from './soap.ts'
 import { buildXml, parseXml, type XNode } from './xml.ts'
 import { PA_FOR_NODE_NS } from './xsd.ts'
+import { soapProblems } from './xsd-check.ts'
 
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
 
@@ -29,6 +32,8 @@ export interface SimulatorOptions {
   amountCents?: number
   receiptId?: string
   fetch?: FetchLike
+  /** check every message exchanged against paForNode.xsd with libxml2 and throw if one is invalid (default true) */
+  strict?: boolean
   /** broker and station the requests carry (default: the creditor itself, station _01) */
   brokerId?: string
   stationId?: string
@@ -43,6 +48,10 @@ export interface StepResult {
   /** the answer's element, for callers that want its data */
   answer: XNode | null
   xml: string
+  /** the request sent */
+  request: string
+  /** what libxml2 found wrong with the request and the answer, against paForNode.xsd (strict mode throws instead) */
+  problems: string[]
 }
 
 export interface SimulationResult {
@@ -52,7 +61,8 @@ export interface SimulationResult {
   steps: StepResult[]
 }
 
-const EXAMPLES = new URL('../../../test/fixtures/pagopa/examples/', import.meta.url)
+// found from the project's folder, so that the built CLI (dist/) finds them too
+const EXAMPLES = projectPath('test', 'fixtures', 'pagopa', 'examples')
 
 const templateParser = new XMLParser({
   ignoreAttributes: false,
@@ -64,7 +74,7 @@ const templateParser = new XMLParser({
 type Obj = Record<string, unknown>
 
 function template(file: string): Obj {
-  return templateParser.parse(readFileSync(new URL(file, EXAMPLES), 'utf8')) as Obj
+  return templateParser.parse(readFileSync(join(EXAMPLES, file), 'utf8')) as Obj
 }
 
 /** The example's request element and the envelope around it, with the paForNode namespace bound to `prefix`. */
@@ -129,6 +139,8 @@ async function call(o: SimulatorOptions, operation: string, doc: Obj): Promise<S
   const fault = answer?.children.find((c) => c.local === 'fault' || c.local === 'detail')
   return {
     operation,
+    request: xml,
+    problems: [],
     httpStatus: res.status,
     outcome: childText(answer ?? undefined, 'outcome') ?? (res.ok ? 'unreadable' : `HTTP ${res.status}`),
     faultCode: childText(fault, 'faultCode') ?? childText(answer ?? undefined, 'faultstring') ?? null,
@@ -146,12 +158,10 @@ export async function payNotice(o: SimulatorOptions): Promise<SimulationResult> 
   const ids = { idPA: o.fiscalCode, idBrokerPA: broker, idStation: station }
   const qrCode = { fiscalCode: o.fiscalCode, noticeNumber: o.noticeNumber }
   const steps: StepResult[] = []
-  const done = (paid: boolean, receiptId: string | null = null, amountCents: number | null = null) => ({
-    paid,
-    receiptId,
-    amountCents,
-    steps,
-  })
+  const done = async (paid: boolean, receiptId: string | null = null, amountCents: number | null = null) => {
+    await checkSteps(o, steps)
+    return { paid, receiptId, amountCents, steps }
+  }
 
   // 1. verify
   const verifyDoc = template('ReqPaVerifyPayment.xml')
@@ -174,9 +184,28 @@ export async function payNotice(o: SimulatorOptions): Promise<SimulationResult> 
   const dataObj = toObject(data) as Obj
 
   // 3. send the receipt, with the example's PSP and channel
-  const send = await sendReceipt(o, dataObj)
+  const send = await sendReceipt({ ...o, strict: false }, dataObj)
   steps.push(send.step)
   return done(send.step.outcome === 'OK', send.receiptId, send.amountCents)
+}
+
+/**
+ * Every request sent and every SOAP answer received, validated in one libxml2 run; the problems go on each step,
+ * and in strict mode (the default) an invalid message fails the caller.
+ */
+async function checkSteps(o: Pick<SimulatorOptions, 'strict'>, steps: StepResult[]) {
+  const answered = steps.map((s) => s.httpStatus === 200 && s.answer !== null)
+  const found = await soapProblems(steps.flatMap((s, k) => (answered[k] ? [s.request, s.xml] : [s.request])))
+  let n = 0
+  for (const [k, s] of steps.entries()) {
+    s.problems = [...(found[n++] ?? []).map((p) => `request: ${p}`)]
+    if (answered[k]) s.problems.push(...(found[n++] ?? []).map((p) => `answer: ${p}`))
+  }
+  const bad = steps.filter((s) => s.problems.length)
+  if (bad.length && o.strict !== false)
+    throw new Error(
+      `messages pagoPA's schema refuses: ${bad.map((s) => `${s.operation}: ${s.problems.join('; ')}`).join(' | ')}`,
+    )
 }
 
 /**
@@ -232,6 +261,7 @@ export async function sendReceipt(
   se.body[se.key] = { ...ids, receipt }
   if (v2) rename(se.body, se.key, `${se.prefix}:paSendRTV2Request`)
   const step = await call(o, v2 ? 'paSendRTV2' : 'paSendRT', sendDoc)
+  if (o.strict !== false) await checkSteps(o, [step])
   return { step, receiptId, amountCents: paidCents }
 }
 

@@ -73,6 +73,8 @@ export interface Call {
 }
 
 export interface SimState {
+  /** the local demo: any key is accepted, and every citizen is on IO with every service enabled */
+  open: boolean
   /** subscription keys accepted by ACA and FdR (empty: any key) */
   keys: { aca: string[]; fdr: string[] }
   io: IoService[]
@@ -91,6 +93,7 @@ export interface SimState {
 
 export function newState(): SimState {
   return {
+    open: false,
     keys: { aca: [], fdr: [] },
     io: [],
     down: new Set(),
@@ -227,6 +230,79 @@ export function platformSimulator(state: SimState = newState()): PlatformSimulat
     return c.json(body as Json, status as 200)
   }
 
+  // the simulator's own controls, for the local demo (not pagoPA's interfaces)
+  app.get('/_sim', (c) =>
+    c.json({
+      positions: [...state.positions.values()].map((p) => ({
+        organizationFiscalCode: p.organizationFiscalCode,
+        iupd: p.iupd,
+        status: p.status,
+        options: p.options.map((o) => ({ nav: o.nav, amount: o.amount, status: o.status, paidBy: o.paidBy })),
+      })),
+      flows: state.flows.map((f) => ({ fdr: f.fdr, revision: f.revision, payments: f.payments.length })),
+      messages: state.messages.map((m) => ({
+        id: m.id,
+        fiscalCode: (m.body as { fiscal_code?: string }).fiscal_code,
+        subject: (m.body as { content?: { subject?: string } }).content?.subject,
+      })),
+      calls: state.calls.length,
+      problems: state.problems,
+    }),
+  )
+  app.post('/_sim/flows', async (c) => {
+    const b = (await c.req.json().catch(() => null)) as {
+      organizationId?: string
+      organizationName?: string
+      pspId?: string
+      payments?: { iuv: string; iur: string; amountCents: number }[]
+    } | null
+    if (!b?.organizationId || !/^[0-9]{11}$/.test(b.organizationId) || !b.payments?.length)
+      return c.json(problem(400, 'Bad Request', 'organizationId (11 digits) and payments are required'), 400)
+    const pspId = b.pspId ?? '88888888888'
+    const at = now()
+    const fdr = `${at.slice(0, 10)}${pspId}-${String(state.flows.length + 1).padStart(5, '0')}`
+    const sum = b.payments.reduce((s2, p) => s2 + p.amountCents, 0)
+    state.flows.push({
+      organizationId: b.organizationId,
+      fdr,
+      pspId,
+      revision: 1,
+      published: at,
+      flow: {
+        fdr,
+        fdrDate: at,
+        revision: 1,
+        status: 'PUBLISHED',
+        created: at,
+        updated: at,
+        regulation: `SEPA - Bonifico ${fdr}`,
+        regulationDate: at.slice(0, 10),
+        bicCodePouringBank: 'UNCRITMMXXX',
+        sender: {
+          type: 'LEGAL_PERSON',
+          id: 'SIMULATO',
+          pspId,
+          pspName: 'PSP del simulatore',
+          pspBrokerId: pspId,
+          channelId: `${pspId}_01`,
+        },
+        receiver: { id: 'SIMULATO', organizationId: b.organizationId, organizationName: b.organizationName ?? 'Ente' },
+        totPayments: b.payments.length,
+        sumPayments: sum / 100,
+      },
+      payments: b.payments.map((p, k) => ({
+        index: k + 1,
+        iuv: p.iuv,
+        iur: p.iur,
+        idTransfer: 1,
+        pay: p.amountCents / 100,
+        payStatus: 'EXECUTED',
+        payDate: at,
+      })),
+    })
+    return c.json({ fdr }, 201)
+  })
+
   app.all('*', async (c) => {
     const service = serviceOf(c.req.path)
     if (!service) return c.json(problem(404, 'Not Found', 'no such interface'), 404)
@@ -267,8 +343,12 @@ export function platformSimulator(state: SimState = newState()): PlatformSimulat
     let ioService: IoService | undefined
     if (service === 'io') {
       ioService = state.io.find((s) => s.apiKey === key)
+      if (!ioService && state.open && key) {
+        ioService = { apiKey: key, serviceId: `servizio-${state.io.length + 1}`, organizationFiscalCode: '' }
+        state.io.push(ioService)
+      }
       if (!ioService) return respond(c, service, operationId, 401, {}, body)
-    } else if (state.keys[service].length && !state.keys[service].includes(key))
+    } else if (!state.open && state.keys[service].length && !state.keys[service].includes(key))
       return respond(c, service, operationId, 401, {}, body)
 
     const params = spec.backend.matchOperation(req)
@@ -445,6 +525,12 @@ export function platformSimulator(state: SimState = newState()): PlatformSimulat
   }
 
   function handleIo(op: string, body: Json, s: IoService): [number, unknown] {
+    if (state.open && typeof body.fiscal_code === 'string') {
+      // the demo: every citizen has the app and every service enabled
+      const set = state.profiles.get(body.fiscal_code) ?? new Set<string>()
+      set.add(s.serviceId)
+      state.profiles.set(body.fiscal_code, set)
+    }
     if (op === 'getProfileByPOST') {
       const enabled = state.profiles.get(body.fiscal_code as string)
       if (!enabled) return [404, { title: 'Not Found', status: 404, detail: 'no user on IO' }]
