@@ -18,6 +18,7 @@ export const LONG_FIRST = [
   'test/browser/applications.test.ts', // 53
   'test/browser/account.test.ts', // 46
   'test/browser/backoffice.test.ts', // 40
+  'test/browser/pagopa-creditor.test.ts', // 37
   'test/browser/office-money.test.ts', // 20
   'test/browser/payments.test.ts', // 35
   'test/integration/account.test.ts', // 30 (waits out the login throttle)
