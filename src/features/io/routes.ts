@@ -116,10 +116,11 @@ ioRoutes.post('/t/:tenant/ufficio/catalogo/servizi/:id{[0-9]+}/io', adminOnly, a
       io_service_id: f.ioServiceId || null,
       api_key: sealed ?? io?.api_key ?? null,
       api_key_last4: f.apiKey ? f.apiKey.slice(-4) : (io?.api_key_last4 ?? null),
+      updated_at: new Date(),
     }
     await tx`insert into service_io ${tx(next)}
       on conflict (service_id) do update set enabled = excluded.enabled, io_service_id = excluded.io_service_id,
-        api_key = excluded.api_key, api_key_last4 = excluded.api_key_last4, updated_at = now()`
+        api_key = excluded.api_key, api_key_last4 = excluded.api_key_last4, updated_at = excluded.updated_at`
     await audit(tx, actorOf(c.var.user), {
       action: 'service.io.update',
       entity: 'service',

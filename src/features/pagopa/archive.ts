@@ -466,6 +466,7 @@ async function record(db: Db, tenant: Tenant, env: string, outcomes: Outcome[], 
         : null,
     last_error: o.error,
     synced_at: o.state === 'errore' ? null : now,
+    updated_at: now,
   }))
   await withTenant(
     db.sql,
@@ -476,7 +477,7 @@ async function record(db: Db, tenant: Tenant, env: string, outcomes: Outcome[], 
       created_remote = excluded.created_remote, fingerprint = excluded.fingerprint, sent_navs = excluded.sent_navs,
       paid_navs = excluded.paid_navs, remote_status = coalesce(excluded.remote_status, aca_positions.remote_status),
       attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error,
-      synced_at = coalesce(excluded.synced_at, aca_positions.synced_at), updated_at = now()`,
+      synced_at = coalesce(excluded.synced_at, aca_positions.synced_at), updated_at = excluded.updated_at`,
   )
 }
 

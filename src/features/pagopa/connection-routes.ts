@@ -97,8 +97,10 @@ connectionRoutes.post('/t/:tenant/ufficio/pagopa/collegamento/ambiente', adminOn
   if (!parsed.ok) return c.redirect(base(c), 303)
   await withTenant(c.var.deps.db.sql, tenant, async (tx) => {
     const before = await activeEnvironment(tx)
-    await tx`insert into pagopa_settings (id, payable_days_after_due, environment) values (1, 365, ${parsed.data.environment})
-             on conflict (id) do update set environment = excluded.environment, updated_at = now()`
+    // no now() in DO UPDATE: Citus accepts only immutable functions there
+    await tx`insert into pagopa_settings (id, payable_days_after_due, environment, updated_at)
+             values (1, 365, ${parsed.data.environment}, ${new Date()})
+             on conflict (id) do update set environment = excluded.environment, updated_at = excluded.updated_at`
     await audit(tx, actorOf(c.var.user), {
       action: 'pagopa.environment.update',
       entity: 'pagopa_settings',
@@ -227,12 +229,13 @@ connectionRoutes.post('/t/:tenant/ufficio/pagopa/collegamento/:env', adminOnly, 
         : f.clientKey
           ? seal(f.clientKey, 'client_key')
           : (before?.client_key ?? null),
+      updated_at: new Date(),
     }
     await tx`insert into pagopa_connections ${tx(next)}
       on conflict (environment) do update set aca_url = excluded.aca_url, aca_key = excluded.aca_key,
         aca_key_last4 = excluded.aca_key_last4, fdr_url = excluded.fdr_url, fdr_key = excluded.fdr_key,
         fdr_key_last4 = excluded.fdr_key_last4, io_url = excluded.io_url, client_cert = excluded.client_cert,
-        client_key = excluded.client_key, updated_at = now()`
+        client_key = excluded.client_key, updated_at = excluded.updated_at`
     const shown = (r: Partial<ConnectionRow> | undefined) => ({
       acaUrl: r?.aca_url ?? null,
       acaKey: r?.aca_key_last4 ?? null,

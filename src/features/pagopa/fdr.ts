@@ -179,9 +179,10 @@ export async function syncFlows(
     db.sql,
     tenant,
     (tx) => tx`
-    insert into fdr_cursor (id, published_after, last_run_at, last_error) values (1, ${cursor}, ${opts.now ?? new Date()}, ${problem})
+    insert into fdr_cursor (id, published_after, last_run_at, last_error, updated_at)
+    values (1, ${cursor}, ${opts.now ?? new Date()}, ${problem}, ${new Date()})
     on conflict (id) do update set published_after = excluded.published_after, last_run_at = excluded.last_run_at,
-      last_error = excluded.last_error, updated_at = now()`,
+      last_error = excluded.last_error, updated_at = excluded.updated_at`,
   )
   if (problem && counts.refused === 0) throw new Unreachable(problem)
   return counts
