@@ -23,6 +23,9 @@ const IBAN = 'IT60X0542811101000000123456'
 beforeAll(() => {
   process.env.PAGOPA_NODE_KEY = KEY
 })
+afterAll(() => {
+  delete process.env.PAGOPA_NODE_KEY
+})
 
 const w = world({
   tenant: { settings: settings({ iban: IBAN }) },

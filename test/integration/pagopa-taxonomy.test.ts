@@ -1,7 +1,7 @@
 // pagoPA's taxonomy per service (decision 0099): the office chooses a code from the list for its kind of body and
 // the prefix that keeps a service out of SEPA Request-To-Pay; bad choices are 422 with nothing saved; every
 // transfer the node reads carries `<prefix><code>/`; a service without a code takes its kind's default.
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { payNotice } from '../../src/features/pagopa/simulator.ts'
 import {
   defaultTaxonomyCode,
@@ -21,6 +21,9 @@ import { type World, world } from '../helpers/world.ts'
 const KEY = 'chiave-di-prova-del-nodo-tassonomia-0123'
 beforeAll(() => {
   process.env.PAGOPA_NODE_KEY = KEY
+})
+afterAll(() => {
+  delete process.env.PAGOPA_NODE_KEY
 })
 
 const w = world({

@@ -17,8 +17,10 @@ import {
   DEFAULT_URLS,
   describeAnswer,
   loadConnectionRows,
+  type PassOptions,
   type RestAnswer,
   restCall,
+  retryAt,
   Unreachable,
 } from '../pagopa/connection.ts'
 
@@ -149,8 +151,8 @@ type Result = {
   attempts: number
 }
 
-/** Backoff after a failure: 1, 5, 15, 60 minutes, then every 6 hours; after 8 attempts a failure stays as it is. */
-const BACKOFF_MINUTES = [1, 5, 15, 60, 360, 360, 360, 360]
+/** After 8 attempts (the backoff of retryAt) a failure stays as it is. */
+const MAX_ATTEMPTS = 8
 /** A message claimed this long ago and never confirmed: its call's outcome is unknown, so it is not sent again. */
 const CLAIM_MINUTES = 15
 
@@ -172,7 +174,7 @@ function isConnectError(err: unknown): boolean {
 export async function sendIoMessages(
   db: Db,
   tenant: Tenant,
-  opts: { secretsKey: string; log: JobContext['log']; now?: Date; limit?: number },
+  opts: PassOptions & { limit?: number },
 ): Promise<IoCounts> {
   const counts: IoCounts = { sent: 0, notOnIo: 0, notEnabled: 0, failed: 0, uncertain: 0 }
   const now = opts.now ?? new Date()
@@ -186,7 +188,7 @@ export async function sendIoMessages(
     const rows = await tx<Claimed[]>`
       update io_messages set status = 'in_invio', claimed_at = ${now}, attempts = attempts + 1
       where id in (select id from io_messages where status in ('da_inviare', 'errore') and next_attempt_at <= ${now}
-                     and attempts < ${BACKOFF_MINUTES.length}
+                     and attempts < ${MAX_ATTEMPTS}
                    order by next_attempt_at, id limit ${opts.limit ?? 200} for update skip locked)
       returning id, service_id, fiscal_code, subject, markdown, amount_cents, notice_number, due_date, attempts`
     if (rows.length === 0) return null
@@ -280,10 +282,7 @@ export async function sendIoMessages(
     else if (r.status === 'incerto') counts.uncertain++
     else counts.failed++
   }
-  const next = (r: Result) =>
-    r.status === 'errore'
-      ? new Date(now.getTime() + (BACKOFF_MINUTES[Math.min(r.attempts, BACKOFF_MINUTES.length) - 1] ?? 360) * 60_000)
-      : now
+  const next = (r: Result) => (r.status === 'errore' ? retryAt(now, r.attempts) : now)
   await withTenant(
     db.sql,
     tenant,

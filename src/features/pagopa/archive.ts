@@ -20,8 +20,10 @@ import {
   type Connection,
   currentConnection,
   describeAnswer,
+  type PassOptions,
   type RestAnswer,
   restCall,
+  retryAt,
   Unreachable,
 } from './connection.ts'
 import { loadSettings } from './service.ts'
@@ -90,9 +92,6 @@ interface PositionRow {
   /** the single-payment notice of a document in installments (decision 0103) */
   full_notice: { iuv: string; nav: string } | null
 }
-
-/** Backoff of a failed position: 1, 5, 15, 60 minutes, then every 6 hours. */
-const BACKOFF_MINUTES = [1, 5, 15, 60, 360]
 
 export const iupdOf = (tenant: Pick<Tenant, 'fiscalCode'>, documentId: number) => `${tenant.fiscalCode}-${documentId}`
 
@@ -383,11 +382,7 @@ export interface SyncCounts {
  * One pass over a tenant's positions. Returns counts; positions that failed keep their error (shown to the
  * office) and are retried after their backoff.
  */
-export async function syncArchive(
-  db: Db,
-  tenant: Tenant,
-  opts: { secretsKey: string; log: JobContext['log']; now?: Date; limit?: number },
-): Promise<SyncCounts> {
+export async function syncArchive(db: Db, tenant: Tenant, opts: PassOptions & { limit?: number }): Promise<SyncCounts> {
   const counts: SyncCounts = { created: 0, updated: 0, invalidated: 0, unchanged: 0, failed: 0 }
   const now = opts.now ?? new Date()
   const loaded = await withTenant(db.sql, tenant, async (tx) => {
@@ -460,10 +455,7 @@ async function record(db: Db, tenant: Tenant, env: string, outcomes: Outcome[], 
     paid_navs: `{${o.paidNavs.join(',')}}`,
     remote_status: o.remoteStatus,
     attempts: o.attempts,
-    next_attempt_at:
-      o.state === 'errore'
-        ? new Date(now.getTime() + (BACKOFF_MINUTES[Math.min(o.attempts, BACKOFF_MINUTES.length) - 1] ?? 360) * 60_000)
-        : null,
+    next_attempt_at: o.state === 'errore' ? retryAt(now, o.attempts) : null,
     last_error: o.error,
     synced_at: o.state === 'errore' ? null : now,
     updated_at: now,

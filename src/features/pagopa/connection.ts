@@ -2,6 +2,7 @@
 // environment (decision 0100): base URLs, subscription keys sealed under SECRETS_KEY, an optional client
 // certificate for mutual TLS; and the one HTTP client every call goes through, with timeouts, a bounded answer,
 // and nothing secret in what it logs or returns.
+import type { Logger } from 'pino'
 import { Agent, request } from 'undici'
 import type { Tx } from '../../platform/db.ts'
 import { lastFour, type Sealer } from '../../platform/secrets.ts'
@@ -100,6 +101,21 @@ export async function currentConnection(tx: Tx, tenant: Pick<Tenant, 'id'>, seal
 }
 
 export { lastFour }
+
+/** What a job's pass over one tenant's calls to pagoPA or IO is given. */
+export interface PassOptions {
+  /** SECRETS_KEY (config.secretsKey), to open the keys */
+  secretsKey: string
+  log: Logger
+  /** the pass's time (tests move it past a backoff) */
+  now?: Date
+}
+
+/** When a failed call is tried again: 1, 5, 15, 60 minutes after the first failures, then every 6 hours. */
+export function retryAt(now: Date, attempts: number): Date {
+  const minutes = [1, 5, 15, 60][attempts - 1] ?? 360
+  return new Date(now.getTime() + minutes * 60_000)
+}
 
 /** pagoPA could not be reached, or answered with a server error: the call is retried later. */
 export class Unreachable extends Error {}

@@ -10,7 +10,7 @@ import { sealer } from '../../platform/secrets.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import type { FlowLine, ParsedFlow } from '../reconciliation/parse.ts'
 import { importFlow } from '../reconciliation/service.ts'
-import { currentConnection, describeAnswer, restCall, Unreachable } from './connection.ts'
+import { currentConnection, describeAnswer, type PassOptions, restCall, Unreachable } from './connection.ts'
 
 /** FdR's payStatus as the SOAP flow's codiceEsitoSingoloPagamento (FlussoRiversamento 1.0.5). */
 const OUTCOME: Record<string, string> = {
@@ -82,11 +82,7 @@ export function toParsedFlow(flow: Record<string, unknown>, payments: RestPaymen
 export class FlowRefused extends Error {}
 
 /** Reads the flows published since the cursor and imports them, oldest first. */
-export async function syncFlows(
-  db: Db,
-  tenant: Tenant,
-  opts: { secretsKey: string; log: JobContext['log']; now?: Date; pageSize?: number },
-): Promise<FdrCounts> {
+export async function syncFlows(db: Db, tenant: Tenant, opts: PassOptions & { pageSize?: number }): Promise<FdrCounts> {
   const counts: FdrCounts = { flows: 0, imported: 0, unchanged: 0, older: 0, refused: 0 }
   const loaded = await withTenant(db.sql, tenant, async (tx) => {
     const conn = await currentConnection(tx, tenant, sealer(opts.secretsKey))
