@@ -2,6 +2,7 @@
 // environment (decision 0100): base URLs, subscription keys sealed under SECRETS_KEY, an optional client
 // certificate for mutual TLS; and the one HTTP client every call goes through, with timeouts, a bounded answer,
 // and nothing secret in what it logs or returns.
+import { rootCertificates } from 'node:tls'
 import type { Logger } from 'pino'
 import { Agent, request } from 'undici'
 import type { Tx } from '../../platform/db.ts'
@@ -49,7 +50,9 @@ export interface Connection {
   environment: Environment
   urls: Record<RestService, string>
   keys: Partial<Record<'aca' | 'fdr', string>>
-  tls: { cert: string; key: string } | null
+  /** the client certificate for mutual TLS; `ca`: certificates to trust for the server beside Node's own (a
+   * private test environment) */
+  tls: { cert: string; key: string; ca?: string } | null
 }
 
 export const secretContext = (tenant: Pick<Tenant, 'id'>, env: Environment, field: string) =>
@@ -131,10 +134,14 @@ const agents = new Map<string, Agent>()
 
 function agentFor(tls: Connection['tls']): Agent | undefined {
   if (!tls) return undefined
-  const k = `${tls.cert}\u0000${tls.key}`
+  const k = `${tls.cert}\u0000${tls.key}\u0000${tls.ca ?? ''}`
   let a = agents.get(k)
   if (!a) {
-    a = new Agent({ connect: { cert: tls.cert, key: tls.key }, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS })
+    a = new Agent({
+      connect: { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: [...rootCertificates, tls.ca] } : {}) },
+      headersTimeout: TIMEOUT_MS,
+      bodyTimeout: TIMEOUT_MS,
+    })
     agents.set(k, a)
   }
   return a
