@@ -15,6 +15,7 @@ import { randomCf } from '../helpers/accounts.ts'
 import { settings } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
 import { connect, type ServedPlatform, startPlatform } from '../helpers/pagopa-platform.ts'
+import { issue } from '../helpers/payments.ts'
 import { roleMatrix } from '../helpers/roles.ts'
 import { world } from '../helpers/world.ts'
 
@@ -200,6 +201,35 @@ describe('notices and reminders in IO', () => {
     expect(platform.sim.state.messages.length).toBe(before + 1)
     const reminder = platform.sim.state.messages.at(-1)?.body as { content: { subject: string } }
     expect(reminder.content.subject).toContain('Promemoria')
+    expect(platform.sim.problems()).toEqual([])
+  })
+
+  it('a formal reminder (sollecito) also goes to IO, once', async () => {
+    const [p] = await withTenant(
+      db.sql,
+      x,
+      (tx) => tx<{ id: number }[]>`select id from payers where codice_fiscale = ${onIo}`,
+    )
+    const payer = p?.id as number
+    await issue(db, x, payer, [3300], { firstDue: -20, description: 'Mensa, scaduta' })
+    const office = await w.client('operatore')
+    const res = await office.submit(`/t/${x.slug}/ufficio/solleciti`, {
+      giorni: '1',
+      passo: '1',
+      famiglia: String(payer),
+    })
+    expect(res.status).toBe(303)
+    const before = platform.sim.state.messages.length
+    expect(await send()).toMatchObject({ sent: 1 })
+    const body = platform.sim.state.messages.at(-1)?.body as {
+      fiscal_code: string
+      content: { subject: string; payment_data: { amount: number } }
+    }
+    expect(body.fiscal_code).toBe(onIo)
+    expect(body.content.subject).toContain('Sollecito di pagamento (1°)')
+    expect(body.content.payment_data.amount).toBe(3300)
+    expect(await send()).toMatchObject({ sent: 0 })
+    expect(platform.sim.state.messages.length).toBe(before + 1)
     expect(platform.sim.problems()).toEqual([])
   })
 
