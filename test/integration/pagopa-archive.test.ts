@@ -61,6 +61,15 @@ async function row(documentId: number) {
   )
   return r
 }
+/** Each installment's status and how many payments settled it, in order. */
+const settled = (documentId: number) =>
+  withTenant(
+    db.sql,
+    x,
+    (tx) => tx<{ status: string; payments: number }[]>`
+      select i.status, (select count(*)::int from installment_payments ip where ip.installment_id = i.id) as payments
+      from installments i where i.document_id = ${documentId} order by i.seq`,
+  )
 const base = () => `/t/${x.slug}/ufficio/documenti`
 function dateFields(name: string, iso: string) {
   const [y, m, d] = iso.split('-') as [string, string, string]
@@ -250,14 +259,7 @@ describe('Stand-In', () => {
     } finally {
       await again.close()
     }
-    const paid = await withTenant(
-      db.sql,
-      x,
-      (tx) => tx<{ status: string; payments: number }[]>`
-        select i.status, (select count(*)::int from installment_payments ip where ip.installment_id = i.id) as payments
-        from installments i where i.document_id = ${doc.documentId} order by i.seq`,
-    )
-    expect(paid).toEqual([
+    expect(await settled(doc.documentId)).toEqual([
       { status: 'pagato', payments: 1 },
       { status: 'da_pagare', payments: 0 },
     ])
@@ -297,14 +299,7 @@ describe('Stand-In', () => {
     } finally {
       await server.close()
     }
-    const paid = await withTenant(
-      db.sql,
-      x,
-      (tx) => tx<{ status: string; payments: number }[]>`
-        select i.status, (select count(*)::int from installment_payments ip where ip.installment_id = i.id) as payments
-        from installments i where i.document_id = ${doc.documentId} order by i.seq`,
-    )
-    expect(paid).toEqual([
+    expect(await settled(doc.documentId)).toEqual([
       { status: 'pagato', payments: 1 },
       { status: 'pagato', payments: 1 },
     ])

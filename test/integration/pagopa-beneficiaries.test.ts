@@ -65,6 +65,19 @@ afterAll(async () => {
   await platform?.close()
 })
 
+/** The form adding a beneficiary: Comune B, a fixed € 1,00, unless these say otherwise. */
+const body = (these: Record<string, string>) => ({
+  fiscalCode: COMUNE_B,
+  name: 'Comune B',
+  iban: OTHER_IBAN,
+  taxonomyCode: '0101105IM',
+  taxonomyPrefix: '9/',
+  remittance: 'Quota',
+  shareKind: 'fisso',
+  shareValue: '1,00',
+  ...these,
+})
+
 const transfersOf = (documentId: number) =>
   withTenant(
     db.sql,
@@ -110,28 +123,9 @@ describe("a service's other beneficiaries", () => {
     expect(html).toContain('value="00514490011"')
     await expectValidHtml(html)
     // the body itself, and a postal IBAN that is not Poste's
-    res = await admin.submit(page(), {
-      fiscalCode: x.fiscalCode,
-      name: 'Se stesso',
-      iban: OTHER_IBAN,
-      taxonomyCode: '0101105IM',
-      taxonomyPrefix: '9/',
-      remittance: 'Quota',
-      shareKind: 'fisso',
-      shareValue: '1,00',
-    })
+    res = await admin.submit(page(), body({ fiscalCode: x.fiscalCode, name: 'Se stesso' }))
     expect(res.status).toBe(422)
-    res = await admin.submit(page(), {
-      fiscalCode: COMUNE_B,
-      name: 'Comune B',
-      iban: OTHER_IBAN,
-      postal: 'si',
-      taxonomyCode: '0101105IM',
-      taxonomyPrefix: '9/',
-      remittance: 'Quota',
-      shareKind: 'fisso',
-      shareValue: '1,00',
-    })
+    res = await admin.submit(page(), body({ postal: 'si' }))
     expect(res.status).toBe(422)
     expect(await res.text()).toContain('href="#iban"')
     const rows = await withTenant(db.sql, x, (tx) => tx`select 1 from service_beneficiaries`)
@@ -140,40 +134,34 @@ describe("a service's other beneficiaries", () => {
 
   it('are added (a percentage, a fixed amount on a postal account) and audited', async () => {
     const admin = await w.client('admin')
-    let res = await admin.submit(page(), {
-      fiscalCode: COMUNE_B,
-      name: 'Comune B',
-      iban: OTHER_IBAN,
-      taxonomyCode: '0107101TS',
-      taxonomyPrefix: '9/',
-      remittance: 'Quota mensa Comune B',
-      shareKind: 'percentuale',
-      shareValue: '10',
-    })
+    let res = await admin.submit(
+      page(),
+      body({
+        taxonomyCode: '0107101TS',
+        remittance: 'Quota mensa Comune B',
+        shareKind: 'percentuale',
+        shareValue: '10',
+      }),
+    )
     expect(res.status).toBe(303)
-    res = await admin.submit(page(), {
-      fiscalCode: PROVINCIA_C,
-      name: 'Provincia C',
-      iban: POSTAL_IBAN,
-      postal: 'si',
-      taxonomyCode: '0115105AP',
-      taxonomyPrefix: '9/',
-      remittance: 'Quota fissa Provincia C',
-      shareKind: 'fisso',
-      shareValue: '2,00',
-    })
+    res = await admin.submit(
+      page(),
+      body({
+        fiscalCode: PROVINCIA_C,
+        name: 'Provincia C',
+        iban: POSTAL_IBAN,
+        postal: 'si',
+        taxonomyCode: '0115105AP',
+        remittance: 'Quota fissa Provincia C',
+        shareValue: '2,00',
+      }),
+    )
     expect(res.status).toBe(303)
     // the percentages may not reach 100%
-    res = await admin.submit(page(), {
-      fiscalCode: '02438750586',
-      name: 'Ente D',
-      iban: OTHER_IBAN,
-      taxonomyCode: '0115105AP',
-      taxonomyPrefix: '9/',
-      remittance: 'Quota',
-      shareKind: 'percentuale',
-      shareValue: '90',
-    })
+    res = await admin.submit(
+      page(),
+      body({ fiscalCode: '02438750586', name: 'Ente D', shareKind: 'percentuale', shareValue: '90' }),
+    )
     expect(res.status).toBe(422)
     const html = await (await admin.get(page())).text()
     expect(html).toContain('Provincia C')

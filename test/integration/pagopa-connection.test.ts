@@ -2,10 +2,6 @@
 // nothing saved, secrets never put back into the page), keys sealed in the database and never shown, the client
 // certificate checked against its key, "test the connection" against the simulators (working, wrong key,
 // unreachable), the environment in use, and production's rule that only pagoPA's hosts are called.
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { currentConnection } from '../../src/features/pagopa/connection.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
@@ -13,6 +9,7 @@ import { sealer } from '../../src/platform/secrets.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
 import { signedIn } from '../helpers/accounts.ts'
 import { testApp } from '../helpers/app.ts'
+import { certificates } from '../helpers/certificates.ts'
 import { expectValidHtml } from '../helpers/html.ts'
 import { type ServedPlatform, startPlatform } from '../helpers/pagopa-platform.ts'
 import { PRODUCTION } from '../helpers/production.ts'
@@ -29,33 +26,10 @@ const ACA_KEY = 'aca-chiave-segreta-0001-ABCD'
 const FDR_KEY = 'fdr-chiave-segreta-0002-WXYZ'
 const o = (p = '') => `/t/${x.slug}/ufficio/pagopa/collegamento${p}`
 
-/** A self-signed certificate and its key, and another key, made by openssl. */
-function certificates() {
-  const dir = mkdtempSync(join(tmpdir(), 'sportello-cert-'))
-  const make = (name: string) =>
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(dir, `${name}.key`),
-        '-out',
-        join(dir, `${name}.pem`),
-        '-days',
-        '30',
-        '-subj',
-        `/CN=${name}.sportello.test`,
-      ],
-      { stdio: 'ignore' },
-    )
-  make('one')
-  make('two')
-  const read = (f: string) => readFileSync(join(dir, f), 'utf8')
-  return { cert: read('one.pem'), key: read('one.key'), otherKey: read('two.key') }
+/** A self-signed certificate and its key, and another certificate's key. */
+function pems() {
+  const c = certificates().selfSigned('one').selfSigned('two')
+  return { cert: c.read('one.pem'), key: c.read('one.key'), otherKey: c.read('two.key') }
 }
 
 beforeAll(async () => {
@@ -94,7 +68,7 @@ describe('the connection pages', () => {
 
   it('refuse bad input with the fields named, keep what was typed but never a secret, and save nothing', async () => {
     const admin = await w.client('admin')
-    const { cert, otherKey } = certificates()
+    const { cert, otherKey } = pems()
     const res = await admin.submit(o('/collaudo'), {
       acaUrl: 'non è un indirizzo',
       acaKey: 'corta',
@@ -117,7 +91,7 @@ describe('the connection pages', () => {
 
   it('save the keys sealed, show only their last four characters, and audit without secrets', async () => {
     const admin = await w.client('admin')
-    const { cert, key } = certificates()
+    const { cert, key } = pems()
     const res = await admin.submit(o('/collaudo'), {
       acaUrl: platform.urls.aca,
       acaKey: ACA_KEY,

@@ -65,7 +65,7 @@ export function noticeFor(
     iuv: string
     seq: number
     seq_of: number
-    transfers?: { name: string; fiscal_code: string; amount_cents: number }[] | null
+    transfers?: { name: string; fiscalCode: string; amountCents: number }[] | null
   },
 ): NoticePdfData {
   return {
@@ -81,11 +81,7 @@ export function noticeFor(
     cbill: tenant.settings.cbill,
     // seq 0: a document's single-payment notice (decision 0103), printed as "unica soluzione"
     installment: n.seq > 0 ? { seq: n.seq, of: n.seq_of } : null,
-    beneficiaries: (n.transfers ?? []).map((t) => ({
-      name: t.name,
-      fiscalCode: t.fiscal_code,
-      amountCents: Number(t.amount_cents),
-    })),
+    beneficiaries: n.transfers ?? [],
   }
 }
 

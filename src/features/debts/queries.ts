@@ -1,5 +1,6 @@
 // A citizen's documents in one tenant: those issued to them, and those of the pupils they are linked to.
 import type { Carried, Tx } from '../../platform/db.ts'
+import { sumByBody } from './split.ts'
 
 export type DocumentStatus = 'pagabile' | 'in_corso' | 'pagato' | 'scaduto' | 'annullato'
 
@@ -162,7 +163,7 @@ export interface NoticeRow {
   seq: number
   seq_of: number
   /** the other beneficiaries' shares (decision 0104) */
-  transfers: { name: string; fiscal_code: string; amount_cents: number }[] | null
+  transfers: { name: string; fiscalCode: string; amountCents: number }[] | null
 }
 
 /** The installments the codice fiscale may see that match `where`, with what a printed notice of each needs. */
@@ -173,7 +174,7 @@ function notices(tx: Tx, cf: string, where: ReturnType<Tx>) {
       p.given_name || ' ' || p.family_name as payer_name, p.codice_fiscale as payer_cf, p.address as payer_address,
       pu.given_name || ' ' || pu.family_name as pupil_name, d.cancelled_at is not null as cancelled, i.seq,
       (select count(*)::int from installments x where x.document_id = d.id) as seq_of,
-      (select json_agg(json_build_object('name', t.name, 'fiscal_code', t.fiscal_code, 'amount_cents', t.amount_cents)
+      (select json_agg(json_build_object('name', t.name, 'fiscalCode', t.fiscal_code, 'amountCents', t.amount_cents)
          order by t.id_transfer) from installment_transfers t where t.installment_id = i.id) as transfers
     from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
       join payers p on p.id = d.payer_id left join pupils pu on pu.id = d.pupil_id
@@ -204,20 +205,10 @@ export async function loadDocumentNotices(tx: Tx, cf: string, documentId: number
       notice_code: full[0].notice_code,
       iuv: full[0].iuv,
       amount_cents: rows.reduce((s, r) => s + r.amount_cents, 0),
-      transfers: sumTransfers(rows),
+      transfers: sumByBody(rows.map((r) => r.transfers ?? [])),
     },
     ...rows,
   ]
-}
-
-/** The other beneficiaries' shares of several installments, summed per body. */
-function sumTransfers(rows: NoticeRow[]): NoticeRow['transfers'] {
-  const by = new Map<string, { name: string; fiscal_code: string; amount_cents: number }>()
-  for (const t of rows.flatMap((r) => r.transfers ?? [])) {
-    const prev = by.get(t.fiscal_code)
-    by.set(t.fiscal_code, { ...t, amount_cents: (prev?.amount_cents ?? 0) + Number(t.amount_cents) })
-  }
-  return by.size ? [...by.values()] : null
 }
 
 /** An installment the codice fiscale may see, with what its printed notice needs. */

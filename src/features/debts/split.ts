@@ -138,13 +138,20 @@ export async function storedTransfers(tx: Tx, installmentIds: number[]): Promise
   return out
 }
 
-/** The transfers of several installments paid together (a single-payment notice): summed per beneficiary. */
+/** Shares of several installments summed per beneficiary body, in the order the bodies first come. */
+export function sumByBody<T extends { fiscalCode: string; amountCents: number }>(lists: T[][]): T[] {
+  const by = new Map<string, T>()
+  for (const s of lists.flat()) {
+    const prev = by.get(s.fiscalCode)
+    by.set(s.fiscalCode, prev ? { ...prev, amountCents: prev.amountCents + Number(s.amountCents) } : { ...s })
+  }
+  return [...by.values()]
+}
+
+/**
+ * The transfers of several installments paid together (a single-payment notice): summed per body and numbered
+ * 2… again (an installment whose share rounded to nothing numbered the others differently).
+ */
 export function sumShares(lists: TransferShare[][]): TransferShare[] {
-  const by = new Map<number, TransferShare>()
-  for (const list of lists)
-    for (const s of list) {
-      const prev = by.get(s.idTransfer)
-      by.set(s.idTransfer, prev ? { ...prev, amountCents: prev.amountCents + s.amountCents } : { ...s })
-    }
-  return [...by.values()].sort((a, b) => a.idTransfer - b.idTransfer)
+  return sumByBody(lists).map((s, k) => ({ ...s, idTransfer: k + 2 }))
 }

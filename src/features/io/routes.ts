@@ -12,14 +12,7 @@ import { type FormErrors, render } from '../../platform/render.ts'
 import { requireStaff } from '../../platform/roles.ts'
 import { sealer } from '../../platform/secrets.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
-import {
-  activeEnvironment,
-  DEFAULT_URLS,
-  describeAnswer,
-  loadConnectionRows,
-  restCall,
-  Unreachable,
-} from '../pagopa/connection.ts'
+import { currentIoUrl, describeAnswer, restCall, Unreachable } from '../pagopa/connection.ts'
 import { IO_TEST_FISCAL_CODE, ioKeyContext } from './service.ts'
 
 export const ioRoutes = new Hono<Env>()
@@ -105,11 +98,14 @@ ioRoutes.post('/t/:tenant/ufficio/catalogo/servizi/:id{[0-9]+}/io', adminOnly, a
   const parsed = parseWith(schema, values, c.var.t, ['enabled', 'ioServiceId', 'apiKey'])
   if (!parsed.ok) return ioPage(c, id, kept, parsed.errors)
   const f = parsed.data
-  const { service, io } = await load(c, id)
-  if (f.enabled && !f.apiKey && !io?.api_key)
-    return ioPage(c, id, kept, fieldError(c.var.t, 'apiKey', 'io.errors.apiKeyRequired'))
-  const sealed = f.apiKey ? sealer(c.var.deps.config.secretsKey).seal(f.apiKey, ioKeyContext(tenant, service.id)) : null
-  await withTenant(c.var.deps.db.sql, tenant, async (tx) => {
+  const sealed = f.apiKey ? sealer(c.var.deps.config.secretsKey).seal(f.apiKey, ioKeyContext(tenant, id)) : null
+  // read, checked and written in one transaction, the service's row locked: two admins saving meet in order
+  const saved = await withTenant(c.var.deps.db.sql, tenant, async (tx) => {
+    const [service] = await tx<{ id: number }[]>`select id from services where id = ${id} for update`
+    if (!service) throw new NotFound()
+    const [io] = await tx<IoRow[]>`
+      select enabled, io_service_id, api_key, api_key_last4, updated_at from service_io where service_id = ${id}`
+    if (f.enabled && !sealed && !io?.api_key) return false
     const next = {
       service_id: id,
       enabled: f.enabled,
@@ -128,7 +124,9 @@ ioRoutes.post('/t/:tenant/ufficio/catalogo/servizi/:id{[0-9]+}/io', adminOnly, a
       before: { enabled: io?.enabled ?? false, ioServiceId: io?.io_service_id ?? null, key: io?.api_key_last4 ?? null },
       after: { enabled: next.enabled, ioServiceId: next.io_service_id, key: next.api_key_last4 },
     })
+    return true
   })
+  if (!saved) return ioPage(c, id, kept, fieldError(c.var.t, 'apiKey', 'io.errors.apiKeyRequired'))
   return c.redirect(`${pathOf(c, id)}?salvato=1`, 303)
 })
 
@@ -136,13 +134,16 @@ ioRoutes.post('/t/:tenant/ufficio/catalogo/servizi/:id{[0-9]+}/io', adminOnly, a
 ioRoutes.post('/t/:tenant/ufficio/catalogo/servizi/:id{[0-9]+}/io/prova', adminOnly, async (c) => {
   const id = serviceId(c)
   const tenant = c.var.tenant as Tenant
-  const { io } = await load(c, id)
-  const key = io?.api_key ? sealer(c.var.deps.config.secretsKey).open(io.api_key, ioKeyContext(tenant, id)) : null
-  if (!key) return ioPage(c, id, undefined, fieldError(c.var.t, 'apiKey', 'io.errors.apiKeyRequired'))
-  const url = await withTenant(c.var.deps.db.sql, tenant, async (tx) => {
-    const [env, rows] = await Promise.all([activeEnvironment(tx), loadConnectionRows(tx)])
-    return rows.find((r) => r.environment === env)?.io_url ?? DEFAULT_URLS[env].io
+  // the saved key and IO's address, in one transaction
+  const { sealed, url } = await withTenant(c.var.deps.db.sql, tenant, async (tx) => {
+    const [[io], address] = await Promise.all([
+      tx<{ api_key: string | null }[]>`select api_key from service_io where service_id = ${id}`,
+      currentIoUrl(tx),
+    ])
+    return { sealed: io?.api_key ?? null, url: address }
   })
+  const key = sealed ? sealer(c.var.deps.config.secretsKey).open(sealed, ioKeyContext(tenant, id)) : null
+  if (!key) return ioPage(c, id, undefined, fieldError(c.var.t, 'apiKey', 'io.errors.apiKeyRequired'))
   let outcome: 'ok' | 'rifiutata' | 'irraggiungibile' | 'errore'
   try {
     const a = await restCall({ urls: { aca: '', fdr: '', io: url }, tls: null }, 'io', {

@@ -13,16 +13,15 @@ import { formatMoney } from '../../platform/money.ts'
 import { type Sealer, sealer } from '../../platform/secrets.ts'
 import type { Tenant } from '../../platform/tenancy.ts'
 import {
-  activeEnvironment,
-  DEFAULT_URLS,
+  currentIoUrl,
   describeAnswer,
-  loadConnectionRows,
   type PassOptions,
   type RestAnswer,
   restCall,
   retryAt,
   Unreachable,
 } from '../pagopa/connection.ts'
+import { noticeLabel } from '../pagopa/notice-rules.ts'
 
 export type IoKind = 'avviso' | 'promemoria' | 'sollecito'
 
@@ -53,7 +52,7 @@ export function composeIoMessage(
   i: Pick<InstallmentForIo, 'seq' | 'installments' | 'amount_cents' | 'due_date' | 'notice_code' | 'description'>,
   extra: { step?: number } = {},
 ): { subject: string; markdown: string } {
-  const what = i.installments > 1 ? `${i.description} – rata ${i.seq} di ${i.installments}` : i.description
+  const what = noticeLabel(i.description, i.seq, i.installments)
   const head: Record<IoKind, string> = {
     avviso: 'Avviso di pagamento',
     promemoria: 'Promemoria di pagamento',
@@ -192,13 +191,11 @@ export async function sendIoMessages(
                    order by next_attempt_at, id limit ${opts.limit ?? 200} for update skip locked)
       returning id, service_id, fiscal_code, subject, markdown, amount_cents, notice_number, due_date, attempts`
     if (rows.length === 0) return null
-    const [env, conns, keys] = await Promise.all([
-      activeEnvironment(tx),
-      loadConnectionRows(tx),
+    const [url, keys] = await Promise.all([
+      currentIoUrl(tx),
       tx<{ service_id: number; api_key: string | null; enabled: boolean }[]>`
         select service_id, api_key, enabled from service_io where service_id = any(${[...new Set(rows.map((r) => r.service_id))]}::bigint[])`,
     ])
-    const url = conns.find((c) => c.environment === env)?.io_url ?? DEFAULT_URLS[env].io
     return { rows, url, keys }
   })
   if (!claimed) return counts

@@ -10,7 +10,7 @@
 // Calls for one position go in order (paid options, then invalidate or update); a failure is retried with backoff
 // and shown to the office; the job's run records the failures on the jobs page.
 import { createHash } from 'node:crypto'
-import { addDays, romeInstant, todayRome } from '../../platform/dates.ts'
+import { romeInstant, todayRome } from '../../platform/dates.ts'
 import { type Db, type Tx, withTenant } from '../../platform/db.ts'
 import { forEachTenant, type JobContext } from '../../platform/jobs.ts'
 import { sealer } from '../../platform/secrets.ts'
@@ -26,20 +26,10 @@ import {
   retryAt,
   Unreachable,
 } from './connection.ts'
+import { expiredOn, noticeLabel } from './notice-rules.ts'
 import { loadSettings } from './service.ts'
 import { clip } from './soap.ts'
 import { serviceCategory } from './taxonomy.ts'
-
-const shareOf = (t: TransferJson): TransferShare => ({
-  idTransfer: t.id_transfer,
-  fiscalCode: t.fiscal_code,
-  name: t.name,
-  iban: t.iban,
-  postal: t.postal,
-  category: t.category,
-  remittance: t.remittance,
-  amountCents: Number(t.amount_cents),
-})
 
 export type ArchiveState = 'da_inviare' | 'in_archivio' | 'pagata' | 'invalidata' | 'errore'
 
@@ -52,18 +42,7 @@ interface InstallmentJson {
   due: string
   status: 'da_pagare' | 'in_corso' | 'pagato' | 'annullato'
   /** the other beneficiaries' transfers (decision 0104) */
-  others: TransferJson[] | null
-}
-
-interface TransferJson {
-  id_transfer: number
-  fiscal_code: string
-  name: string
-  iban: string
-  postal: boolean
-  category: string
-  remittance: string
-  amount_cents: number
+  others: TransferShare[] | null
 }
 
 interface PositionRow {
@@ -106,7 +85,10 @@ async function candidates(tx: Tx, limit: number): Promise<PositionRow[]> {
       coalesce(a.attempts, 0) as attempts, a.next_attempt_at,
       (select json_agg(json_build_object('id', i.id, 'seq', i.seq, 'iuv', i.iuv, 'nav', i.notice_code,
           'amount', i.amount_cents, 'due', i.due_date, 'status', i.status,
-          'others', (select json_agg(t order by t.id_transfer) from installment_transfers t where t.installment_id = i.id))
+          'others', (select json_agg(json_build_object('idTransfer', t.id_transfer, 'fiscalCode', t.fiscal_code,
+              'name', t.name, 'iban', t.iban, 'postal', t.postal, 'category', t.category, 'remittance', t.remittance,
+              'amountCents', t.amount_cents) order by t.id_transfer)
+            from installment_transfers t where t.installment_id = i.id))
           order by i.seq)
         from installments i where i.document_id = d.id and i.notice_code is not null) as installments,
       (select json_build_object('iuv', f.iuv, 'nav', f.notice_code) from full_notices f where f.document_id = d.id)
@@ -137,8 +119,7 @@ function plan(
   opts: { iban: string; payableDaysAfterDue: number | null; today: string; keepPaid: string[] },
 ): Plan {
   const all = row.installments ?? []
-  const expired = (i: InstallmentJson) =>
-    opts.payableDaysAfterDue !== null && addDays(i.due, opts.payableDaysAfterDue) < opts.today
+  const expired = (i: InstallmentJson) => expiredOn(i.due, opts.payableDaysAfterDue, opts.today)
   const payable = row.cancelled
     ? []
     : all.filter((i) => (i.status === 'da_pagare' || i.status === 'in_corso') && !expired(i))
@@ -151,16 +132,7 @@ function plan(
         nav: row.full_notice.nav,
         amount: all.reduce((s, i) => s + i.amount, 0),
         due: all[0]?.due ?? '',
-        others: sumShares(all.map((i) => (i.others ?? []).map(shareOf))).map((x) => ({
-          id_transfer: x.idTransfer,
-          fiscal_code: x.fiscalCode,
-          name: x.name,
-          iban: x.iban,
-          postal: x.postal,
-          category: x.category,
-          remittance: x.remittance,
-          amount_cents: x.amountCents,
-        })),
+        others: sumShares(all.map((i) => i.others ?? [])),
         status: all.every((i) => i.status === 'pagato')
           ? 'pagato'
           : all.every((i) => i.status === 'da_pagare')
@@ -178,15 +150,6 @@ function plan(
     taxonomy_code: row.taxonomy_code,
     taxonomy_prefix: row.taxonomy_prefix,
   })
-  const text = (i: InstallmentJson) =>
-    clip(
-      i.seq === 0
-        ? `${row.description} – unica soluzione`
-        : all.length > 1
-          ? `${row.description} – rata ${i.seq} di ${all.length}`
-          : row.description,
-      140,
-    )
   const model =
     options.length === 0
       ? null
@@ -204,23 +167,23 @@ function plan(
             nav: i.nav,
             iuv: i.iuv,
             amount: i.amount,
-            description: text(i),
+            description: clip(noticeLabel(row.description, i.seq, all.length), 140),
             isPartialPayment: i.seq !== 0 && all.length > 1,
             dueDate: romeInstant(`${i.due}T23:59:59`).toISOString(),
             transfer: [
               {
                 idTransfer: '1',
                 // what the other beneficiaries leave to the body
-                amount: i.amount - (i.others ?? []).reduce((s, o) => s + Number(o.amount_cents), 0),
+                amount: i.amount - (i.others ?? []).reduce((s, o) => s + o.amountCents, 0),
                 organizationFiscalCode: tenant.fiscalCode,
                 remittanceInformation: clip(`${row.causale} ${row.number}/${row.year}`, 140),
                 category,
                 iban: opts.iban,
               },
               ...(i.others ?? []).map((o) => ({
-                idTransfer: String(o.id_transfer),
-                amount: Number(o.amount_cents),
-                organizationFiscalCode: o.fiscal_code,
+                idTransfer: String(o.idTransfer),
+                amount: o.amountCents,
+                organizationFiscalCode: o.fiscalCode,
                 companyName: clip(o.name, 140),
                 remittanceInformation: clip(o.remittance, 140),
                 category: o.category,
@@ -265,6 +228,8 @@ async function syncOne(
   tenant: Tenant,
   row: PositionRow,
   settings: { iban: string; payableDaysAfterDue: number | null; today: string },
+  /** the plan the pass already made for this row (with the paid options it knew) */
+  first: Plan,
   log: JobContext['log'],
 ): Promise<Outcome> {
   const key = conn.keys.aca as string
@@ -284,7 +249,7 @@ async function syncOne(
   let created = row.created_remote
   let remoteStatus: string | null = null
 
-  let p = plan(tenant, row, { ...settings, keepPaid: paid })
+  let p = first
   if (!created) {
     if (!p.model) {
       // never in the archive and nothing to put there (cancelled, paid or expired first)
@@ -414,6 +379,7 @@ export async function syncArchive(db: Db, tenant: Tenant, opts: PassOptions & { 
         tenant,
         row,
         { iban, payableDaysAfterDue: settings.payableDaysAfterDue, today },
+        p,
         opts.log,
       )
       outcomes.push(o)

@@ -67,6 +67,16 @@ export async function activeEnvironment(tx: Tx): Promise<Environment> {
   return row?.environment ?? 'collaudo'
 }
 
+/** IO's address for the environment in use (IO's keys are the services', not the connection's), in one query. */
+export async function currentIoUrl(tx: Tx): Promise<string> {
+  const [row] = await tx<{ environment: Environment; io_url: string | null }[]>`
+    select e.environment, c.io_url
+    from (select coalesce((select environment from pagopa_settings where id = 1), 'collaudo') as environment) e
+      left join pagopa_connections c on c.environment = e.environment`
+  const env = row?.environment ?? 'collaudo'
+  return row?.io_url ?? DEFAULT_URLS[env].io
+}
+
 /** The connection of one environment with its keys opened; null when the body has configured nothing there. */
 export function openConnection(
   tenant: Pick<Tenant, 'id'>,

@@ -79,8 +79,6 @@ export function toParsedFlow(flow: Record<string, unknown>, payments: RestPaymen
   }
 }
 
-export class FlowRefused extends Error {}
-
 /** Reads the flows published since the cursor and imports them, oldest first. */
 export async function syncFlows(db: Db, tenant: Tenant, opts: PassOptions & { pageSize?: number }): Promise<FdrCounts> {
   const counts: FdrCounts = { flows: 0, imported: 0, unchanged: 0, older: 0, refused: 0 }
@@ -142,28 +140,29 @@ export async function syncFlows(db: Db, tenant: Tenant, opts: PassOptions & { pa
       const payments = await allPages<RestPayment>(`${path}/payments`, {})
       const parsed = toParsedFlow(flow, payments)
       const sum = parsed.lines.reduce((s, l) => s + l.amountCents, 0)
-      if (parsed.receiver !== tenant.fiscalCode) {
+      // a flow for another body, or one that does not add up, is never half-applied; the office can still upload
+      // the file once the PSP corrects it
+      const refusal =
+        parsed.receiver !== tenant.fiscalCode
+          ? `flow ${f.fdr} rev ${f.revision} is for ${parsed.receiver}`
+          : parsed.declaredCount !== parsed.lines.length || parsed.declaredCents !== sum
+            ? `flow ${f.fdr} rev ${f.revision}: ${parsed.lines.length} payments for ${sum} cents, declared ${parsed.declaredCount} for ${parsed.declaredCents}`
+            : null
+      if (refusal) {
         counts.refused++
-        problem = `flow ${f.fdr} rev ${f.revision} is for ${parsed.receiver}`
-      } else if (parsed.declaredCount !== parsed.lines.length || parsed.declaredCents !== sum) {
-        // a flow that does not add up is never half-applied; the office can still upload the file
-        counts.refused++
-        problem = `flow ${f.fdr} rev ${f.revision}: ${parsed.lines.length} payments for ${sum} cents, declared ${parsed.declaredCount} for ${parsed.declaredCents}`
+        problem = refusal
+        opts.log.warn({ tenant: tenant.slug, problem }, 'FdR flow not imported')
       } else {
-        const sha = createHash('sha256').update(JSON.stringify({ flow, payments })).digest('hex')
-        const [out] = [
-          await importFlow(db.sql, tenant, parsed, {
-            source: 'api',
-            fileName: `FdR ${f.fdr} (${f.pspId}), revisione ${f.revision}`,
-            actor: { accountId: null, name: 'sistema' },
-            sha,
-            revision: f.revision,
-          }),
-        ]
-        if (out) counts[out.status] = (counts[out.status] ?? 0) + 1
+        const out = await importFlow(db.sql, tenant, parsed, {
+          source: 'api',
+          fileName: `FdR ${f.fdr} (${f.pspId}), revisione ${f.revision}`,
+          actor: { accountId: null, name: 'sistema' },
+          sha: createHash('sha256').update(JSON.stringify({ flow, payments })).digest('hex'),
+          revision: f.revision,
+        })
+        counts[out.status] = (counts[out.status] ?? 0) + 1
         imported.set(f.fdr, Math.max(imported.get(f.fdr) ?? 0, f.revision))
       }
-      if (problem) opts.log.warn({ tenant: tenant.slug, problem }, 'FdR flow not imported')
       cursor = new Date(f.published)
     }
   } catch (err) {

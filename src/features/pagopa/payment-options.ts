@@ -3,9 +3,10 @@
 // in installments has its own single-payment notice) and the installments, each with its notice. Amounts, due
 // dates and payability are the ones paVerifyPaymentNotice and paGetPayment answer for the same notices, and the ones
 // the printed notice shows.
-import { addDays, romeInstant, todayRome } from '../../platform/dates.ts'
+import { romeInstant, todayRome } from '../../platform/dates.ts'
 import { type Db, withTenant } from '../../platform/db.ts'
 import type { Tenant, TenantRegistry } from '../../platform/tenancy.ts'
+import { expiredOn, noticeLabel } from './notice-rules.ts'
 import { loadSettings } from './service.ts'
 import { clip } from './soap.ts'
 
@@ -100,7 +101,7 @@ function build(
   payableDays: number | null,
   today: string,
 ): Record<string, unknown> {
-  const expired = (due: string) => payableDays !== null && addDays(due, payableDays) < today
+  const expired = (due: string) => expiredOn(due, payableDays, today)
   const poi = (p: PartRow): PoiStatus =>
     p.status === 'pagato'
       ? 'POI_PAID'
@@ -116,7 +117,7 @@ function build(
   if (doc.full_iuv && doc.full_nav) {
     const paid = parts.some((p) => p.status === 'pagato')
     const status: PoStatus = paid ? 'PO_INVALID' : expired(first.due_date) ? 'PO_EXPIRED_NOT_PAYABLE' : 'PO_UNPAID'
-    const description = clip(`${doc.description} – unica soluzione`, 140)
+    const description = clip(noticeLabel(doc.description, 0, parts.length), 140)
     options.push({
       description,
       numberOfInstallments: 1,
@@ -158,10 +159,7 @@ function build(
       nav: p.notice_code,
       iuv: p.iuv,
       amount: p.amount_cents,
-      description: clip(
-        parts.length > 1 ? `${doc.description} – rata ${p.seq} di ${parts.length}` : doc.description,
-        140,
-      ),
+      description: clip(noticeLabel(doc.description, p.seq, parts.length), 140),
       dueDate: endOfDay(p.due_date),
       status: statuses[k],
     })),

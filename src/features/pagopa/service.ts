@@ -4,7 +4,7 @@
 // Decisions: docs/decisions/0070–0074, operator guide docs/pagopa.md.
 
 import type { Logger } from 'pino'
-import { addDays, romeInstant, todayRome } from '../../platform/dates.ts'
+import { romeInstant, todayRome } from '../../platform/dates.ts'
 import { type Db, type Tx, withTenant } from '../../platform/db.ts'
 import { isLang, type Lang, translator } from '../../platform/i18n.ts'
 import { enqueueMail, textToHtml } from '../../platform/mail.ts'
@@ -16,6 +16,7 @@ import { proposeRefunds } from '../payments/refunds.ts'
 import { finish } from '../payments/service.ts'
 import { settleInstallments } from '../payments/settle.ts'
 import type { PagopaConfig } from './config.ts'
+import { expiredOn, noticeLabel } from './notice-rules.ts'
 import {
   amountToCents,
   centsToAmount,
@@ -210,11 +211,8 @@ async function loadFullNotice(tx: Tx, noticeNumber: string, lock: boolean): Prom
   }
 }
 
-function noticeText(n: Pick<NoticeRow, 'description' | 'installments' | 'seq' | 'full'>): string {
-  if (n.full) return `${n.description} – unica soluzione`
-  const rata = n.installments > 1 ? ` – rata ${n.seq} di ${n.installments}` : ''
-  return `${n.description}${rata}`
-}
+const noticeText = (n: Pick<NoticeRow, 'description' | 'installments' | 'seq' | 'full'>) =>
+  noticeLabel(n.description, n.full ? 0 : n.seq, n.installments)
 
 /**
  * Whether the node may collect a notice now. Paid → DUPLICATO; cancelled → ANNULLATO; being paid online
@@ -237,7 +235,7 @@ export function payability(
     return new Fault('PAA_PAGAMENTO_ANNULLATO', 'the creditor cancelled the notice')
   if (n.status === 'in_corso' && !n.in_cart)
     return new Fault('PAA_PAGAMENTO_IN_CORSO', 'a payment of this notice is in progress on another channel')
-  if (settings.payableDaysAfterDue !== null && addDays(n.due_date, settings.payableDaysAfterDue) < today)
+  if (expiredOn(n.due_date, settings.payableDaysAfterDue, today))
     return new Fault(
       'PAA_PAGAMENTO_SCADUTO',
       `due on ${n.due_date}; payable until ${settings.payableDaysAfterDue} days after the due date`,

@@ -32,8 +32,8 @@ export interface Problem {
 export interface Api {
   name: SpecName
   backend: OpenAPIBackend
-  /** the operation a request is for, or null (not in the interface) */
-  match(req: OARequest): string | null
+  /** the operation a request is for and its path parameters, or null (not in the interface) */
+  route(req: OARequest): { operationId: string; params: Record<string, string> } | null
   /** what is wrong with the request, per the interface (empty: valid) */
   checkRequest(req: OARequest, operationId: string): Problem[]
   /** what is wrong with an answer the simulator is about to give */
@@ -113,8 +113,13 @@ async function build(name: SpecName): Promise<Api> {
   return {
     name,
     backend,
-    match(req) {
-      return backend.matchOperation(req)?.operationId ?? null
+    route(req) {
+      const op = backend.matchOperation(req)
+      if (!op) return null
+      return {
+        operationId: op.operationId as string,
+        params: backend.router.parseRequest(req, op).params as Record<string, string>,
+      }
     },
     checkRequest(req, operationId) {
       const r = backend.validateRequest(req, operationId)

@@ -3,7 +3,7 @@
 // messages). Every request is checked against the published interface (openapi.ts) before it is served and
 // every answer before it leaves; what does not conform is answered 400 as pagoPA would and kept in `problems`,
 // so a test fails when Sportello sends what pagoPA would refuse. State lives in memory; tests drive it
-// directly (publish a flow, enable a citizen on IO, take a payment in Stand-In, fail the next calls).
+// directly (publish a flow, enable a citizen on IO, take a payment in Stand-In, take a service down).
 import { randomUUID } from 'node:crypto'
 import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
@@ -80,8 +80,6 @@ export interface SimState {
   io: IoService[]
   /** services answering 503 as if pagoPA were unreachable */
   down: Set<Service>
-  /** the next N calls to a service answer 500 */
-  failNext: Map<Service, number>
   positions: Map<string, Position>
   flows: PublishedFlow[]
   /** citizens on IO: fiscal code → the services they enabled */
@@ -97,7 +95,6 @@ export function newState(): SimState {
     keys: { aca: [], fdr: [] },
     io: [],
     down: new Set(),
-    failNext: new Map(),
     positions: new Map(),
     flows: [],
     profiles: new Map(),
@@ -324,8 +321,10 @@ export function platformSimulator(state: SimState = newState()): PlatformSimulat
       query[k] = v
     })
     const req = { method: c.req.method.toLowerCase(), path, headers, query, body }
-    const operationId = spec.match(req)
-    if (!operationId) return respond(c, service, null, 404, problem(404, 'Not Found', `${c.req.method} ${path}`), body)
+    const route = spec.route(req)
+    const operationId = route?.operationId ?? null
+    if (!route || !operationId)
+      return respond(c, service, null, 404, problem(404, 'Not Found', `${c.req.method} ${path}`), body)
     const wrong = spec.checkRequest(req, operationId)
     if (wrong.length) {
       for (const p of wrong) state.problems.push({ ...p, service, operationId, direction: 'request' })
@@ -334,11 +333,6 @@ export function platformSimulator(state: SimState = newState()): PlatformSimulat
     }
     // reachability and authentication, as pagoPA's API gateway answers them
     if (state.down.has(service)) return respond(c, service, operationId, 503, problem(503, 'Unavailable', 'down'), body)
-    const fail = state.failNext.get(service) ?? 0
-    if (fail > 0) {
-      state.failNext.set(service, fail - 1)
-      return respond(c, service, operationId, 500, problem(500, 'Internal Server Error', 'simulated'), body)
-    }
     const key = headers['ocp-apim-subscription-key'] ?? query['subscription-key'] ?? ''
     let ioService: IoService | undefined
     if (service === 'io') {
@@ -351,10 +345,7 @@ export function platformSimulator(state: SimState = newState()): PlatformSimulat
     } else if (!state.open && state.keys[service].length && !state.keys[service].includes(key))
       return respond(c, service, operationId, 401, {}, body)
 
-    const params = spec.backend.matchOperation(req)
-      ? (spec.backend.router.parseRequest(req, spec.backend.matchOperation(req)).params as Record<string, string>)
-      : {}
-    const [status, answer] = handle(service, operationId, params, query, body as Json, ioService)
+    const [status, answer] = handle(service, operationId, route.params, query, body as Json, ioService)
     return respond(c, service, operationId, status, answer, body)
   })
 
