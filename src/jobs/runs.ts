@@ -51,6 +51,11 @@ export async function claimSlot(
   return rows[0]?.id ?? null
 }
 
+/** Gives back slots this instance claimed but did not begin to run (it is stopping): their records go. */
+export async function releaseSlots(sql: Sql, ids: number[], instance: string): Promise<void> {
+  await sql`delete from platform.job_runs where id = any(${ids}) and instance = ${instance} and finished_at is null`
+}
+
 /** A run asked for by an operator (npm run job) or a test: always runs, recorded with trigger 'manual'. */
 export async function startManualRun(sql: Sql, job: string, instance: string): Promise<number> {
   const [row] = await sql<{ id: number }[]>`

@@ -5,7 +5,7 @@
 import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron'
 import type { JobContext, JobDefinition } from './registry.ts'
 import { executeRun, instanceName, type JobDeps } from './runner.ts'
-import { claimSlot, DEAD_AFTER_MS, HEARTBEAT_MS, takeOverSilentRuns } from './runs.ts'
+import { claimSlot, DEAD_AFTER_MS, HEARTBEAT_MS, releaseSlots, takeOverSilentRuns } from './runs.ts'
 
 export interface SchedulerOptions {
   jobs: JobDefinition[]
@@ -46,15 +46,25 @@ export class Scheduler {
       shouldRun: async (key: string) => {
         const slot = new Date(key.slice(job.name.length + 1))
         if (Number.isNaN(slot.getTime())) throw new Error(`unexpected coordination key ${key}`)
-        const id = await claimSlot(this.deps.db.sql, job.name, slot, this.instance, lease)
-        if (id !== null) this.claimed.set(`${job.name}@${slot.toISOString()}`, id)
-        return id !== null
+        if (this.stopping) return false
+        const claim = claimSlot(this.deps.db.sql, job.name, slot, this.instance, lease)
+        this.claiming.add(claim)
+        try {
+          const id = await claim
+          if (id !== null) this.claimed.set(`${job.name}@${slot.toISOString()}`, id)
+          return id !== null
+        } finally {
+          this.claiming.delete(claim)
+        }
       },
     }
   }
 
   /** run ids of the slots this instance won, handed from the coordinator to the task */
   private claimed = new Map<string, number>()
+  /** claims on their way to the database: stop() waits for them, so that none is left behind unrun */
+  private claiming = new Set<Promise<unknown>>()
+  private stopping = false
 
   start(): void {
     const log = this.deps.log
@@ -153,10 +163,17 @@ export class Scheduler {
 
   /** Stops scheduling and waits for the runs in progress to record their end (up to timeoutMs). */
   async stop(timeoutMs = 30_000): Promise<void> {
+    this.stopping = true
     if (this.watchdog) clearInterval(this.watchdog)
     this.watchdog = null
     for (const t of this.tasks) await t.destroy()
     this.tasks = []
+    // a slot won just as the instance stops, whose run has not begun, is given back: no record of a run that
+    // never ran is left open (it would read as unfinished until the watchdog's silence took it over)
+    await Promise.allSettled([...this.claiming])
+    const unrun = [...this.claimed.values()]
+    this.claimed.clear()
+    if (unrun.length) await releaseSlots(this.deps.db.sql, unrun, this.instance)
     if (this.inFlight.size === 0) return
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, timeoutMs).unref())])
   }

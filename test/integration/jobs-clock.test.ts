@@ -29,6 +29,44 @@ const newJob = (name: string, body: JobDefinition['run'], leaseMinutes?: number)
   testJob(run, name, body, leaseMinutes)
 const runsFor = (job: string) => runsOf(db, job)
 
+describe('stopping', () => {
+  it('a slot claimed as the instance stops is given back: nothing runs after stop, no run is left open', async () => {
+    let calls = 0
+    const job = newJob('stop-claim', async () => {
+      calls++
+      return { ticks: 1 }
+    })
+    const s = new Scheduler(deps, { jobs: [job], instance: 'istanza-ferma' })
+    // the next slot's claim waits on a lock held by another connection, so stop() comes while it is in flight
+    const holder = await openTestDb()
+    let release: () => void = () => {}
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    let locked: () => void = () => {}
+    const isLocked = new Promise<void>((r) => {
+      locked = r
+    })
+    const tx = holder.sql.begin(async (t) => {
+      await t`lock table platform.job_runs in exclusive mode`
+      locked()
+      await held
+    })
+    await isLocked
+    s.start()
+    await sleep(1300) // a slot has come: its claim is waiting
+    const stopped = s.stop()
+    await sleep(100)
+    release()
+    await tx
+    await stopped
+    await holder.close()
+    await sleep(1200)
+    expect(calls).toBe(0)
+    expect(await runsFor(`test-${run}-stop-claim`)).toEqual([])
+  })
+})
+
 describe('two instances on one database', () => {
   it('run each slot once; when one instance is down the other runs the slots', async () => {
     const calls: { instance: string; slot: string }[] = []
