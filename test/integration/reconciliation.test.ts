@@ -546,21 +546,24 @@ describe('payments whose notification never arrives', () => {
     const c = await signedIn(server.app, citizen)
     const job = findJob('reconciliation')
     if (!job) throw new Error('no reconciliation job')
-    const pay = async (inst: Issued, card: string) => {
+    const pay = async (inst: Issued, card: string, loseNotification = false) => {
       await c.get('/carrello')
       await c.post('/carrello/aggiungi', { ente: tenant.slug, rate: [String(inst.id)] })
       const summary = await (await c.get('/carrello/riepilogo')).text()
       const key = /name="chiave" value="([^"]+)"/.exec(summary)?.[1] as string
       const res = await c.post('/carrello/paga', { chiave: key })
       const redirect = res.headers.get('location') as string
-      await payAtSandbox(c, redirect, card)
       const ref = redirect.split('/').pop() as string
       const [p] = await db.sql<{ id: number }[]>`select id from platform.payments where provider_ref = ${ref}`
+      // the provider believes it delivered the notification, which never arrived: marked before the card is
+      // paid, so the delivery the payment kicks at once finds nothing to send
+      if (loseNotification)
+        await db.sql`update platform.sandbox_psp_sessions set notify_delivered_at = now() where payment_id = ${p?.id as number}`
+      await payAtSandbox(c, redirect, card)
       return p?.id as number
     }
     // paid with the good card, but the notification is lost (never delivered)
-    const okId = await pay(paid, '4242 4242 4242 4242')
-    await db.sql`update platform.sandbox_psp_sessions set notify_next_at = null where payment_id = ${okId}`
+    const okId = await pay(paid, '4242 4242 4242 4242', true)
     await db.sql`update platform.payments set updated_at = now() - interval '5 minutes' where id = ${okId}`
     expect((await installments([paid.id]))[0]?.status).toBe('in_corso')
     // the card that hangs: pending at the provider until its session expires
