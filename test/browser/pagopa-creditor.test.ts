@@ -6,6 +6,7 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { syncArchive } from '../../src/features/pagopa/archive.ts'
+import { payNotice } from '../../src/features/pagopa/simulator.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { createLogger } from '../../src/platform/log.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
@@ -16,6 +17,13 @@ import { connect, type ServedPlatform, startPlatform } from '../helpers/pagopa-p
 import { givePayer, issue } from '../helpers/payments.ts'
 import type { World } from '../helpers/world.ts'
 
+const KEY = 'chiave-del-nodo-per-il-creditore-01'
+beforeAll(() => {
+  process.env.PAGOPA_NODE_KEY = KEY
+})
+afterAll(() => {
+  delete process.env.PAGOPA_NODE_KEY
+})
 const w = browserWorld({ tenant: { settings: settings({ iban: 'IT60X0542811101000000123456' }) }, roles: ['admin'] })
 let db: Db
 let tenant: Tenant
@@ -179,8 +187,37 @@ describe('pagoPA as a creditor in Chromium', () => {
     await context.close()
   })
 
+  it('a receipt that shares the money otherwise is listed to check, with both splits on its page', async () => {
+    // mensa now gives Comune B 10 %: a PSP that credits all of it to the body alone
+    const payer = await givePayer(db, tenant, 'RSSMRA80A01H501U', ['Mario', 'Rossi'])
+    const doc = await issue(db, tenant, payer, [4000], { description: 'Mensa, novembre' })
+    const paid = await payNotice({
+      url: `${server.url}/pagopa/nodo`,
+      key: KEY,
+      noticeNumber: (doc.installments[0] as { noticeCode: string }).noticeCode,
+      fiscalCode: tenant.fiscalCode,
+      version: 2,
+      editTransfers: (t) => [{ ...t[0], transferAmount: '40.00' }],
+    })
+    expect(paid.paid).toBe(true)
+    const context = await newContext(browser, { js: false })
+    const page = await context.newPage()
+    await w.signIn(page, w.accounts.admin.email)
+    await page.goto(office('/pagopa'))
+    await page.locator('[aria-labelledby="flagged-caption"] a').first().focus()
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.keyboard.press('Enter')])
+    const main = await page.locator('main').textContent()
+    expect(main).toContain('Ripartizione diversa dall')
+    expect(main).toContain('Ripartizione attesa')
+    expect(await page.locator('#expected-caption').count()).toBe(1)
+    await expectAccessible(page)
+    await expectReflow(context, page.url())
+    await keep('receipt-split', page)
+    await context.close()
+  })
+
   it('the pages above pass the W3C Nu checker', async () => {
-    expect(served.size).toBe(7)
+    expect(served.size).toBe(8)
     expect(nuLines(await nuCheck(served))).toEqual([])
   })
 })

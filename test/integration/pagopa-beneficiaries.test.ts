@@ -309,6 +309,77 @@ describe('a multi-beneficiary notice', () => {
     expect(paid).toEqual({ status: 'pagato', paid_cents: 3000 })
   })
 
+  it('a receipt that shares the money otherwise settles the installment, flagged with the split expected', async () => {
+    const doc = await issue(db, x, payerId, [3000])
+    const notice = doc.installments[0] as { id: number; noticeCode: string }
+    const pay = (noticeNumber: string, editTransfers?: (t: Record<string, unknown>[]) => Record<string, unknown>[]) =>
+      payNotice({
+        url: '/pagopa/nodo',
+        key: KEY,
+        noticeNumber,
+        fiscalCode: x.fiscalCode,
+        version: 2,
+        editTransfers,
+        fetch: async (u, i) => app.request(u, i),
+      })
+    // the PSP gave Comune B what was Provincia C's and the reverse: the total is right, each body's share is not
+    const r = await pay(notice.noticeCode, (t) =>
+      t.map((y) =>
+        y.fiscalCodePA === COMUNE_B
+          ? { ...y, transferAmount: '2.00' }
+          : y.fiscalCodePA === PROVINCIA_C
+            ? { ...y, transferAmount: '3.00' }
+            : y,
+      ),
+    )
+    expect(r.paid).toBe(true)
+    const [row] = await withTenant(
+      db.sql,
+      x,
+      (tx) => tx<{ id: number; flag: string | null; expected_transfers: unknown; status: string }[]>`
+        select r.id, r.flag, r.expected_transfers, i.status from pagopa_receipts r join installments i on i.id = r.installment_id
+        where r.receipt_id = ${r.receiptId as string}`,
+    )
+    expect(row).toMatchObject({
+      flag: 'transfers_mismatch',
+      status: 'pagato',
+      expected_transfers: [
+        { fiscalCode: x.fiscalCode, amountCents: 2500 },
+        { fiscalCode: COMUNE_B, amountCents: 300 },
+        { fiscalCode: PROVINCIA_C, amountCents: 200 },
+      ],
+    })
+    // the office sees it among the receipts to look at, and on its page both splits side by side
+    const office = await w.client('operatore')
+    const list = await (await office.get(`/t/${x.slug}/ufficio/pagopa`)).text()
+    expect(list).toContain('Ripartizione diversa dall&#39;avviso')
+    const res = await office.get(`/t/${x.slug}/ufficio/pagopa/ricevute/${row?.id}`)
+    const html = await res.text()
+    expect(res.status).toBe(200)
+    expectValidHtml(html)
+    expect(html).toContain('Ripartizione attesa')
+    expect(html.match(/\(diversa\)/g)).toHaveLength(2)
+    // a receipt that gives each body its share is not flagged, nor is the single-payment notice's, summed per body
+    const single = await pay((await issue(db, x, payerId, [1800])).installments[0]?.noticeCode as string)
+    const other = await issue(db, x, payerId, [3000, 4500])
+    const [whole2] = await withTenant(
+      db.sql,
+      x,
+      (tx) =>
+        tx<{ notice_code: string }[]>`select notice_code from full_notices where document_id = ${other.documentId}`,
+    )
+    const summed = await pay(whole2?.notice_code as string)
+    expect(summed.paid).toBe(true)
+    const flags = await withTenant(
+      db.sql,
+      x,
+      (tx) => tx<{ flag: string | null }[]>`
+        select flag from pagopa_receipts where receipt_id = any(${[single.receiptId, summed.receiptId] as string[]})`,
+    )
+    expect(single.paid).toBe(true)
+    expect(flags).toEqual([{ flag: null }, { flag: null }])
+  })
+
   it('an amount the shares would swallow is refused by the issue form, the CSV import and the correction', async () => {
     const office = await w.client('operatore')
     const today = todayRome()

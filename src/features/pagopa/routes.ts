@@ -269,8 +269,10 @@ async function loadReceipt(c: Context<Env>, id: number) {
   const [row] = await withTenant(
     c.var.deps.db.sql,
     tenant,
-    (tx) => tx<(ReceiptRow & { transfers: unknown; psp_id: string; channel_id: string })[]>`
-      select ${receiptColumns(tx)}, r.transfers, r.psp_id, r.channel_id
+    (tx) => tx<
+      (ReceiptRow & { transfers: unknown; expected_transfers: unknown; psp_id: string; channel_id: string })[]
+    >`
+      select ${receiptColumns(tx)}, r.transfers, r.expected_transfers, r.psp_id, r.channel_id
       from pagopa_receipts r join installments i on i.id = r.installment_id join documents d on d.id = i.document_id
       where r.id = ${id}`,
   )

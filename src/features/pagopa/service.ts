@@ -10,7 +10,7 @@ import { isLang, type Lang, translator } from '../../platform/i18n.ts'
 import { enqueueMail, textToHtml } from '../../platform/mail.ts'
 import { formatMoney } from '../../platform/money.ts'
 import type { ServiceKind, Tenant, TenantRegistry } from '../../platform/tenancy.ts'
-import { storedTransfers, sumShares } from '../debts/split.ts'
+import { storedTransfers, sumByBody, sumShares } from '../debts/split.ts'
 import { renderReceiptPdf } from '../payments/receipt-pdf.ts'
 import { proposeRefunds } from '../payments/refunds.ts'
 import { finish } from '../payments/service.ts'
@@ -407,7 +407,37 @@ export function readReceipt(body: XNode): ReceiptData {
 }
 
 type Effect = 'settled' | 'checkout' | 'already_paid' | 'cancelled' | 'not_ok'
-type Flag = 'amount_mismatch' | 'already_paid' | 'cancelled' | null
+type Flag = 'amount_mismatch' | 'already_paid' | 'cancelled' | 'transfers_mismatch' | null
+
+/** What one body receives of a notice's amount. */
+export interface BodyShare {
+  fiscalCode: string
+  amountCents: number
+}
+
+/**
+ * How a notice's amount was issued among the bodies: the body's own share (what the others leave), then the other
+ * beneficiaries' as stored when the installments were issued (decision 0104), summed per body for a
+ * single-payment notice: what paGetPayment gave the PSP.
+ */
+async function issuedShares(tx: Tx, tenant: Tenant, n: NoticeRow): Promise<BodyShare[]> {
+  const ids = n.full?.installmentIds ?? [n.id]
+  const stored = await storedTransfers(tx, ids)
+  const others = sumShares(ids.map((id) => stored.get(id) ?? []))
+  const own = n.amount_cents - others.reduce((s, o) => s + o.amountCents, 0)
+  return sumByBody([[{ fiscalCode: tenant.fiscalCode, amountCents: own }, ...others]]).map((s) => ({
+    fiscalCode: s.fiscalCode,
+    amountCents: s.amountCents,
+  }))
+}
+
+/** Whether a receipt's transfers give each body what was issued (the order and numbering aside). */
+export function sameShares(expected: BodyShare[], received: { fiscalCodePA: string; amountCents: number }[]): boolean {
+  const got = sumByBody([received.map((t) => ({ fiscalCode: t.fiscalCodePA, amountCents: t.amountCents }))])
+  if (got.length !== expected.length) return false
+  const want = new Map(expected.map((e) => [e.fiscalCode, e.amountCents]))
+  return got.every((g) => want.get(g.fiscalCode) === g.amountCents)
+}
 
 /**
  * Records a receipt once and settles its installment once (decisions 0072–0073). A duplicate receipt id →
@@ -453,19 +483,28 @@ async function sendReceipt(
       checkoutPaymentId = n.pending_payment_id
     } else effect = 'settled'
     if ((effect === 'settled' || effect === 'checkout') && r.amountCents !== n.amount_cents) flag = 'amount_mismatch'
+    // the whole amount came, but shared among the bodies otherwise than issued (decision 0105)
+    let expectedTransfers: BodyShare[] | null = null
+    if ((effect === 'settled' || effect === 'checkout') && flag === null) {
+      const expected = await issuedShares(tx, tenant, n)
+      if (!sameShares(expected, r.transfers)) {
+        flag = 'transfers_mismatch'
+        expectedTransfers = expected
+      }
+    }
 
     const paidAt = r.paidAt ?? new Date()
     const inserted = await tx<{ id: number }[]>`
       insert into pagopa_receipts (receipt_id, installment_id, notice_number, operation, outcome, amount_cents,
         expected_cents, fee_cents, psp_id, psp_name, psp_fiscal_code, channel_id, channel_description, payment_method,
         paid_at, application_date, transfer_date, debtor_id, payer_id, payer_name, payer_email, transfers,
-        checkout_payment_id, effect, flag, xml)
+        checkout_payment_id, effect, flag, expected_transfers, xml)
       values (${r.receiptId}, ${n.id}, ${r.noticeNumber}, ${operation}, ${r.outcome}, ${r.amountCents},
         ${n.amount_cents}, ${r.feeCents}, ${r.pspId}, ${r.pspName}, ${r.pspFiscalCode}, ${r.channelId},
         ${r.channelDescription}, ${r.paymentMethod}, ${paidAt}, ${r.applicationDate}, ${r.transferDate}, ${r.debtorId},
         ${r.payer?.id ?? null}, ${r.payer?.name ?? null}, ${r.payer?.email ?? null},
         ${tx.json(r.transfers as unknown as Parameters<typeof tx.json>[0])}, ${checkoutPaymentId}, ${effect}, ${flag},
-        ${xml})
+        ${expectedTransfers ? tx.json(expectedTransfers as unknown as Parameters<typeof tx.json>[0]) : null}, ${xml})
       on conflict (receipt_id) do nothing
       returning id`
     // a concurrent delivery of the same receipt won the insert

@@ -30,6 +30,8 @@ export interface SimulatorOptions {
   dryRun?: boolean
   /** pay another amount than Sportello asked (to try the staff flag) */
   amountCents?: number
+  /** change the transfers the receipt reports (a PSP that shares the money otherwise: the other staff flag) */
+  editTransfers?: (transfers: Record<string, unknown>[]) => Record<string, unknown>[]
   receiptId?: string
   fetch?: FetchLike
   /** check every message exchanged against paForNode.xsd with libxml2 and throw if one is invalid (default true) */
@@ -232,6 +234,7 @@ export async function sendReceipt(
     const others = transfers.slice(1).reduce((s, t) => s + toCents(t.transferAmount as string), 0)
     transfers[0] = { ...transfers[0], transferAmount: toAmount(paidCents - others) }
   }
+  const reported = o.editTransfers ? o.editTransfers(transfers) : transfers
   const today = todayRome()
   const receipt: Obj = {
     receiptId,
@@ -244,7 +247,7 @@ export async function sendReceipt(
     companyName: dataObj.companyName ?? example.companyName,
     ...(dataObj.officeName ? { officeName: dataObj.officeName } : {}),
     debtor: dataObj.debtor,
-    transferList: { transfer: transfers },
+    transferList: { transfer: reported },
     idPSP: example.idPSP,
     pspFiscalCode: example.pspFiscalCode,
     pspPartitaIVA: example.pspPartitaIVA,
