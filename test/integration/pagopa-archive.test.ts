@@ -307,4 +307,44 @@ describe('Stand-In', () => {
     expect(await row(doc.documentId)).toMatchObject({ state: 'pagata' })
     expect(platform.sim.problems()).toEqual([])
   })
+
+  it('a pass that cannot take every position sends the new ones first and compares the others in turn', async () => {
+    const held = [
+      await issue(db, x, payerId, [1000]),
+      await issue(db, x, payerId, [1100]),
+      await issue(db, x, payerId, [1200]),
+    ]
+    await sync()
+    const inArchive = async () => {
+      const [n] = await withTenant(
+        db.sql,
+        x,
+        (tx) => tx<{ n: number }[]>`select count(*)::int as n from aca_positions where state = 'in_archivio'`,
+      )
+      return n?.n as number
+    }
+    const before = await inArchive()
+    expect(before).toBeGreaterThan(2)
+    // two at a time: a new document goes in at the first pass, ahead of every position already held
+    const small = () => syncArchive(db, x, { secretsKey, log, limit: 2 })
+    const fresh = await issue(db, x, payerId, [1300])
+    expect(await small()).toMatchObject({ created: 1, unchanged: 1 })
+    expect(position(fresh.documentId)?.status).toBe('VALID')
+    // a change to a position held, by whatever path: found within ceil(held / 2) passes, each of at most two
+    const first = held[0] as { documentId: number }
+    await withTenant(
+      db.sql,
+      x,
+      (tx) => tx`update installments set amount_cents = 1050 where document_id = ${first.documentId}`,
+    )
+    let updated = 0
+    for (let pass = 0; pass < Math.ceil((before + 1) / 2) && updated === 0; pass++) {
+      const c = await small()
+      expect(c.created + c.updated + c.unchanged + c.invalidated).toBeLessThanOrEqual(2)
+      updated = c.updated
+    }
+    expect(updated).toBe(1)
+    expect(position(first.documentId)?.options[0]?.amount).toBe(1050)
+    expect(platform.sim.problems()).toEqual([])
+  })
 })

@@ -75,7 +75,13 @@ interface PositionRow {
 export const iupdOf = (tenant: Pick<Tenant, 'fiscalCode'>, documentId: number) => `${tenant.fiscalCode}-${documentId}`
 
 /** The positions that may need a call: payable ones not yet in the archive, and those it holds in a live state. */
-async function candidates(tx: Tx, limit: number): Promise<PositionRow[]> {
+/**
+ * The positions a pass looks at, at most `limit`: first the documents the archive does not hold yet and those to
+ * send, then failed ones whose retry is due, then the ones it holds, in turn (the longest unchecked first), so that
+ * a body with more live positions than a pass takes sends its new ones at once and compares every other within
+ * ceil(live / limit) passes.
+ */
+async function candidates(tx: Tx, limit: number, now: Date): Promise<PositionRow[]> {
   return tx<PositionRow[]>`
     select d.id, d.cancelled_at is not null as cancelled, d.description, d.number, d.year,
       s.name as service_name, s.causale, s.kind, s.taxonomy_code, s.taxonomy_prefix,
@@ -98,8 +104,10 @@ async function candidates(tx: Tx, limit: number): Promise<PositionRow[]> {
     where (a.document_id is null and d.cancelled_at is null and exists (
             select 1 from installments i where i.document_id = d.id and i.notice_code is not null
               and i.status in ('da_pagare', 'in_corso')))
-       or a.state in ('da_inviare', 'in_archivio', 'errore')
-    order by a.state = 'errore', d.id
+       or a.state in ('da_inviare', 'in_archivio')
+       or (a.state = 'errore' and (a.next_attempt_at is null or a.next_attempt_at <= ${now}))
+    order by case when a.document_id is null or a.state = 'da_inviare' then 0 when a.state = 'errore' then 1 else 2 end,
+      a.checked_at nulls first, d.id
     limit ${limit}`
 }
 
@@ -353,7 +361,7 @@ export async function syncArchive(db: Db, tenant: Tenant, opts: PassOptions & { 
   const loaded = await withTenant(db.sql, tenant, async (tx) => {
     const conn = await currentConnection(tx, tenant, sealer(opts.secretsKey))
     if (!conn?.keys.aca || !tenant.settings.iban) return null
-    const [settings, rows] = await Promise.all([loadSettings(tx), candidates(tx, opts.limit ?? 500)])
+    const [settings, rows] = await Promise.all([loadSettings(tx), candidates(tx, opts.limit ?? 500, now)])
     return { conn, settings, rows }
   })
   if (!loaded) return counts
@@ -361,6 +369,7 @@ export async function syncArchive(db: Db, tenant: Tenant, opts: PassOptions & { 
   const iban = tenant.settings.iban as string
   const today = todayRome(now)
   const outcomes: Outcome[] = []
+  const unchanged: number[] = []
   for (const row of rows) {
     const p = plan(tenant, row, {
       iban,
@@ -371,6 +380,7 @@ export async function syncArchive(db: Db, tenant: Tenant, opts: PassOptions & { 
     const due = row.state !== 'errore' || !row.next_attempt_at || row.next_attempt_at <= now
     if (!due || (row.state === 'in_archivio' && row.fingerprint === fingerprintOf(p, conn.environment))) {
       counts.unchanged++
+      if (row.known) unchanged.push(row.id)
       continue
     }
     try {
@@ -404,12 +414,12 @@ export async function syncArchive(db: Db, tenant: Tenant, opts: PassOptions & { 
       })
     }
   }
-  if (outcomes.length) await record(db, tenant, conn.environment, outcomes, now)
+  if (outcomes.length || unchanged.length) await record(db, tenant, conn.environment, outcomes, unchanged, now)
   return counts
 }
 
-/** Every outcome of a pass in one statement. */
-async function record(db: Db, tenant: Tenant, env: string, outcomes: Outcome[], now: Date) {
+/** Every outcome of a pass in one statement, and the time the unchanged ones were checked in another. */
+async function record(db: Db, tenant: Tenant, env: string, outcomes: Outcome[], unchanged: number[], now: Date) {
   const rows = outcomes.map((o) => ({
     document_id: o.documentId,
     iupd: o.iupd,
@@ -424,19 +434,22 @@ async function record(db: Db, tenant: Tenant, env: string, outcomes: Outcome[], 
     next_attempt_at: o.state === 'errore' ? retryAt(now, o.attempts) : null,
     last_error: o.error,
     synced_at: o.state === 'errore' ? null : now,
+    checked_at: now,
     updated_at: now,
   }))
-  await withTenant(
-    db.sql,
-    tenant,
-    (tx) => tx`
-    insert into aca_positions ${tx(rows)}
-    on conflict (document_id) do update set environment = excluded.environment, state = excluded.state,
-      created_remote = excluded.created_remote, fingerprint = excluded.fingerprint, sent_navs = excluded.sent_navs,
-      paid_navs = excluded.paid_navs, remote_status = coalesce(excluded.remote_status, aca_positions.remote_status),
-      attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error,
-      synced_at = coalesce(excluded.synced_at, aca_positions.synced_at), updated_at = excluded.updated_at`,
-  )
+  await withTenant(db.sql, tenant, async (tx) => {
+    if (rows.length)
+      await tx`
+        insert into aca_positions ${tx(rows)}
+        on conflict (document_id) do update set environment = excluded.environment, state = excluded.state,
+          created_remote = excluded.created_remote, fingerprint = excluded.fingerprint, sent_navs = excluded.sent_navs,
+          paid_navs = excluded.paid_navs, remote_status = coalesce(excluded.remote_status, aca_positions.remote_status),
+          attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error,
+          synced_at = coalesce(excluded.synced_at, aca_positions.synced_at), checked_at = excluded.checked_at,
+          updated_at = excluded.updated_at`
+    if (unchanged.length)
+      await tx`update aca_positions set checked_at = ${now} where document_id = any(${unchanged}::bigint[])`
+  })
 }
 
 /** The job: every active tenant with a connection to the archive. */
