@@ -40,6 +40,7 @@ export const PRODUCTION_SETTINGS: Record<string, string> = {
   PAGOPA_CHECKOUT_URL: 'https://checkout.bench.invalid',
   PAGOPA_CHECKOUT_KEY: machineSecret('checkout'),
   PAGOPA_NODE_KEY: machineSecret('node'),
+  SECRETS_KEY: machineSecret('secrets'),
 }
 /** The password of every generated account (one argon2 hash shared by all). */
 export const BENCH_PASSWORD = 'benchmark-password-2026'
