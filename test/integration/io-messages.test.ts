@@ -11,7 +11,7 @@ import { addDays, todayRome } from '../../src/platform/dates.ts'
 import { type Db, withTenant } from '../../src/platform/db.ts'
 import { createLogger } from '../../src/platform/log.ts'
 import type { Tenant } from '../../src/platform/tenancy.ts'
-import { randomCf } from '../helpers/accounts.ts'
+import { createAccount, deleteAccounts, randomCf } from '../helpers/accounts.ts'
 import { settings } from '../helpers/db.ts'
 import { expectValidHtml } from '../helpers/html.ts'
 import { connect, type ServedPlatform, startPlatform } from '../helpers/pagopa-platform.ts'
@@ -231,6 +231,35 @@ describe('notices and reminders in IO', () => {
     expect(await send()).toMatchObject({ sent: 0 })
     expect(platform.sim.state.messages.length).toBe(before + 1)
     expect(platform.sim.problems()).toEqual([])
+  })
+
+  it("speaks the family's language: English for an account that chose it, Italian otherwise", async () => {
+    const english = await createAccount(db)
+    await db.sql`update platform.accounts set lang = 'en' where id = ${english.id}`
+    platform.sim.enableOnIo(english.codiceFiscale, IO_SERVICE)
+    await withTenant(
+      db.sql,
+      x,
+      (tx) =>
+        tx`insert into payers (codice_fiscale, given_name, family_name) values (${english.codiceFiscale}, 'Emma', 'Io')`,
+    )
+    const before = platform.sim.state.messages.length
+    await issueByOffice(english.codiceFiscale)
+    await issueByOffice(onIo)
+    expect(await send()).toMatchObject({ sent: 2 })
+    const contentFor = (cf: string) =>
+      platform.sim.state.messages
+        .slice(before)
+        .map((m) => m.body as { fiscal_code: string; content: { subject: string; markdown: string } })
+        .find((b) => b.fiscal_code === cf)?.content
+    const en = contentFor(english.codiceFiscale)
+    const it = contentFor(onIo)
+    expect(en?.subject).toMatch(/^Payment notice: Mensa, periodo \d+$/)
+    expect(en?.markdown).toContain('has sent you a pagoPA payment notice')
+    expect(en?.markdown).toContain('- Amount: €45.60')
+    expect(it?.subject).toMatch(/^Avviso di pagamento: Mensa, periodo \d+$/)
+    expect(it?.markdown).toMatch(/- Importo: 45,60\s€/)
+    await deleteAccounts(db, [english])
   })
 
   it('a message whose call ended without an answer is not sent again', async () => {

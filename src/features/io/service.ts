@@ -8,6 +8,7 @@
 
 import { formatDate, romeInstant } from '../../platform/dates.ts'
 import { type Db, type Tx, withTenant } from '../../platform/db.ts'
+import { isLang, type Lang, translator } from '../../platform/i18n.ts'
 import { forEachTenant, type JobContext } from '../../platform/jobs.ts'
 import { formatMoney } from '../../platform/money.ts'
 import { type Sealer, sealer } from '../../platform/secrets.ts'
@@ -21,7 +22,6 @@ import {
   retryAt,
   Unreachable,
 } from '../pagopa/connection.ts'
-import { noticeLabel } from '../pagopa/notice-rules.ts'
 
 export type IoKind = 'avviso' | 'promemoria' | 'sollecito'
 
@@ -46,29 +46,39 @@ interface InstallmentForIo {
 
 const spaced = (notice: string) => notice.replace(/(\d{4})(?=\d)/g, '$1 ')
 
+/**
+ * The message of one installment, in the family's language: the account's of that codice fiscale (proved) when
+ * there is one, Italian otherwise, as for the emails.
+ */
 export function composeIoMessage(
   tenant: Pick<Tenant, 'name'>,
   kind: IoKind,
   i: Pick<InstallmentForIo, 'seq' | 'installments' | 'amount_cents' | 'due_date' | 'notice_code' | 'description'>,
   extra: { step?: number } = {},
+  lang: Lang = 'it',
 ): { subject: string; markdown: string } {
-  const what = noticeLabel(i.description, i.seq, i.installments)
-  const head: Record<IoKind, string> = {
-    avviso: 'Avviso di pagamento',
-    promemoria: 'Promemoria di pagamento',
-    sollecito: extra.step ? `Sollecito di pagamento (${extra.step}°)` : 'Sollecito di pagamento',
-  }
-  const lead: Record<IoKind, string> = {
-    avviso: `**${tenant.name}** ti ha inviato un avviso di pagamento pagoPA.`,
-    promemoria: `**${tenant.name}** ti ricorda un pagamento in scadenza o scaduto.`,
-    sollecito: `**${tenant.name}** non ha ancora ricevuto questo pagamento, scaduto il ${formatDate(i.due_date)}.`,
-  }
-  const subject = `${head[kind]}: ${what}`.slice(0, 120)
+  const t = translator(lang)
+  const what =
+    i.seq === 0
+      ? t('io.message.whole', { description: i.description })
+      : i.installments > 1
+        ? t('io.message.installment', { description: i.description, seq: i.seq, of: i.installments })
+        : i.description
+  const head =
+    kind === 'sollecito' && extra.step
+      ? t('io.message.head.sollecitoStep', { step: extra.step })
+      : t(`io.message.head.${kind}`)
+  const due = formatDate(i.due_date)
+  const subject = `${head}: ${what}`.slice(0, 120)
   const markdown = [
-    lead[kind],
+    t(`io.message.lead.${kind}`, { tenant: tenant.name, date: due }),
     what,
-    `- Importo: ${formatMoney(i.amount_cents, 'it')}\n- Scadenza: ${formatDate(i.due_date)}\n- Codice avviso: ${spaced(i.notice_code)}`,
-    'Puoi pagare da qui, con il pulsante qui sotto, oppure con il codice avviso in banca, alla posta, dal tabaccaio o su Sportello. Se hai già pagato, non considerare questo messaggio.',
+    [
+      `- ${t('io.message.amount', { amount: formatMoney(i.amount_cents, lang) })}`,
+      `- ${t('io.message.due', { date: due })}`,
+      `- ${t('io.message.notice', { code: spaced(i.notice_code) })}`,
+    ].join('\n'),
+    t('io.message.howToPay'),
   ].join('\n\n')
   return { subject, markdown: markdown.slice(0, 10_000) }
 }
@@ -85,12 +95,14 @@ export async function enqueueIo(
   items: { installmentId: number; occasion: string; step?: number }[],
 ): Promise<number> {
   if (items.length === 0) return 0
-  const found = await tx<InstallmentForIo[]>`
+  const found = await tx<(InstallmentForIo & { lang: string | null })[]>`
     select i.id, i.seq, (select count(*)::int from installments x where x.document_id = d.id) as installments,
       i.amount_cents, i.due_date, i.notice_code, d.description, s.id as service_id, s.name as service_name,
-      p.codice_fiscale as payer_cf
+      p.codice_fiscale as payer_cf, a.lang
     from installments i join documents d on d.id = i.document_id join services s on s.id = d.service_id
       join payers p on p.id = d.payer_id join service_io io on io.service_id = s.id
+      left join platform.accounts a on a.codice_fiscale = p.codice_fiscale and a.deletion_requested_at is null
+        and a.cf_proved_at is not null
     where i.id = any(${items.map((x) => x.installmentId)}::bigint[]) and io.enabled and io.api_key is not null
       and i.notice_code is not null and i.status = 'da_pagare' and d.cancelled_at is null`
   if (found.length === 0) return 0
@@ -98,7 +110,7 @@ export async function enqueueIo(
   const rows = items.flatMap((x) => {
     const i = byId.get(x.installmentId)
     if (!i) return []
-    const m = composeIoMessage(tenant, kind, i, { step: x.step })
+    const m = composeIoMessage(tenant, kind, i, { step: x.step }, isLang(i.lang) ? i.lang : 'it')
     return [
       {
         dedupe_key: `${kind}:${x.installmentId}:${x.occasion}`,
