@@ -7,19 +7,18 @@
 //
 //   npx tsx bench/generate.ts --scale 0.2   # 200 tenants (or the full 1,000)
 //   npm run bench:passes
-import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
 import { sendIoMessages } from '../src/features/io/service.ts'
 import { syncArchive } from '../src/features/pagopa/archive.ts'
 import { secretContext } from '../src/features/pagopa/connection.ts'
 import { syncFlows } from '../src/features/pagopa/fdr.ts'
-import { BASE_PATHS, platformSimulator } from '../src/features/pagopa/platform-sim/server.ts'
 import { withTenant } from '../src/platform/db.ts'
 import { createLogger } from '../src/platform/log.ts'
 import { sealer } from '../src/platform/secrets.ts'
 import { type Tenant, TenantRegistry } from '../src/platform/tenancy.ts'
-import { benchConfig, openBenchDb } from './common.ts'
+import { startPlatform } from '../test/helpers/pagopa-platform.ts'
+import { benchConfig, openBenchDb, startBenchPostgres } from './common.ts'
 
+startBenchPostgres()
 const db = await openBenchDb()
 const tenants = (await new TenantRegistry(db, 0).list()).filter((t: Tenant) => t.status === 'active')
 const opts = { secretsKey: benchConfig().secretsKey, log: createLogger('silent') }
@@ -55,16 +54,14 @@ const counts = await Promise.all(
   ),
 )
 const [busiest, live] = counts.sort((a, b) => b[1] - a[1])[0] as readonly [Tenant, number]
-const sim = platformSimulator()
-const server = serve({ fetch: sim.app.fetch, hostname: '127.0.0.1', port: 0 })
-await new Promise<void>((r) => server.once('listening', () => r()))
-const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+const platform = await startPlatform()
 const key = 'chiave-aca-del-benchmark-0001'
-sim.state.keys.aca = [key]
+platform.sim.state.keys.aca = [key]
 const sealed = sealer(opts.secretsKey).seal(key, secretContext(busiest, 'collaudo', 'aca_key'))
+// the connection alone (the test helper's connect also changes the days payable, which the bench's data keeps)
 await withTenant(db.sql, busiest, async (tx) => {
   await tx`insert into pagopa_connections (environment, aca_url, aca_key, aca_key_last4)
-    values ('collaudo', ${base + BASE_PATHS.aca}, ${sealed}, '0001')
+    values ('collaudo', ${platform.urls.aca}, ${sealed}, '0001')
     on conflict (environment) do update set aca_url = excluded.aca_url, aca_key = excluded.aca_key`
   await tx`insert into pagopa_settings (id, environment) values (1, 'collaudo') on conflict (id) do update set environment = 'collaudo'`
 })
@@ -95,5 +92,5 @@ await withTenant(db.sql, busiest, async (tx) => {
   await tx`delete from aca_positions`
   await tx`delete from pagopa_connections`
 })
-await new Promise<void>((r) => server.close(() => r()))
+await platform.close()
 await db.close()

@@ -70,8 +70,12 @@ export function splitAmount(amountCents: number, rules: BeneficiaryRule[]): Tran
     .filter((s) => s.amountCents > 0)
     // transfers are numbered 2… in order, without the gap a share that rounded to nothing would leave
     .map((s, k) => ({ ...s, idTransfer: k + 2 }))
-  const others = shares.reduce((s, x) => s + x.amountCents, 0)
-  return amountCents - others >= 1 ? shares : null
+  return ownShare(amountCents, shares) >= 1 ? shares : null
+}
+
+/** The body's own transfer: what the other beneficiaries leave (at least a cent: checked when issued). */
+export function ownShare(amountCents: number, others: { amountCents: number }[]): number {
+  return amountCents - others.reduce((s, o) => s + o.amountCents, 0)
 }
 
 /** The least amount a notice of this service may have: the fixed shares plus one cent (percentages aside). */
@@ -85,7 +89,7 @@ export async function beneficiaryRules(tx: Tx, serviceIds: number[]): Promise<Ma
   if (!serviceIds.length) return out
   const rows = await tx<BeneficiaryRule[]>`
     select * from service_beneficiaries where service_id = any(${[...new Set(serviceIds)]}::bigint[]) order by position`
-  for (const r of rows) out.set(Number(r.service_id), [...(out.get(Number(r.service_id)) ?? []), r])
+  for (const r of rows) listIn(out, Number(r.service_id)).push(r)
   return out
 }
 
@@ -122,20 +126,26 @@ export async function storedTransfers(tx: Tx, installmentIds: number[]): Promise
     }[]
   >`select * from installment_transfers where installment_id = any(${installmentIds}::bigint[]) order by installment_id, id_transfer`
   for (const r of rows)
-    out.set(Number(r.installment_id), [
-      ...(out.get(Number(r.installment_id)) ?? []),
-      {
-        idTransfer: r.id_transfer,
-        fiscalCode: r.fiscal_code,
-        name: r.name,
-        iban: r.iban,
-        postal: r.postal,
-        category: r.category,
-        remittance: r.remittance,
-        amountCents: Number(r.amount_cents),
-      },
-    ])
+    listIn(out, Number(r.installment_id)).push({
+      idTransfer: r.id_transfer,
+      fiscalCode: r.fiscal_code,
+      name: r.name,
+      iban: r.iban,
+      postal: r.postal,
+      category: r.category,
+      remittance: r.remittance,
+      amountCents: Number(r.amount_cents),
+    })
   return out
+}
+
+/** The list a map keeps under a key, made empty the first time. */
+function listIn<K, V>(map: Map<K, V[]>, key: K): V[] {
+  const list = map.get(key)
+  if (list) return list
+  const made: V[] = []
+  map.set(key, made)
+  return made
 }
 
 /** Shares of several installments summed per beneficiary body, in the order the bodies first come. */

@@ -22,6 +22,7 @@ import {
   retryAt,
   Unreachable,
 } from '../pagopa/connection.ts'
+import { noticeLabel } from '../pagopa/notice-rules.ts'
 
 export type IoKind = 'avviso' | 'promemoria' | 'sollecito'
 
@@ -58,12 +59,7 @@ export function composeIoMessage(
   lang: Lang = 'it',
 ): { subject: string; markdown: string } {
   const t = translator(lang)
-  const what =
-    i.seq === 0
-      ? t('io.message.whole', { description: i.description })
-      : i.installments > 1
-        ? t('io.message.installment', { description: i.description, seq: i.seq, of: i.installments })
-        : i.description
+  const what = noticeLabel(i.description, i.seq, i.installments, lang)
   const head =
     kind === 'sollecito' && extra.step
       ? t('io.message.head.sollecitoStep', { step: extra.step })

@@ -15,7 +15,7 @@ import { type Db, type Tx, withTenant } from '../../platform/db.ts'
 import { forEachTenant, type JobContext } from '../../platform/jobs.ts'
 import { sealer } from '../../platform/secrets.ts'
 import type { ServiceKind, Tenant } from '../../platform/tenancy.ts'
-import { sumShares, type TransferShare } from '../debts/split.ts'
+import { ownShare, sumShares, type TransferShare } from '../debts/split.ts'
 import {
   type Connection,
   currentConnection,
@@ -181,8 +181,7 @@ function plan(
             transfer: [
               {
                 idTransfer: '1',
-                // what the other beneficiaries leave to the body
-                amount: i.amount - (i.others ?? []).reduce((s, o) => s + o.amountCents, 0),
+                amount: ownShare(i.amount, i.others ?? []),
                 organizationFiscalCode: tenant.fiscalCode,
                 remittanceInformation: clip(`${row.causale} ${row.number}/${row.year}`, 140),
                 category,

@@ -15,7 +15,7 @@ import { requireUser } from '../../platform/session.ts'
 import { type Tenant, tenantSettingsSchema } from '../../platform/tenancy.ts'
 import { pagopaConfig } from './config.ts'
 import { errorBody, paymentOptions } from './payment-options.ts'
-import { handleNodeRequest, loadSettings } from './service.ts'
+import { type BodyShare, handleNodeRequest, loadSettings, type ReceiptData, splitRows } from './service.ts'
 import { Fault, soapFault } from './soap.ts'
 
 export const pagopaRoutes = new Hono<Env>()
@@ -277,7 +277,9 @@ async function loadReceipt(c: Context<Env>, id: number) {
       where r.id = ${id}`,
   )
   if (!row) throw new NotFound()
-  return row
+  const transfers = row.transfers as ReceiptData['transfers']
+  const expected = row.expected_transfers as BodyShare[] | null
+  return { ...row, transfers, split: expected ? splitRows(expected, transfers) : null }
 }
 
 function receiptId(c: Context<Env>): number {

@@ -10,7 +10,7 @@ import { isLang, type Lang, translator } from '../../platform/i18n.ts'
 import { enqueueMail, textToHtml } from '../../platform/mail.ts'
 import { formatMoney } from '../../platform/money.ts'
 import type { ServiceKind, Tenant, TenantRegistry } from '../../platform/tenancy.ts'
-import { storedTransfers, sumByBody, sumShares } from '../debts/split.ts'
+import { ownShare, storedTransfers, sumByBody, sumShares, type TransferShare } from '../debts/split.ts'
 import { renderReceiptPdf } from '../payments/receipt-pdf.ts'
 import { proposeRefunds } from '../payments/refunds.ts'
 import { finish } from '../payments/service.ts'
@@ -249,13 +249,20 @@ function qrCode(tenant: Tenant, body: XNode): string {
   return textAt(body, 'qrCode', 'noticeNumber') as string
 }
 
+/**
+ * The other beneficiaries' transfers of a notice as issued (decision 0104), summed per body for a single-payment
+ * notice: what paGetPayment gives the PSP and a receipt must bring back.
+ */
+async function otherShares(tx: Tx, n: NoticeRow): Promise<TransferShare[]> {
+  const ids = n.full?.installmentIds ?? [n.id]
+  const stored = await storedTransfers(tx, ids)
+  return sumShares(ids.map((id) => stored.get(id) ?? []))
+}
+
 async function payableNotice(deps: NodeDeps, tenant: Tenant, noticeNumber: string, withTransfers = false) {
   const { notice, settings, others } = await withTenant(deps.db.sql, tenant, async (tx) => {
     const [n, s] = await Promise.all([loadNotice(tx, noticeNumber, false), loadSettings(tx)])
-    // the other beneficiaries' transfers, as issued (decision 0104)
-    const ids = n ? (n.full?.installmentIds ?? [n.id]) : []
-    const stored = withTransfers && ids.length ? await storedTransfers(tx, ids) : new Map()
-    return { notice: n, settings: s, others: sumShares(ids.map((id) => stored.get(id) ?? [])) }
+    return { notice: n, settings: s, others: withTransfers && n ? await otherShares(tx, n) : [] }
   })
   const refusal = payability(notice, settings, todayRome())
   if (refusal) throw refusal
@@ -288,8 +295,7 @@ async function getPayment(deps: NodeDeps, tenant: Tenant, body: XNode, version: 
   const iban = tenant.settings.iban
   if (!iban) throw new Fault('PAA_SEMANTICA', 'the creditor has not configured the IBAN for pagoPA transfers')
   const amount = centsToAmount(notice.amount_cents)
-  // the body's own transfer is what the other beneficiaries leave (at least a cent: checked when issued)
-  const own = notice.amount_cents - others.reduce((s, o) => s + o.amountCents, 0)
+  const own = ownShare(notice.amount_cents, others)
   const debtor: Record<string, unknown> = {
     uniqueIdentifier: { entityUniqueIdentifierType: 'F', entityUniqueIdentifierValue: notice.payer_cf },
     fullName: clip(notice.payer_name, 70),
@@ -415,29 +421,43 @@ export interface BodyShare {
   amountCents: number
 }
 
-/**
- * How a notice's amount was issued among the bodies: the body's own share (what the others leave), then the other
- * beneficiaries' as stored when the installments were issued (decision 0104), summed per body for a
- * single-payment notice: what paGetPayment gave the PSP.
- */
+/** How a notice's amount was issued among the bodies (the body itself is never one of the others). */
 async function issuedShares(tx: Tx, tenant: Tenant, n: NoticeRow): Promise<BodyShare[]> {
-  const ids = n.full?.installmentIds ?? [n.id]
-  const stored = await storedTransfers(tx, ids)
-  const others = sumShares(ids.map((id) => stored.get(id) ?? []))
-  const own = n.amount_cents - others.reduce((s, o) => s + o.amountCents, 0)
-  return sumByBody([[{ fiscalCode: tenant.fiscalCode, amountCents: own }, ...others]]).map((s) => ({
-    fiscalCode: s.fiscalCode,
-    amountCents: s.amountCents,
-  }))
+  const others = await otherShares(tx, n)
+  return [
+    { fiscalCode: tenant.fiscalCode, amountCents: ownShare(n.amount_cents, others) },
+    ...others.map((o) => ({ fiscalCode: o.fiscalCode, amountCents: o.amountCents })),
+  ]
 }
 
-/** Whether a receipt's transfers give each body what was issued (the order and numbering aside). */
-export function sameShares(expected: BodyShare[], received: { fiscalCodePA: string; amountCents: number }[]): boolean {
-  const got = sumByBody([received.map((t) => ({ fiscalCode: t.fiscalCodePA, amountCents: t.amountCents }))])
-  if (got.length !== expected.length) return false
-  const want = new Map(expected.map((e) => [e.fiscalCode, e.amountCents]))
-  return got.every((g) => want.get(g.fiscalCode) === g.amountCents)
+/**
+ * Each body's share as issued beside what a receipt's transfers gave it (summed per body, order and numbering aside),
+ * then any body the receipt paid that was not issued one: the office's comparison, and the receipt's check.
+ */
+export function splitRows(
+  expected: BodyShare[],
+  received: { fiscalCodePA: string; amountCents: number }[],
+): { fiscalCode: string; issuedCents: number; receivedCents: number }[] {
+  const got = new Map(
+    sumByBody([received.map((t) => ({ fiscalCode: t.fiscalCodePA, amountCents: t.amountCents }))]).map((g) => [
+      g.fiscalCode,
+      g.amountCents,
+    ]),
+  )
+  const rows = expected.map((e) => ({
+    fiscalCode: e.fiscalCode,
+    issuedCents: e.amountCents,
+    receivedCents: got.get(e.fiscalCode) ?? 0,
+  }))
+  for (const [fiscalCode, cents] of got)
+    if (!expected.some((e) => e.fiscalCode === fiscalCode))
+      rows.push({ fiscalCode, issuedCents: 0, receivedCents: cents })
+  return rows
 }
+
+/** Whether a receipt's transfers give each body what was issued. */
+const sameShares = (expected: BodyShare[], received: { fiscalCodePA: string; amountCents: number }[]) =>
+  splitRows(expected, received).every((r) => r.issuedCents === r.receivedCents)
 
 /**
  * Records a receipt once and settles its installment once (decisions 0072–0073). A duplicate receipt id →
